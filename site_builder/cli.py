@@ -1,0 +1,199 @@
+"""The `pantau` command: thin wrappers that open, delegate and translate errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .build import build as build_site
+from .errors import ContentError, PantauError
+from .load import check_slug, load_content, read_record
+from .models import COLLECTIONS, json_schemas
+from .skeletons import SKELETONS
+
+KINDS = {"stage": "stages", "team": "teams", "campaign": "campaigns", "page": "pages"}
+
+content_option = click.option(
+    "--content",
+    "content_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("content"),
+    show_default=True,
+    help="The content folder.",
+)
+
+
+def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Print a PantauError as clean lines on stderr and exit 1; tracebacks only with -v."""
+
+    @wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ContentError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            count = len(exc.problems)
+            click.echo(f"{count} problem{'s' if count != 1 else ''} found.", err=True)
+            sys.exit(1)
+        except PantauError as exc:
+            if click.get_current_context().find_root().params.get("verbose"):
+                traceback.print_exc()
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+    return run
+
+
+def parse_today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date; write it as YYYY-MM-DD") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(package_name="pantau")
+def main(verbose: bool) -> None:
+    """Pantau: the Kaltim Pilkada 2024 transparency site, from content files to a static site.
+
+    \b
+    Example:
+        pantau check
+        pantau build --today 2024-11-27
+        pantau preview
+    """
+
+
+@main.command()
+@content_option
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("public"),
+    show_default=True,
+    help="Where the site is written (replaced only when the build succeeds).",
+)
+@click.option(
+    "--today",
+    callback=parse_today,
+    metavar="YYYY-MM-DD",
+    help="Reference date for stage status (default: today in WITA).",
+)
+@reports_errors
+def build(content_dir: Path, out: Path, today: dt.date | None) -> None:
+    """Validate the content and build the static site.
+
+    \b
+    Example:
+        pantau build --content content --out public --today 2024-11-27
+    """
+    result = build_site(content_dir, out, today=today)
+    click.echo(result.summary())
+
+
+@main.command()
+@content_option
+@reports_errors
+def check(content_dir: Path) -> None:
+    """Validate the content only; list every problem as file:line: field: message.
+
+    \b
+    Example:
+        pantau check --content content
+    """
+    content = load_content(content_dir)
+    count = sum(len(items) for items in content.entries.values())
+    click.echo(f"{content_dir}: {count} records and {len(content.regions)} regions are valid.")
+
+
+@main.command()
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path("public"),
+    show_default=True,
+    help="The built site to serve.",
+)
+@click.option("--port", type=int, default=8000, show_default=True)
+@reports_errors
+def preview(folder: Path, port: int) -> None:
+    """Serve the built site on 127.0.0.1 (Ctrl+C stops).
+
+    \b
+    Example:
+        pantau build && pantau preview --port 8000
+    """
+    from .preview import make_server
+
+    try:
+        server = make_server(folder, "127.0.0.1", port)
+    except OSError as exc:
+        raise PantauError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+    click.echo(f"Serving {folder} at http://127.0.0.1:{server.server_port}/ (Ctrl+C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("schema"),
+    show_default=True,
+    help="Folder for the <collection>.schema.json files.",
+)
+@reports_errors
+def schema(out: Path) -> None:
+    """Write JSON Schema for each collection, for editors that validate while typing.
+
+    \b
+    Example:
+        pantau schema --out schema
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    for name, document in json_schemas().items():
+        path = out / f"{name}.schema.json"
+        path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        click.echo(str(path))
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(sorted(KINDS)))
+@click.argument("slug")
+@content_option
+@reports_errors
+def new(kind: str, slug: str, content_dir: Path) -> None:
+    """Write a valid skeleton record to fill in.
+
+    \b
+    Example:
+        pantau new campaign ayo-memilih
+    """
+    collection = KINDS[kind]
+    path = content_dir / COLLECTIONS[collection].folder / f"{slug}.md"
+    check_slug(slug, str(path))
+    existing = [p for p in path.parent.glob(f"{slug}.*") if p.suffix in (".md", ".yaml", ".yml")]
+    if existing:
+        raise PantauError(f"{existing[0]} already exists; choose another slug")
+    text = SKELETONS[collection]
+    read_record(COLLECTIONS[collection], slug, text, str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {path}")

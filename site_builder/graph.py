@@ -1,0 +1,132 @@
+"""The site graph: records in display order, cross-links and what is computed from dates.
+
+Everything here is pure and depends only on the content and the build's reference date, so
+the same input always gives the same graph.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from .dates import start_of_day
+from .load import Content, Entry
+from .models import Region, Stage
+
+STATUS_LABELS = {
+    "selesai": "Selesai",
+    "berlangsung": "Berlangsung",
+    "akan-datang": "Akan datang",
+    "ditunda": "Ditunda",
+    "dibatalkan": "Dibatalkan",
+    "relatif": "Jadwal menyesuaikan",
+}
+
+PHASE_LABELS = {
+    "persiapan": "Persiapan",
+    "penyelenggaraan": "Penyelenggaraan",
+    "pasca": "Pasca pemungutan suara",
+}
+
+ROLE_ORDER = {"ketua": 0, "sekretariat": 1, "divisi": 2}
+
+
+def stage_status(stage: Stage, today: dt.date) -> str:
+    """selesai / berlangsung / akan-datang from the dates, unless overridden by a decision."""
+    if stage.override and stage.override.status == "postponed":
+        return "ditunda"
+    if stage.override and stage.override.status == "cancelled":
+        return "dibatalkan"
+    first, last = stage.start, stage.end or stage.start
+    if last is None:
+        return "relatif"
+    if today > last:
+        return "selesai"
+    if first is None or today >= first:
+        return "berlangsung"
+    return "akan-datang"
+
+
+def _stage_key(entry: Entry) -> tuple[Any, ...]:
+    stage: Any = entry.record
+    when = stage.start or stage.end
+    return (when is None, when or dt.date.max, stage.end or stage.start or dt.date.max, entry.slug)
+
+
+@dataclass(frozen=True)
+class SiteGraph:
+    """The content in the order and with the links the pages need."""
+
+    content: Content
+    today: dt.date
+    stages: list[Entry]
+    teams: list[Entry]
+    campaigns: list[Entry]
+    pages: list[Entry]
+    regions: list[Region]
+
+    def status(self, entry: Entry) -> str:
+        return stage_status(entry.record, self.today)  # type: ignore[arg-type]
+
+    def stages_of_division(self, slug: str) -> list[Entry]:
+        return [s for s in self.stages if slug in s.record.divisions]  # type: ignore[attr-defined]
+
+    def divisions_of(self, stage: Entry) -> list[Entry]:
+        teams = self.content.entries["teams"]
+        return [teams[slug] for slug in stage.record.divisions]  # type: ignore[attr-defined]
+
+    def campaigns_in(self, region: Region) -> list[Entry]:
+        """Campaigns naming this region, or the whole province."""
+        province = {r.slug for r in self.regions if r.kind == "provinsi"}
+        wanted = {region.slug} | province
+        return [c for c in self.campaigns if wanted & set(c.record.regions)]  # type: ignore[attr-defined]
+
+    def regions_of(self, campaign: Entry) -> list[Region]:
+        return [self.content.regions[s] for s in campaign.record.regions]  # type: ignore[attr-defined]
+
+    def current_stages(self) -> list[Entry]:
+        return [s for s in self.stages if self.status(s) == "berlangsung"]
+
+    def next_stage(self) -> Entry | None:
+        return next((s for s in self.stages if self.status(s) == "akan-datang"), None)
+
+    def days_to_election(self) -> int:
+        """Positive before voting day, 0 on it, negative after."""
+        return (self.content.site.election_day - self.today).days
+
+    def latest_campaigns(self, count: int = 3) -> list[Entry]:
+        return sorted(self.campaigns, key=_campaign_recency, reverse=True)[:count]
+
+    def updated(self, entry: Entry) -> dt.datetime:
+        """When a record last changed: its own 'updated', or the start of the build's day."""
+        return entry.record.updated or start_of_day(self.today)
+
+    def newest_update(self) -> dt.datetime:
+        times = [
+            e.record.updated
+            for e in (*self.stages, *self.teams, *self.campaigns, *self.pages)
+            if e.record.updated
+        ]
+        return max(times, default=start_of_day(self.today))
+
+
+def _campaign_recency(entry: Entry) -> tuple[Any, ...]:
+    record: Any = entry.record
+    return (record.start or record.end or dt.date.min, entry.slug)
+
+
+def build_graph(content: Content, today: dt.date) -> SiteGraph:
+    stages = sorted(content.records("stages"), key=_stage_key)
+    teams = sorted(
+        content.records("teams"),
+        key=lambda e: (ROLE_ORDER[e.record.role], e.record.name),  # type: ignore[attr-defined]
+    )
+    campaigns = sorted(
+        (e for e in content.records("campaigns") if not e.record.draft),  # type: ignore[attr-defined]
+        key=_campaign_recency,
+        reverse=True,
+    )
+    pages = sorted(content.records("pages"), key=lambda e: e.slug)
+    regions = sorted(content.regions.values(), key=lambda r: (r.kind != "provinsi", r.kind, r.name))
+    return SiteGraph(content, today, stages, teams, campaigns, pages, regions)

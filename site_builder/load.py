@@ -1,0 +1,237 @@
+"""Load and validate a content folder: settings, regions and every record.
+
+``read_record`` is pure (text in, model out) and is what the sync server uses for a single
+update; ``load_content`` walks a folder, collects every problem of every file, and raises
+once with all of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import ContentError, Problem
+from .messages import problems_from
+from .models import COLLECTIONS, SLUG_PATTERN, CollectionSpec, Record, Region, Regions, Site
+from .readers import READER_EXTENSIONS, Parsed, parse_record, parse_yaml
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One validated record and where it came from."""
+
+    collection: str
+    slug: str
+    path: str
+    record: Record
+    text: str
+    lines: Parsed = field(repr=False, compare=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.collection}/{self.slug}"
+
+    def line_of(self, *loc: str | int) -> int:
+        return self.lines.line_of(tuple(loc))
+
+
+@dataclass(frozen=True)
+class Content:
+    """Everything in a content folder, validated."""
+
+    root: Path
+    site: Site
+    regions: dict[str, Region]
+    entries: dict[str, dict[str, Entry]]
+    site_text: str = ""
+    regions_text: str = ""
+    media: frozenset[str] = frozenset()
+
+    def records(self, collection: str) -> list[Entry]:
+        return list(self.entries.get(collection, {}).values())
+
+    def with_entry(self, entry: Entry) -> Content:
+        """A copy with one record added or replaced (used to validate a single update)."""
+        entries = {name: dict(items) for name, items in self.entries.items()}
+        entries.setdefault(entry.collection, {})[entry.slug] = entry
+        return replace(self, entries=entries)
+
+
+def validate_model(model: type[M], parsed: Parsed, name: str) -> M:
+    """Validate parsed data against a model, or raise ContentError with every problem."""
+    try:
+        return model.model_validate(parsed.data)
+    except ValidationError as exc:
+        raise ContentError(problems_from(exc, model, parsed, name)) from None
+
+
+def check_slug(stem: str, name: str) -> None:
+    if not re.match(SLUG_PATTERN, stem):
+        suggestion = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "new-record"
+        raise ContentError(
+            [
+                Problem(
+                    name,
+                    1,
+                    "slug",
+                    f"the file name '{stem}' is not a valid slug: use lowercase letters, digits "
+                    f"and single hyphens, e.g. '{suggestion}'",
+                )
+            ]
+        )
+
+
+def read_record(spec: CollectionSpec, slug: str, text: str, name: str) -> Entry:
+    """Parse and validate one record's text (pure). ``name`` is used in messages."""
+    check_slug(slug, name)
+    parsed = parse_record(text, name)
+    record = validate_model(spec.model, parsed, name)
+    return Entry(spec.name, slug, name, record, text, parsed)
+
+
+def _read_text(path: Path, name: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContentError(
+            [Problem(name, 1, "", f"the file is not UTF-8 text (byte {exc.start} is not valid)")]
+        ) from None
+
+
+def _load_settings(root: Path, filename: str, model: type[M]) -> tuple[M, str, Parsed]:
+    path = root / filename
+    name = str(path)
+    if not path.is_file():
+        raise ContentError([Problem(name, 1, "", f"{filename} is missing from {root}")])
+    text = _read_text(path, name)
+    parsed = parse_yaml(text, name)
+    return validate_model(model, parsed, name), text, parsed
+
+
+def record_files(folder: Path) -> list[Path]:
+    """The files of a collection folder, hidden files left out, in a stable order."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file())
+
+
+def load_content(root: Path) -> Content:
+    """Load every file under root; raise ContentError listing every problem found."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ContentError([Problem(str(root), 1, "", "the content folder does not exist")])
+    problems: list[Problem] = []
+    site: Site | None = None
+    regions: dict[str, Region] = {}
+    site_text = regions_text = ""
+    try:
+        site, site_text, _ = _load_settings(root, "site.yaml", Site)
+    except ContentError as exc:
+        problems += exc.problems
+    try:
+        region_list, regions_text, region_lines = _load_settings(root, "regions.yaml", Regions)
+        for index, region in enumerate(region_list.regions):
+            if region.slug in regions:
+                problems.append(
+                    Problem(
+                        str(root / "regions.yaml"),
+                        region_lines.line_of(("regions", index, "slug")),
+                        f"regions[{index}].slug",
+                        f"the region slug '{region.slug}' is listed twice",
+                    )
+                )
+            regions[region.slug] = region
+    except ContentError as exc:
+        problems += exc.problems
+
+    entries: dict[str, dict[str, Entry]] = {}
+    unreadable: set[str] = set()
+    for spec in COLLECTIONS.values():
+        entries[spec.name] = {}
+        for path in record_files(root / spec.folder):
+            name = str(path)
+            if path.suffix not in READER_EXTENSIONS:
+                problems.append(
+                    Problem(name, 1, "", "not a record file: records end in .md or .yaml")
+                )
+                continue
+            try:
+                entry = read_record(spec, path.stem, _read_text(path, name), name)
+            except ContentError as exc:
+                problems += exc.problems
+                unreadable.add(f"{spec.name}/{path.stem}")
+                continue
+            if path.stem in entries[spec.name]:
+                other = entries[spec.name][path.stem].path
+                problems.append(
+                    Problem(name, 1, "slug", f"the slug '{path.stem}' is also used by {other}")
+                )
+                continue
+            entries[spec.name][path.stem] = entry
+
+    media_root = root / "media"
+    media = (
+        frozenset(str(p.relative_to(media_root)) for p in media_root.rglob("*") if p.is_file())
+        if media_root.is_dir()
+        else frozenset()
+    )
+    if site is None:
+        raise ContentError(problems)
+    content = Content(root, site, regions, entries, site_text, regions_text, media)
+    problems += [
+        problem
+        for problem, target in _reference_problems(content)
+        if target not in unreadable and not (target == "regions" and not regions)
+    ]
+    if problems:
+        raise ContentError(problems)
+    return content
+
+
+def check_references(content: Content) -> list[Problem]:
+    """Records that point at divisions, regions or images that do not exist."""
+    return [problem for problem, _ in _reference_problems(content)]
+
+
+def _reference_problems(content: Content) -> list[tuple[Problem, str]]:
+    """Each broken reference, with what it points at (a record key, 'regions' or 'media')."""
+    problems: list[tuple[Problem, str]] = []
+    teams = content.entries.get("teams", {})
+    teams_dir = content.root / "teams"
+    for entry in content.records("stages"):
+        for index, slug in enumerate(getattr(entry.record, "divisions", [])):
+            if slug not in teams:
+                problem = Problem(
+                    entry.path,
+                    entry.line_of("divisions", index),
+                    f"divisions[{index}]",
+                    f"unknown division '{slug}': there is no {teams_dir / slug}.md or .yaml",
+                )
+                problems.append((problem, f"teams/{slug}"))
+    regions_file = content.root / "regions.yaml"
+    for entry in content.records("campaigns"):
+        record: Any = entry.record
+        for index, slug in enumerate(record.regions):
+            if slug not in content.regions:
+                problem = Problem(
+                    entry.path,
+                    entry.line_of("regions", index),
+                    f"regions[{index}]",
+                    f"unknown region '{slug}': it is not listed in {regions_file}",
+                )
+                problems.append((problem, "regions"))
+        if record.image and record.image.src not in content.media:
+            problem = Problem(
+                entry.path,
+                entry.line_of("image", "src"),
+                "image.src",
+                f"the image {content.root / 'media' / record.image.src} does not exist",
+            )
+            problems.append((problem, "media"))
+    return problems

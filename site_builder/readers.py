@@ -1,0 +1,149 @@
+"""Parse a record file's text into data, keeping the line of every key.
+
+Two readers behind one interface, chosen by the file's extension:
+``.md`` (YAML front matter between ``---`` lines, then a Markdown body) and ``.yaml``.
+Both are pure: they take the text and a name for messages, and never open files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import ContentError, Problem
+
+Loc = tuple[str | int, ...]
+
+READER_EXTENSIONS = (".md", ".yaml", ".yml")
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader (libyaml's when available) that leaves dates as text, so the models parse
+    them and report bad ones (2024-13-01) as field errors instead of crashing the parser."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass
+class Parsed:
+    """A parsed file: its data, and the line (1-based) where each key or item starts."""
+
+    data: dict[str, Any]
+    lines: dict[Loc, int] = field(default_factory=dict)
+    first_line: int = 1
+
+    def line_of(self, loc: Loc) -> int:
+        """The line of the nearest enclosing key that exists in the file."""
+        while loc:
+            if loc in self.lines:
+                return self.lines[loc]
+            loc = loc[:-1]
+        return self.first_line
+
+
+def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[Problem], name: str):
+    lines.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                problems.append(
+                    Problem(
+                        name,
+                        key_node.start_mark.line + 1,
+                        ".".join(map(str, (*loc, key))),
+                        f"the key '{key}' appears twice; keep only one of them",
+                    )
+                )
+            seen.add(key)
+            lines[(*loc, key)] = key_node.start_mark.line + 1
+            _walk(value_node, (*loc, key), lines, problems, name)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[(*loc, index)] = item.start_mark.line + 1
+            _walk(item, (*loc, index), lines, problems, name)
+
+
+def parse_yaml(text: str, name: str, line_offset: int = 0) -> Parsed:
+    """Parse a YAML mapping; raise ContentError with the parser's line and column."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = (mark.line + 1 + line_offset) if mark else 1 + line_offset
+        column = (mark.column + 1) if mark else 1
+        reason = exc.problem or exc.context or "not valid YAML"
+        raise ContentError(
+            [Problem(name, line, "", f"invalid YAML at column {column}: {reason}")]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ContentError([Problem(name, 1 + line_offset, "", f"invalid YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ContentError(
+            [
+                Problem(
+                    name,
+                    1 + line_offset,
+                    "",
+                    f"expected a mapping of 'field: value' lines, found a {type(data).__name__}",
+                )
+            ]
+        )
+    lines: dict[Loc, int] = {}
+    problems: list[Problem] = []
+    if node is not None:
+        _walk(node, (), lines, problems, name)
+    if problems:
+        raise ContentError(problems)
+    shifted = {loc: line + line_offset for loc, line in lines.items()}
+    return Parsed(data=data, lines=shifted, first_line=1 + line_offset)
+
+
+def split_front_matter(text: str, name: str) -> tuple[str, str]:
+    """Split ``---``-fenced front matter from the Markdown body."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip() != "---":
+        raise ContentError(
+            [Problem(name, 1, "", "a .md record must start with a '---' line, then its fields")]
+        )
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            return "".join(lines[1:index]), "".join(lines[index + 1 :])
+    raise ContentError(
+        [Problem(name, 1, "", "the front matter opened on line 1 is never closed with '---'")]
+    )
+
+
+def parse_record(text: str, name: str) -> Parsed:
+    """Parse a record file by its extension; a Markdown body becomes the 'body' field."""
+    if name.endswith(".md"):
+        front, body = split_front_matter(text, name)
+        parsed = parse_yaml(front, name, line_offset=1)
+        if "body" in parsed.data:
+            raise ContentError(
+                [
+                    Problem(
+                        name,
+                        parsed.lines[("body",)],
+                        "body",
+                        "in a .md file the body is the text below the front matter, "
+                        "not a 'body' field",
+                    )
+                ]
+            )
+        parsed.data["body"] = body.strip("\n")
+        return parsed
+    return parse_yaml(text, name)

@@ -1,0 +1,67 @@
+"""Valid starting points for `pantau new`: every required field, placeholders to replace."""
+
+from __future__ import annotations
+
+SKELETONS = {
+    "stages": """\
+---
+title: Judul tahapan
+phase: penyelenggaraan  # persiapan | penyelenggaraan | pasca
+start: 2024-11-27
+# end: 2024-11-27      # leave out for a single-day stage
+summary: Satu atau dua kalimat tentang apa yang terjadi pada tahapan ini.
+monitoring:
+  - Yang dipantau tim pada tahapan ini.
+divisions: []          # slugs from content/teams/
+verified: false        # true only once every fact has a source below
+sources: []
+#  - title: Nama media, judul berita
+#    url: https://...
+---
+Uraian tahapan dalam Markdown.
+""",
+    "teams": """\
+---
+name: Nama divisi
+role: divisi           # ketua | sekretariat | divisi
+summary: Satu atau dua kalimat tentang tugas divisi ini.
+tupoksi:
+  - Tugas pokok dan fungsi pertama.
+members: []
+#  - name: Nama instansi
+#    kind: perangkat daerah   # perangkat daerah | aparat keamanan | lembaga
+#    role: anggota
+verified: false
+sources: []
+---
+Uraian divisi dalam Markdown.
+""",
+    "campaigns": """\
+---
+title: Judul kampanye
+summary: Satu atau dua kalimat tentang kampanye ini.
+audience:
+  - pemilih pemula
+regions:
+  - kalimantan-timur   # slugs from content/regions.yaml
+organiser: Nama penyelenggara
+channels: []
+call_to_action: Apa yang diminta dari pembaca.
+draft: true            # set to false to publish
+# image:
+#   src: poster.webp   # a file under content/media/
+#   alt: Apa yang tampak pada poster
+verified: false
+sources: []
+---
+Uraian kampanye dalam Markdown.
+""",
+    "pages": """\
+---
+title: Judul halaman
+verified: false
+sources: []
+---
+Isi halaman dalam Markdown.
+""",
+}

@@ -1,0 +1,1 @@
+"""Pantau sync server (not built yet; see the project's issues)."""

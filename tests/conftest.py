@@ -1,0 +1,126 @@
+"""Shared fixtures: a session build of the real content, and scratch content from strings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from site_builder.build import BuildResult, build
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT = ROOT / "content"
+VOTING_DAY = dt.date(2024, 11, 27)
+
+SITE = """\
+title: Situs Uji
+organisation: Tim Uji
+election_day: 2024-11-27
+"""
+
+REGIONS = """\
+regions:
+  - slug: kalimantan-timur
+    name: Provinsi Kalimantan Timur
+    kind: provinsi
+    code: "64"
+    seat: Samarinda
+    election: Pilgub
+    sources:
+      - title: Sumber wilayah
+        url: https://example.org/wilayah
+  - slug: samarinda
+    name: Kota Samarinda
+    kind: kota
+    code: "64.72"
+    seat: Samarinda
+    election: Pilwali
+    sources:
+      - title: Sumber wilayah
+        url: https://example.org/wilayah
+"""
+
+STAGE = """\
+---
+title: Pemungutan suara
+phase: penyelenggaraan
+start: 2024-11-27
+summary: Hari pemungutan suara.
+divisions:
+  - keamanan
+verified: true
+sources:
+  - title: Sumber tahapan
+    url: https://example.org/tahapan
+---
+Isi **tahapan**.
+"""
+
+TEAM = """\
+name: Keamanan dan Ketertiban
+role: divisi
+summary: Mengamankan tahapan.
+tupoksi:
+  - Mengamankan TPS.
+members:
+  - name: Polda Kalimantan Timur
+    kind: aparat keamanan
+    role: anggota
+verified: false
+"""
+
+CAMPAIGN = """\
+---
+title: Ayo memilih
+summary: Ajakan memilih.
+audience: [pemilih pemula]
+regions: [samarinda]
+organiser: Tim Uji
+call_to_action: Datang ke TPS.
+verified: false
+---
+Isi kampanye.
+"""
+
+Writer = Callable[[str, str], Path]
+
+
+@pytest.fixture
+def scratch_content(tmp_path: Path) -> Path:
+    """A small valid content folder: site, two regions, one stage, one team, one campaign."""
+    root = tmp_path / "content"
+    files = {
+        "site.yaml": SITE,
+        "regions.yaml": REGIONS,
+        "stages/pemungutan-suara.md": STAGE,
+        "teams/keamanan.yaml": TEAM,
+        "campaigns/ayo-memilih.md": CAMPAIGN,
+    }
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def write(scratch_content: Path) -> Writer:
+    """Write (dedented) text to a file under the scratch content folder."""
+
+    def writer(name: str, text: str) -> Path:
+        path = scratch_content / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return writer
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    """The shipped content, built once for the session as of voting day."""
+    out = tmp_path_factory.mktemp("site") / "public"
+    return build(CONTENT, out, today=VOTING_DAY)

@@ -1,0 +1,125 @@
+"""The `pantau` command as a user runs it: real processes, real files, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from site_builder.cli import main
+from site_builder.load import load_content
+
+PANTAU = [sys.executable, "-m", "site_builder"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PANTAU, *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.mark.parametrize("command", sorted(main.commands))
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    result = run(command, "--help")
+    assert result.returncode == 0
+    assert "Example:" in result.stdout
+
+
+def test_build_prints_one_summary_line(scratch_content: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    result = run(
+        "build", "--content", str(scratch_content), "--out", str(out), "--today", "2024-11-27"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("Built ") and " pages, " in lines[0] and lines[0].endswith(" s")
+    assert (out / "index.html").is_file()
+
+
+def test_bad_today_is_a_clear_error(scratch_content: Path) -> None:
+    result = run("build", "--content", str(scratch_content), "--today", "27-11-2024")
+    assert result.returncode != 0
+    assert "is not a date; write it as YYYY-MM-DD" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_content_folder(tmp_path: Path) -> None:
+    result = run("check", "--content", str(tmp_path / "nowhere"))
+    assert result.returncode == 1
+    assert "the content folder does not exist" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["stage", "team", "campaign", "page"])
+def test_new_writes_a_valid_skeleton(scratch_content: Path, kind: str) -> None:
+    result = run("new", kind, "catatan-baru", "--content", str(scratch_content))
+    assert result.returncode == 0, result.stderr
+    load_content(scratch_content)  # still valid with the skeleton in place
+    again = run("new", kind, "catatan-baru", "--content", str(scratch_content))
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_new_refuses_a_bad_slug(scratch_content: Path) -> None:
+    result = run("new", "stage", "Bad Slug", "--content", str(scratch_content))
+    assert result.returncode == 1
+    assert "not a valid slug" in result.stderr
+
+
+def test_schema_writes_json_schema(tmp_path: Path) -> None:
+    result = run("schema", "--out", str(tmp_path / "schema"))
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in (tmp_path / "schema").iterdir())
+    assert names == [
+        f"{n}.schema.json" for n in ("campaigns", "pages", "regions", "site", "stages", "teams")
+    ]
+    stage = json.loads((tmp_path / "schema/stages.schema.json").read_text())
+    assert stage["properties"]["phase"]["enum"] == ["persiapan", "penyelenggaraan", "pasca"]
+    assert "description" in stage["properties"]["monitoring"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_preview_serves_the_site_on_loopback(scratch_content: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    assert run("build", "--content", str(scratch_content), "--out", str(out)).returncode == 0
+    port = free_port()
+    server = subprocess.Popen(
+        [*PANTAU, "preview", "--dir", str(out), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(base, timeout=2) as response:
+                    body = response.read().decode()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise AssertionError(
+                        f"preview did not start: {server.stdout.read() if server.stdout else ''}"
+                    ) from None
+                time.sleep(0.1)
+        assert '<html lang="id">' in body
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(base + "tidak-ada/", timeout=2)
+        with info.value as error:
+            assert error.code == 404
+            assert "Halaman tidak ditemukan" in error.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout:
+            server.stdout.close()

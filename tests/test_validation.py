@@ -1,0 +1,221 @@
+"""Every kind of content error: file, line, field and a plain sentence; all in one run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from site_builder.errors import ContentError, Problem
+from site_builder.load import load_content, read_record
+from site_builder.models import COLLECTIONS
+
+from .conftest import Writer
+
+
+def problems(root: Path) -> list[Problem]:
+    with pytest.raises(ContentError) as info:
+        load_content(root)
+    return info.value.problems
+
+
+def only(root: Path) -> Problem:
+    (problem,) = problems(root)
+    return problem
+
+
+def test_scratch_content_is_valid(scratch_content: Path) -> None:
+    content = load_content(scratch_content)
+    assert set(content.entries["stages"]) == {"pemungutan-suara"}
+    assert content.entries["teams"]["keamanan"].record.members[0].kind == "aparat keamanan"
+
+
+def test_shipped_content_is_valid() -> None:
+    content = load_content(Path(__file__).parent.parent / "content")
+    assert len(content.regions) == 11
+    assert sum(1 for r in content.regions.values() if r.kind != "provinsi") == 10
+    assert len(content.entries["campaigns"]) >= 5
+    assert all(not e.record.verified for e in content.entries["teams"].values())
+
+
+def test_missing_required_field(scratch_content: Path, write: Writer) -> None:
+    write("stages/tanpa-ringkasan.md", "---\ntitle: X\nphase: pasca\nstart: 2025-01-01\n---\n")
+    problem = only(scratch_content)
+    assert problem.path.endswith("stages/tanpa-ringkasan.md")
+    assert (problem.line, problem.field) == (2, "summary")
+    assert problem.message == "this required field is missing"
+
+
+def test_unknown_field_suggests_the_right_one(scratch_content: Path, write: Writer) -> None:
+    write(
+        "stages/salah-ketik.md",
+        "---\ntitle: X\nphase: pasca\nstart: 2025-01-01\nsumary: typo\n---\n",
+    )
+    messages = {p.field: p for p in problems(scratch_content)}
+    assert messages["sumary"].line == 5
+    assert "unknown field 'sumary'. Did you mean 'summary'?" in messages["sumary"].message
+    assert "summary" in messages  # the real field is still reported missing
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "expected"),
+    [
+        ("phase: sebelum", "phase", "found 'sebelum', expected one of: 'persiapan'"),
+        ("start: 2024-13-01", "start", "found '2024-13-01', expected a real date"),
+        ("verified: mungkin", "verified", "found 'mungkin', expected true or false"),
+        ("monitoring: satu hal", "monitoring", "expected a list"),
+        ("divisions: [Bukan Slug]", "divisions[0]", "expected a slug"),
+    ],
+)
+def test_wrong_values(
+    scratch_content: Path, write: Writer, line: str, field: str, expected: str
+) -> None:
+    fields = {"title": "X", "phase": "pasca", "start": "2025-01-01", "summary": "Y"}
+    key = line.split(":")[0]
+    fields[key] = line.split(": ", 1)[1]
+    text = "---\n" + "".join(f"{k}: {v}\n" for k, v in fields.items()) + "---\n"
+    write("stages/nilai-salah.md", text)
+    problem = only(scratch_content)
+    assert problem.field == field
+    assert expected in problem.message
+    assert problem.line == list(fields).index(key) + 2
+
+
+def test_end_before_start(scratch_content: Path, write: Writer) -> None:
+    write(
+        "stages/terbalik.md",
+        "---\ntitle: X\nphase: pasca\nstart: 2025-02-01\nend: 2025-01-01\nsummary: Y\n---\n",
+    )
+    problem = only(scratch_content)
+    assert (problem.line, problem.field) == (5, "end")
+    assert "ends (2025-01-01) before it starts (2025-02-01)" in problem.message
+
+
+def test_nested_field_and_url(scratch_content: Path, write: Writer) -> None:
+    write(
+        "stages/sumber.md",
+        """\
+        ---
+        title: X
+        phase: pasca
+        start: 2025-01-01
+        summary: Y
+        sources:
+          - title: Ok
+            url: https://example.org
+          - title: Bad
+            url: javascript:alert(1)
+        ---
+        """,
+    )
+    problem = only(scratch_content)
+    assert (problem.line, problem.field) == (10, "sources[1].url")
+    assert "http:// or https://" in problem.message
+
+
+def test_verified_needs_a_source(scratch_content: Path, write: Writer) -> None:
+    write("pages/tentang.md", "---\ntitle: Tentang\nverified: true\n---\nIsi.\n")
+    problem = only(scratch_content)
+    assert problem.field == "verified"
+    assert "needs at least one source" in problem.message
+
+
+def test_invalid_slug_file_name(scratch_content: Path, write: Writer) -> None:
+    write("campaigns/Ayo Memilih.md", "---\ntitle: x\n---\n")
+    problem = only(scratch_content)
+    assert problem.field == "slug"
+    assert "e.g. 'ayo-memilih'" in problem.message
+
+
+def test_broken_division_reference_names_both_files(scratch_content: Path, write: Writer) -> None:
+    write(
+        "stages/rujukan.md",
+        "---\ntitle: X\nphase: pasca\nstart: 2025-01-01\nsummary: Y\ndivisions:\n"
+        "  - keamanan\n  - hantu\n---\n",
+    )
+    problem = only(scratch_content)
+    assert problem.path.endswith("stages/rujukan.md")
+    assert (problem.line, problem.field) == (8, "divisions[1]")
+    assert str(scratch_content / "teams" / "hantu") + ".md" in problem.message
+
+
+def test_unknown_region_names_regions_file(scratch_content: Path, write: Writer) -> None:
+    text = (scratch_content / "campaigns/ayo-memilih.md").read_text()
+    write("campaigns/ayo-memilih.md", text.replace("[samarinda]", "[samarinda, atlantis]"))
+    problem = only(scratch_content)
+    assert problem.field == "regions[1]"
+    assert "unknown region 'atlantis'" in problem.message
+    assert str(scratch_content / "regions.yaml") in problem.message
+
+
+def test_missing_image(scratch_content: Path, write: Writer) -> None:
+    text = (scratch_content / "campaigns/ayo-memilih.md").read_text()
+    write(
+        "campaigns/ayo-memilih.md",
+        text.replace("verified: false", "verified: false\nimage:\n  src: poster.png\n  alt: P"),
+    )
+    problem = only(scratch_content)
+    assert problem.field == "image.src"
+    assert "media/poster.png does not exist" in problem.message
+
+
+def test_image_needs_alt_text(scratch_content: Path, write: Writer) -> None:
+    text = (scratch_content / "campaigns/ayo-memilih.md").read_text()
+    write(
+        "campaigns/ayo-memilih.md",
+        text.replace("verified: false", "verified: false\nimage:\n  src: poster.png"),
+    )
+    assert [p.field for p in problems(scratch_content)] == ["image.alt"]
+
+
+def test_stray_and_duplicate_files(scratch_content: Path, write: Writer) -> None:
+    write("teams/catatan.txt", "hello")
+    write("teams/keamanan.md", "---\nname: x\n---\n")
+    found = problems(scratch_content)
+    assert any("not a record file" in p.message for p in found)
+    assert any("also used by" in p.message or p.field == "role" for p in found)
+
+
+def test_every_problem_in_one_run(scratch_content: Path, write: Writer) -> None:
+    write("stages/a.md", "---\ntitle: X\n---\n")
+    write("teams/b.yaml", "name: [oops\n")
+    write("campaigns/c.md", "---\ntitle: X\nwho: ?\n---\n")
+    paths = {Path(p.path).name for p in problems(scratch_content)}
+    assert paths == {"a.md", "b.yaml", "c.md"}
+
+
+def test_read_record_is_pure_and_shared() -> None:
+    spec = COLLECTIONS["stages"]
+    entry = read_record(
+        spec, "uji", "---\ntitle: X\nphase: pasca\nend: 2025-01-01\nsummary: Y\n---\n", "uji.md"
+    )
+    assert entry.record.end.isoformat() == "2025-01-01"
+
+
+def test_check_command_prints_lines_and_exits_1(scratch_content: Path, write: Writer) -> None:
+    write(
+        "stages/terbalik.md",
+        "---\ntitle: X\nphase: pasca\nstart: 2025-02-01\nend: 2025-01-01\nsummary: Y\n---\n",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "site_builder", "check", "--content", str(scratch_content)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"{scratch_content / 'stages' / 'terbalik.md'}:5: end: the stage ends")
+    assert result.stderr.splitlines()[-1] == "1 problem found."
+
+
+def test_check_command_on_valid_content(scratch_content: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "site_builder", "check", "--content", str(scratch_content)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "3 records and 2 regions are valid" in result.stdout
