@@ -1,4 +1,9 @@
-"""One build function with named phases: load, graph, plan, render, write."""
+"""One build function with named phases: load, graph, plan, render, write.
+
+``plan_site`` lists every output with the records and templates it reads, without rendering;
+``render`` turns a chosen list of outputs into bytes. A full build renders all of them; the
+sync server re-renders only the outputs that read a changed record (``Output.reads``).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ import jinja2
 from .dates import today_wita
 from .errors import TemplateError
 from .exports import calendar, data_outputs, feed_entries
-from .graph import SiteGraph, build_graph
+from .graph import History, SiteGraph, build_graph
 from .load import Content, load_content
 from .pages import Output, global_context, plan_pages
 from .themes import make_environment, static_dirs, template_closure, template_dirs, theme_dir
@@ -53,69 +58,114 @@ def _template_error(exc: Exception, dirs: list[Path]) -> TemplateError:
 
 
 def extra_outputs(graph: SiteGraph) -> list[Output]:
-    """Feeds, calendar and crawler files."""
+    """Data exports, feeds, calendar and crawler files."""
     site = graph.content.site
     outputs = [
         *data_outputs(graph),
-        Output("tahapan.ics", data=calendar(graph), records=frozenset({"stages/*"})),
+        Output("tahapan.ics", records=frozenset({"stages/*"}), make=lambda: calendar(graph)),
         Output(
             "feed.xml",
             "feed.xml",
-            {"entries": feed_entries(graph), "page_path": "feed.xml"},
+            {"entries": feed_entries(graph)},
             frozenset({"site", "stages/*", "campaigns/*"}),
         ),
     ]
     if site.base_url:
-        outputs.append(Output("sitemap.xml", "sitemap.xml", {}, frozenset({"site", "*"})))
-        outputs.append(
-            Output(
-                "robots.txt",
-                data=f"User-agent: *\nAllow: /\nSitemap: {site.base_url}sitemap.xml\n".encode(),
-                records=frozenset({"site"}),
-            )
-        )
+        robots = f"User-agent: *\nAllow: /\nSitemap: {site.base_url}sitemap.xml\n".encode()
+        outputs += [
+            Output("sitemap.xml", "sitemap.xml", {}, frozenset({"*"})),
+            Output("robots.txt", records=frozenset({"site"}), make=lambda: robots),
+        ]
     return outputs
 
 
-def render_site(content: Content, today: dt.date) -> tuple[list[Output], dict[str, bytes]]:
-    """Render every output to bytes (pure apart from reading theme files)."""
-    graph = build_graph(content, today)
+@dataclass
+class SitePlan:
+    """Every output of a site and the Jinja environment to render them with."""
+
+    graph: SiteGraph
+    env: jinja2.Environment
+    template_dirs: list[Path]
+    static_dirs: list[Path]
+    outputs: list[Output]
+
+    def by_path(self) -> dict[str, Output]:
+        return {o.path: o for o in self.outputs}
+
+
+def plan_site(content: Content, today: dt.date, history: History | None = None) -> SitePlan:
+    """Index the content and list every output, rendering nothing yet."""
+    graph = build_graph(content, today, history)
     theme = theme_dir(content.site.theme, content.root)
     dirs = template_dirs(theme, content.root)
     env = make_environment(dirs)
     env.globals.update(global_context(graph))
-    outputs = plan_pages(graph)
-    html_paths = [o.path for o in outputs if o.path != "404.html"]
-    outputs += extra_outputs(graph)
-    files: dict[str, bytes] = {}
+    pages = plan_pages(graph)
+    env.globals["html_paths"] = [o.path for o in pages if o.path != "404.html"]
+    outputs = pages + extra_outputs(graph)
     closures: dict[str, frozenset[str]] = {}
     for output in outputs:
-        if output.data is not None:
-            files[output.path] = output.data
-            continue
-        assert output.template is not None
-        context = {"page_path": output.path, "html_paths": html_paths, **output.context}
-        try:
+        if output.template is not None:
             if output.template not in closures:
-                closures[output.template] = template_closure(env, output.template)
+                try:
+                    closures[output.template] = template_closure(env, output.template)
+                except jinja2.TemplateError as exc:
+                    raise _template_error(exc, dirs) from None
             output.templates = closures[output.template]
-            text = env.get_template(output.template).render(context)
+    return SitePlan(graph, env, dirs, static_dirs(theme, content.root), outputs)
+
+
+def render(plan: SitePlan, outputs: list[Output]) -> dict[str, bytes]:
+    """Render the given outputs to bytes; a template error names its file and line."""
+    files: dict[str, bytes] = {}
+    for output in outputs:
+        if output.make is not None:
+            files[output.path] = output.make()
+            continue
+        if output.template is None:
+            raise TemplateError(f"{output.path}: has neither a template nor a maker")
+        try:
+            template = plan.env.get_template(output.template)
+            text = template.render({"page_path": output.path, **output.context})
         except jinja2.TemplateError as exc:
-            raise _template_error(exc, dirs) from None
+            raise _template_error(exc, plan.template_dirs) from None
         files[output.path] = text.encode("utf-8")
-    for folder in static_dirs(theme, content.root):
+    return files
+
+
+def asset_files(plan: SitePlan) -> dict[str, bytes]:
+    """Theme static files and content media, copied as they are."""
+    files: dict[str, bytes] = {}
+    for folder in plan.static_dirs:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 files[f"static/{path.relative_to(folder).as_posix()}"] = path.read_bytes()
+    content = plan.graph.content
     for name in sorted(content.media):
         files[f"media/{name}"] = (content.root / "media" / name).read_bytes()
-    return outputs, files
+    return files
 
 
-def build(content_dir: Path, out: Path, *, today: dt.date | None = None) -> BuildResult:
+def render_site(
+    content: Content, today: dt.date, history: History | None = None
+) -> tuple[SitePlan, dict[str, bytes]]:
+    """Plan and render every output, plus the assets."""
+    plan = plan_site(content, today, history)
+    files = render(plan, plan.outputs)
+    files.update(asset_files(plan))
+    return plan, files
+
+
+def build(
+    content_dir: Path,
+    out: Path,
+    *,
+    today: dt.date | None = None,
+    history: History | None = None,
+) -> BuildResult:
     """Load, validate, render and write the site; the old output survives any failure."""
     started = time.perf_counter()
     content = load_content(Path(content_dir))
-    outputs, files = render_site(content, today or today_wita())
+    plan, files = render_site(content, today or today_wita(), history)
     write_site(files, Path(out))
-    return BuildResult(Path(out), outputs, files, time.perf_counter() - started)
+    return BuildResult(Path(out), plan.outputs, files, time.perf_counter() - started)

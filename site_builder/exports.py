@@ -71,17 +71,23 @@ def data_outputs(graph: SiteGraph) -> list[Output]:
     """data/<collection>.json, .csv and .schema.json."""
     outputs = []
     for collection in (*EXPORTED, "regions"):
-        rows = _rows(graph, collection)
         deps = frozenset({"regions"} if collection == "regions" else {f"{collection}/*"})
-        schema = (
-            Regions.model_json_schema()
-            if collection == "regions"
-            else COLLECTIONS[collection].model.model_json_schema()
-        )
+        model = Regions if collection == "regions" else COLLECTIONS[collection].model
         outputs += [
-            Output(f"data/{collection}.json", data=to_json(rows), records=deps),
-            Output(f"data/{collection}.csv", data=to_csv(rows), records=deps),
-            Output(f"data/{collection}.schema.json", data=to_json(schema)),
+            Output(
+                f"data/{collection}.json",
+                records=deps,
+                make=lambda c=collection: to_json(_rows(graph, c)),
+            ),
+            Output(
+                f"data/{collection}.csv",
+                records=deps,
+                make=lambda c=collection: to_csv(_rows(graph, c)),
+            ),
+            Output(
+                f"data/{collection}.schema.json",
+                make=lambda m=model: to_json(m.model_json_schema()),
+            ),
         ]
     return outputs
 

@@ -32,6 +32,27 @@ PHASE_LABELS = {
 ROLE_ORDER = {"ketua": 0, "sekretariat": 1, "divisi": 2}
 
 
+@dataclass(frozen=True)
+class Change:
+    """One accepted change, as the public change log shows it."""
+
+    seq: int
+    time: dt.datetime
+    key: str
+    title: str
+    action: str
+    role: str
+    revision: int
+
+
+@dataclass(frozen=True)
+class History:
+    """What the sync server knows and the builder cannot: revisions and recent changes."""
+
+    revisions: dict[str, int]
+    changes: list[Change]
+
+
 def stage_status(stage: Stage, today: dt.date) -> str:
     """selesai / berlangsung / akan-datang from the dates, unless overridden by a decision."""
     if stage.override and stage.override.status == "postponed":
@@ -65,6 +86,10 @@ class SiteGraph:
     campaigns: list[Entry]
     pages: list[Entry]
     regions: list[Region]
+    history: History | None = None
+
+    def revision(self, entry: Entry) -> int | None:
+        return self.history.revisions.get(entry.key) if self.history else None
 
     def status(self, entry: Entry) -> str:
         return stage_status(entry.record, self.today)  # type: ignore[arg-type]
@@ -116,7 +141,7 @@ def _campaign_recency(entry: Entry) -> tuple[Any, ...]:
     return (record.start or record.end or dt.date.min, entry.slug)
 
 
-def build_graph(content: Content, today: dt.date) -> SiteGraph:
+def build_graph(content: Content, today: dt.date, history: History | None = None) -> SiteGraph:
     stages = sorted(content.records("stages"), key=_stage_key)
     teams = sorted(
         content.records("teams"),
@@ -129,4 +154,4 @@ def build_graph(content: Content, today: dt.date) -> SiteGraph:
     )
     pages = sorted(content.records("pages"), key=lambda e: e.slug)
     regions = sorted(content.regions.values(), key=lambda r: (r.kind != "provinsi", r.kind, r.name))
-    return SiteGraph(content, today, stages, teams, campaigns, pages, regions)
+    return SiteGraph(content, today, stages, teams, campaigns, pages, regions, history)

@@ -7,12 +7,15 @@ templates it reads, so a later incremental build can re-render exactly what a ch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .graph import PHASE_LABELS, STATUS_LABELS, SiteGraph
 from .load import Entry
 from .models import COLLECTIONS, Region
+
+CHANGES_PAGE = "riwayat/index.html"
 
 NAV = [
     ("index.html", "Beranda"),
@@ -26,14 +29,23 @@ NAV = [
 
 @dataclass
 class Output:
-    """One file of the site: rendered from a template, or given as bytes."""
+    """One file of the site: rendered from a template, or made by a function."""
 
     path: str
     template: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
     records: frozenset[str] = frozenset()
     templates: frozenset[str] = frozenset()
-    data: bytes | None = None
+    make: Callable[[], bytes] | None = None
+
+    def reads(self, changed: set[str]) -> bool:
+        """Whether this output depends on any of the changed keys."""
+        for key in self.records:
+            if key == "*" or key in changed:
+                return True
+            if key.endswith("/*") and any(c.startswith(key[:-1]) for c in changed):
+                return True
+        return False
 
 
 def href(entry: Entry) -> str:
@@ -52,7 +64,7 @@ def _keys(*entries: Entry) -> set[str]:
 
 def plan_pages(graph: SiteGraph) -> list[Output]:
     """Every HTML page of the site."""
-    base = {"site", "regions"}
+    base = {"site", "regions", "pages/*"}
     outputs = [
         Output(
             "index.html",
@@ -114,6 +126,8 @@ def plan_pages(graph: SiteGraph) -> list[Output]:
         outputs.append(
             Output(href(page), "page.html", {"entry": page}, frozenset(base | {page.key}))
         )
+    if graph.history is not None:
+        outputs.append(Output(CHANGES_PAGE, "changes.html", {}, frozenset(base | {"history"})))
     return outputs
 
 
@@ -122,7 +136,11 @@ def global_context(graph: SiteGraph) -> dict[str, Any]:
     return {
         "site": graph.content.site,
         "graph": graph,
-        "nav": [*NAV, *((href(p), p.record.menu) for p in graph.pages if p.record.menu)],  # type: ignore[attr-defined]
+        "nav": [
+            *NAV,
+            *((href(p), p.record.menu) for p in graph.pages if p.record.menu),  # type: ignore[attr-defined]
+            *([(CHANGES_PAGE, "Riwayat")] if graph.history is not None else []),
+        ],
         "href": href,
         "region_href": region_href,
         "status_labels": STATUS_LABELS,
