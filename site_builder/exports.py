@@ -123,7 +123,11 @@ def calendar(graph: SiteGraph) -> bytes:
     return cal.to_ical()
 
 
+FEED_SIZE = 50
+
+
 def feed_entries(graph: SiteGraph) -> list[Entry]:
-    """Stages and campaigns, newest update first (ties by path, for stable output)."""
+    """The latest stages and campaigns, newest update first (ties by path, for stable output)."""
     entries = [*graph.stages, *graph.campaigns]
-    return sorted(entries, key=lambda e: (graph.updated(e), e.key), reverse=True)
+    ordered = sorted(entries, key=lambda e: (graph.updated(e), e.key), reverse=True)
+    return ordered[:FEED_SIZE]

@@ -7,6 +7,7 @@ the same input always gives the same graph.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,7 +96,15 @@ class SiteGraph:
         return stage_status(entry.record, self.today)  # type: ignore[arg-type]
 
     def stages_of_division(self, slug: str) -> list[Entry]:
-        return [s for s in self.stages if slug in s.record.divisions]  # type: ignore[attr-defined]
+        return self._stages_by_division.get(slug, [])
+
+    @functools.cached_property
+    def _stages_by_division(self) -> dict[str, list[Entry]]:
+        index: dict[str, list[Entry]] = {}
+        for stage in self.stages:
+            for slug in stage.record.divisions:  # type: ignore[attr-defined]
+                index.setdefault(slug, []).append(stage)
+        return index
 
     def divisions_of(self, stage: Entry) -> list[Entry]:
         teams = self.content.entries["teams"]

@@ -21,6 +21,9 @@ from .readers import READER_EXTENSIONS, Parsed, parse_record, parse_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
+#: A file named <slug>.server.md holds the server's side of a sync conflict.
+CONFLICT_SUFFIX = ".server"
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -58,9 +61,20 @@ class Content:
 
     def with_entry(self, entry: Entry) -> Content:
         """A copy with one record added or replaced (used to validate a single update)."""
-        entries = {name: dict(items) for name, items in self.entries.items()}
-        entries.setdefault(entry.collection, {})[entry.slug] = entry
+        entries = dict(self.entries)
+        entries[entry.collection] = {**self.entries.get(entry.collection, {}), entry.slug: entry}
         return replace(self, entries=entries)
+
+    def without(self, collection: str, slug: str) -> Content:
+        """A copy with one record removed."""
+        entries = dict(self.entries)
+        entries[collection] = {
+            s: e for s, e in self.entries.get(collection, {}).items() if s != slug
+        }
+        return replace(self, entries=entries)
+
+    def with_media(self, name: str) -> Content:
+        return replace(self, media=self.media | {name})
 
 
 def validate_model(model: type[M], parsed: Parsed, name: str) -> M:
@@ -156,6 +170,18 @@ def load_content(root: Path) -> Content:
         entries[spec.name] = {}
         for path in record_files(root / spec.folder):
             name = str(path)
+            if path.stem.endswith(CONFLICT_SUFFIX):
+                original = path.with_name(path.stem.removesuffix(CONFLICT_SUFFIX) + path.suffix)
+                problems.append(
+                    Problem(
+                        name,
+                        1,
+                        "",
+                        f"this is the server's version from a sync conflict: merge what you "
+                        f"need into {original}, then delete this file",
+                    )
+                )
+                continue
             if path.suffix not in READER_EXTENSIONS:
                 problems.append(
                     Problem(name, 1, "", "not a record file: records end in .md or .yaml")

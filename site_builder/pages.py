@@ -40,12 +40,17 @@ class Output:
 
     def reads(self, changed: set[str]) -> bool:
         """Whether this output depends on any of the changed keys."""
-        for key in self.records:
-            if key == "*" or key in changed:
-                return True
-            if key.endswith("/*") and any(c.startswith(key[:-1]) for c in changed):
-                return True
-        return False
+        return reads(self.records, changed)
+
+
+def reads(records: frozenset[str], changed: set[str]) -> bool:
+    """Whether dependency keys (``stages/x``, ``stages/*``, ``*``) meet a changed key."""
+    for key in records:
+        if key == "*" or key in changed:
+            return True
+        if key.endswith("/*") and any(c.startswith(key[:-1]) for c in changed):
+            return True
+    return False
 
 
 def href(entry: Entry) -> str:
@@ -101,7 +106,7 @@ def plan_pages(graph: SiteGraph) -> list[Output]:
                 href(team),
                 "team.html",
                 {"entry": team, "stages": stages},
-                frozenset(base | {team.key, "stages/*"}),
+                frozenset(base | {team.key} | _keys(*stages)),
             )
         )
     for campaign in graph.campaigns:
@@ -119,7 +124,7 @@ def plan_pages(graph: SiteGraph) -> list[Output]:
                 region_href(region),
                 "region.html",
                 {"region": region, "campaigns": graph.campaigns_in(region)},
-                frozenset(base | {"campaigns/*", "stages/*"}),
+                frozenset(base | {"campaigns/*"}),
             )
         )
     for page in graph.pages:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,13 @@ def relative(context: Any, target: str) -> str:
 
 
 def make_environment(dirs: list[Path]) -> jinja2.Environment:
+    """A Jinja environment for these template folders. Environments are kept per folder list,
+    so a server rebuilding the site reuses compiled templates (edits on disk still reload)."""
+    return _environment(tuple(dirs))
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
         undefined=jinja2.StrictUndefined,

@@ -33,6 +33,17 @@ def _check_replaceable(out: Path) -> None:
         )
 
 
+def write_files(files: dict[str, bytes], folder: Path) -> None:
+    """Write files under folder, replacing (never modifying in place) any that exist, so
+    hard links to an older build keep the older content."""
+    for relative, data in sorted(files.items()):
+        target = safe_join(folder, relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            target.unlink()
+        target.write_bytes(data)
+
+
 def write_site(files: dict[str, bytes], out: Path) -> None:
     """Write every file under a new folder beside ``out``, then swap it in."""
     out = Path(out)
@@ -43,10 +54,7 @@ def write_site(files: dict[str, bytes], out: Path) -> None:
     shutil.rmtree(fresh, ignore_errors=True)
     try:
         fresh.mkdir()
-        for relative, data in sorted(files.items()):
-            target = safe_join(fresh, relative)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        write_files(files, fresh)
         (fresh / MARKER).write_text("This folder is written by 'pantau build'.\n")
     except OSError as exc:
         shutil.rmtree(fresh, ignore_errors=True)

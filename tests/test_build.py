@@ -292,7 +292,8 @@ def test_atom_feed_parses(built_site: BuildResult) -> None:
     root = ET.fromstring(built_site.files["feed.xml"])
     entries = root.findall(f"{ATOM}entry")
     content = load_content(CONTENT)
-    assert len(entries) == len(content.entries["stages"]) + len(content.entries["campaigns"])
+    records = len(content.entries["stages"]) + len(content.entries["campaigns"])
+    assert len(entries) == min(records, 50)
     assert all(e.find(f"{ATOM}updated") is not None for e in entries)
 
 

@@ -1,0 +1,232 @@
+"""`pantau serve`, `pantau token ...` and `pantau sync ...`, added to the builder's command."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from site_builder.cli import content_option, main, reports_errors
+from site_builder.errors import PantauError
+
+from .auth import ROLES, create_token, revoke_token, token_status
+
+data_option = click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data"),
+    show_default=True,
+    help="The server's data folder (database, content, builds).",
+)
+
+
+@main.command()
+@click.option(
+    "--content",
+    "seed",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Content to start a new data folder from (default: the shipped content).",
+)
+@data_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@reports_errors
+def serve(seed: Path | None, data: Path, host: str, port: int) -> None:
+    """Run the sync server: the live site at / and the API at /api/.
+
+    \b
+    Example:
+        pantau token create --name admin --role admin
+        pantau serve --data data --port 8000
+    """
+    from .server import serve as run
+
+    run(data, seed, host, port)
+
+
+@main.group()
+def token() -> None:
+    """Create, list and revoke API tokens.
+
+    \b
+    Example:
+        pantau token create --name budi --role editor --expires 90
+    """
+
+
+@token.command("create")
+@data_option
+@click.option("--name", required=True, help="Who the token is for (unique).")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--expires", type=click.IntRange(min=1), default=None, help="Days until it expires.")
+@reports_errors
+def token_create(data: Path, name: str, role: str, expires: int | None) -> None:
+    """Create a token and print it once, alone on the last line.
+
+    \b
+    Example:
+        pantau token create --data data --name tim-kampanye --role campaign
+    """
+    from .server import open_store
+
+    store = open_store(data)
+    try:
+        value = create_token(store, name, role, expires)
+    finally:
+        store.close()
+    click.echo(f"Token for '{name}' ({role}); it is shown only now, store it safely:")
+    click.echo(value)
+
+
+@token.command("list")
+@data_option
+@reports_errors
+def token_list(data: Path) -> None:
+    """List tokens (never their values).
+
+    \b
+    Example:
+        pantau token list --data data
+    """
+    from .server import open_store
+
+    store = open_store(data)
+    try:
+        for row in store.tokens():
+            expires = row["expires"] or "never"
+            click.echo(
+                f"{row['name']:20} {row['role']:9} {token_status(row):8} "
+                f"created {row['created']}  expires {expires}"
+            )
+    finally:
+        store.close()
+
+
+@token.command("revoke")
+@data_option
+@click.argument("name")
+@reports_errors
+def token_revoke(data: Path, name: str) -> None:
+    """Revoke a token by name; it stops working at once.
+
+    \b
+    Example:
+        pantau token revoke budi --data data
+    """
+    from .server import open_store
+
+    store = open_store(data)
+    try:
+        revoke_token(store, name)
+    finally:
+        store.close()
+    click.echo(f"Revoked '{name}'.")
+
+
+def read_token(token_file: Path | None) -> str:
+    value = os.environ.get("PANTAU_TOKEN", "").strip()
+    if not value and token_file is not None:
+        try:
+            value = token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise PantauError(f"cannot read the token file {token_file}: {exc.strerror}") from None
+    if not value:
+        raise PantauError("no token: set PANTAU_TOKEN or pass --token-file")
+    return value
+
+
+server_option = click.option(
+    "--server", envvar="PANTAU_SERVER", help="The sync server, e.g. http://127.0.0.1:8000."
+)
+token_file_option = click.option(
+    "--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None
+)
+
+
+@main.group()
+def sync() -> None:
+    """Sync your own copy of content/ with the server.
+
+    \b
+    Example:
+        export PANTAU_TOKEN=...
+        pantau sync pull --server http://127.0.0.1:8000
+        pantau sync push --server http://127.0.0.1:8000
+    """
+
+
+@sync.command("status")
+@content_option
+@reports_errors
+def sync_status(content_dir: Path) -> None:
+    """List records changed, added or deleted here since the last sync (no network needed).
+
+    \b
+    Example:
+        pantau sync status --content content
+    """
+    from .client import describe_status
+
+    for line in describe_status(content_dir):
+        click.echo(line)
+
+
+def _client(content_dir: Path, server: str | None, token_file: Path | None):  # type: ignore[no-untyped-def]
+    from .client import SyncClient
+
+    if not server:
+        raise PantauError("no server: pass --server URL or set PANTAU_SERVER")
+    content_dir.mkdir(parents=True, exist_ok=True)
+    return SyncClient(content_dir, server, read_token(token_file), say=click.echo)
+
+
+@sync.command("push")
+@content_option
+@server_option
+@token_file_option
+@reports_errors
+def sync_push(content_dir: Path, server: str | None, token_file: Path | None) -> None:
+    """Send local changes, each with the revision it was based on.
+
+    \b
+    Example:
+        pantau sync push --content content --server http://127.0.0.1:8000
+    """
+    client = _client(content_dir, server, token_file)
+    try:
+        sent = client.push()
+    finally:
+        client.close()
+    click.echo(f"{sent} change(s) pushed.")
+    if client.failed or client.state.conflicts:
+        raise PantauError(
+            f"{client.failed} change(s) refused and {len(client.state.conflicts)} conflict(s) "
+            "to resolve; see above"
+        )
+
+
+@sync.command("pull")
+@content_option
+@server_option
+@token_file_option
+@reports_errors
+def sync_pull(content_dir: Path, server: str | None, token_file: Path | None) -> None:
+    """Apply the server's changes since the last pull to files not changed here.
+
+    \b
+    Example:
+        pantau sync pull --content content --server http://127.0.0.1:8000
+    """
+    client = _client(content_dir, server, token_file)
+    try:
+        applied = client.pull()
+    finally:
+        client.close()
+    click.echo(f"{applied} change(s) applied; at sequence {client.state.last_seq}.")
+    if client.state.conflicts:
+        raise PantauError(f"{len(client.state.conflicts)} conflict(s) to resolve; see above")
+
+
+__all__ = ["main"]

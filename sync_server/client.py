@@ -1,0 +1,408 @@
+"""`pantau sync`: push and pull a staff member's own copy of content/ against the server.
+
+The state file ``.pantau-sync.json`` in the content folder remembers, per record, the revision
+and hash last synced, and the last sequence number seen in the changes feed. A record changed
+on both sides is merged field by field against the common base revision; where the same field
+changed on both sides the local file stays untouched, the server's version is written beside
+it as ``<slug>.server.<ext>``, and the record is not pushed until that file is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from site_builder.errors import ContentError, PantauError
+from site_builder.load import CONFLICT_SUFFIX, record_files
+from site_builder.models import COLLECTIONS, SLUG_PATTERN
+from site_builder.readers import READER_EXTENSIONS, parse_record
+
+from .store import text_hash
+from .workspace import atomic_remove, atomic_write
+
+STATE_FILE = ".pantau-sync.json"
+IGNORED_FIELDS = {"updated"}  # set by the server on every change; never a conflict
+
+
+@dataclass
+class SyncState:
+    server: str = ""
+    last_seq: int = 0
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, root: Path) -> SyncState:
+        path = root / STATE_FILE
+        if not path.exists():
+            return cls()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(**data)
+        except (ValueError, TypeError) as exc:
+            raise PantauError(f"{path}: the sync state is damaged ({exc}); move it away") from None
+
+    def save(self, root: Path) -> None:
+        data = json.dumps(self.__dict__, indent=2, sort_keys=True, ensure_ascii=False)
+        atomic_write(root / STATE_FILE, (data + "\n").encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class LocalChange:
+    key: str
+    kind: str  # added | modified | deleted
+    path: Path
+    text: str | None
+
+
+def split_key(key: str) -> tuple[str, str]:
+    collection, slug = key.split("/", 1)
+    return collection, slug
+
+
+def local_records(root: Path) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for spec in COLLECTIONS.values():
+        for path in record_files(root / spec.folder):
+            if (
+                path.suffix in READER_EXTENSIONS
+                and not path.stem.endswith(CONFLICT_SUFFIX)
+                and re.match(SLUG_PATTERN, path.stem)
+            ):
+                found[f"{spec.name}/{path.stem}"] = path
+    return found
+
+
+def record_path(root: Path, key: str, ext: str) -> Path:
+    collection, slug = split_key(key)
+    return root / COLLECTIONS[collection].folder / f"{slug}{ext}"
+
+
+def conflict_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}{CONFLICT_SUFFIX}{path.suffix}")
+
+
+def local_changes(root: Path, state: SyncState) -> list[LocalChange]:
+    """Records added, modified or deleted locally since the last sync (no network)."""
+    files = local_records(root)
+    changes = []
+    for key, path in sorted(files.items()):
+        text = path.read_text(encoding="utf-8")
+        known = state.records.get(key)
+        if known is None or known.get("deleted"):
+            changes.append(LocalChange(key, "added", path, text))
+        elif text_hash(text) != known["hash"]:
+            changes.append(LocalChange(key, "modified", path, text))
+    for key, known in sorted(state.records.items()):
+        if key not in files and not known.get("deleted"):
+            changes.append(LocalChange(key, "deleted", record_path(root, key, known["ext"]), None))
+    return changes
+
+
+# merging ----------------------------------------------------------------------------------------
+
+
+def fields_of(text: str, ext: str) -> dict[str, Any]:
+    try:
+        return parse_record(text, f"record{ext}").data
+    except ContentError:
+        return {"__text__": text}
+
+
+def serialise(data: dict[str, Any], ext: str) -> str:
+    data = dict(data)
+    if ext == ".md":
+        body = str(data.pop("body", ""))
+        front = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+        return f"---\n{front}---\n{body}\n" if body else f"---\n{front}---\n"
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+
+
+def three_way(
+    base: dict[str, Any], local: dict[str, Any], server: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Merge field by field; return the merged fields and the fields changed on both sides."""
+    merged: dict[str, Any] = {}
+    conflicts = []
+    for name in [*server, *(k for k in local if k not in server)]:
+        b, mine, theirs = base.get(name), local.get(name), server.get(name)
+        if name in IGNORED_FIELDS or mine in (theirs, b):
+            value = theirs
+        elif theirs == b:
+            value = mine
+        else:
+            conflicts.append(name)
+            value = mine
+        if value is not None:
+            merged[name] = value
+    return merged, conflicts
+
+
+# the client ------------------------------------------------------------------------------------
+
+
+class SyncClient:
+    """Talks to one server for one content folder."""
+
+    def __init__(
+        self,
+        root: Path,
+        server: str,
+        token: str,
+        say: Callable[[str], None] = print,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.root = root
+        self.server = server.rstrip("/")
+        self.say = say
+        self.state = SyncState.load(root)
+        self.state.server = self.server
+        self.http = httpx.Client(
+            base_url=self.server,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(30.0, connect=5.0),
+            transport=transport,
+        )
+        self.failed = 0
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self.http.request(method, url, **kwargs)
+        except httpx.TransportError as exc:
+            self.state.save(self.root)
+            raise PantauError(
+                f"cannot reach the server at {self.server} ({type(exc).__name__}: {exc}). "
+                "Nothing is lost: your changes stay in your files and the next push or pull "
+                "continues where this one stopped"
+            ) from None
+        if response.status_code == 401:
+            raise PantauError("the server refused the token (401): check PANTAU_TOKEN")
+        if response.status_code == 429:
+            raise PantauError("the server is slowing this client after failed logins (429)")
+        return response
+
+    def _base_text(self, key: str, revision: int | None) -> str | None:
+        if revision is None:
+            return None
+        collection, slug = split_key(key)
+        response = self._request("GET", f"/api/records/{collection}/{slug}/history")
+        if response.status_code != 200:
+            return None
+        for row in response.json()["revisions"]:
+            if row["revision"] == revision:
+                return str(row["text"])
+        return None
+
+    def _remember(self, key: str, revision: int, text: str, ext: str, deleted: bool) -> None:
+        self.state.records[key] = {
+            "revision": revision,
+            "hash": text_hash(text) if not deleted else "",
+            "ext": ext,
+            "deleted": deleted,
+        }
+        self.state.conflicts.pop(key, None)
+
+    def reconcile(self, key: str, local: str | None, ext: str, server: dict[str, Any]) -> bool:
+        """Both sides changed ``key``. Merge what can be merged; otherwise keep the local
+        file, write the server's beside it and explain. Returns True when merged cleanly."""
+        path = record_path(self.root, key, ext)
+        server_text = "" if server.get("deleted") else str(server["text"])
+        revision = int(server["revision"])
+        known = self.state.records.get(key)
+        base = self._base_text(key, known["revision"] if known else None)
+        reasons: list[str] = []
+        if local is None:
+            reasons.append("you deleted it here, and it was changed on the server")
+        elif server.get("deleted"):
+            reasons.append("you changed it here, and it was deleted on the server")
+        elif base is None:
+            reasons.append("it was created on both sides, or its common base is unknown")
+        else:
+            merged, clashes = three_way(
+                fields_of(base, ext), fields_of(local, ext), fields_of(server_text, ext)
+            )
+            if not clashes:
+                server_fields = fields_of(server_text, ext)
+                text = server_text if merged == server_fields else serialise(merged, ext)
+                atomic_write(path, text.encode("utf-8"))
+                self._remember(key, revision, server_text, ext, False)
+                changed = "" if text == server_text else " (push to send the merged result)"
+                self.say(f"merged {key}: your changes and the server's fit together{changed}")
+                return True
+            reasons += [
+                f"the field '{name}' was changed both here and on the server" for name in clashes
+            ]
+        copy = conflict_path(path)
+        if server_text:
+            atomic_write(copy, server_text.encode("utf-8"))
+        self.state.conflicts[key] = {
+            "revision": revision,
+            "ext": ext,
+            "deleted": bool(server.get("deleted")),
+        }
+        author = f"revision {revision} by {server.get('author', '?')} ({server.get('role', '?')})"
+        for reason in reasons:
+            self.say(f"CONFLICT {key}: {reason} ({author}).")
+        where = (
+            f"the server's version is in {copy}" if server_text else "it is deleted on the server"
+        )
+        self.say(
+            f"  Your file {path} is unchanged and {where}. Edit your file, delete "
+            f"{copy.name}, then push again."
+        )
+        return False
+
+    def pull(self) -> int:
+        """Apply the changes feed since the last sequence to files not changed locally."""
+        applied = 0
+        while True:
+            response = self._request("GET", "/api/changes", params={"since": self.state.last_seq})
+            if response.status_code != 200:
+                raise PantauError(f"the server answered {response.status_code}: {response.text}")
+            page = response.json()
+            latest: dict[str, dict[str, Any]] = {}
+            for change in page["changes"]:
+                latest[f"{change['collection']}/{change['slug']}"] = change
+            for key, change in latest.items():
+                applied += self._apply(key, change)
+            self.state.last_seq = int(page["last_seq"])
+            self.state.save(self.root)
+            if not page["more"]:
+                return applied
+
+    def _apply(self, key: str, change: dict[str, Any]) -> int:
+        known = self.state.records.get(key)
+        if key in self.state.conflicts:
+            conflict = self.state.conflicts[key]
+            conflict.update(revision=int(change["revision"]), deleted=bool(change["deleted"]))
+            copy = conflict_path(record_path(self.root, key, conflict["ext"]))
+            if not change["deleted"] and copy.exists():
+                atomic_write(copy, str(change["text"]).encode("utf-8"))
+            return 0
+        if known and known["revision"] >= change["revision"]:
+            return 0
+        ext = change["ext"] or (known["ext"] if known else ".md")
+        path = record_path(self.root, key, ext)
+        local = path.read_text(encoding="utf-8") if path.exists() else None
+        if known is None or known.get("deleted"):
+            unchanged = local is None
+        else:
+            unchanged = local is not None and text_hash(local) == known["hash"]
+        if change["deleted"]:
+            if local is None or unchanged:
+                if local is not None:
+                    atomic_remove(path)
+                self._remember(key, change["revision"], "", ext, True)
+                return 1
+            self.reconcile(key, local, ext, change)
+            return 0
+        if unchanged or local == change["text"]:
+            atomic_write(path, str(change["text"]).encode("utf-8"))
+            self._remember(key, change["revision"], change["text"], ext, False)
+            return 1
+        self.reconcile(key, local, ext, change)
+        return 0
+
+    def push(self) -> int:
+        """Send local changes, each with the revision it was based on."""
+        sent = 0
+        for key, conflict in list(self.state.conflicts.items()):
+            path = record_path(self.root, key, conflict["ext"])
+            if conflict_path(path).exists():
+                self.say(
+                    f"skipped {key}: resolve the conflict, then delete {conflict_path(path).name}"
+                )
+                continue
+            known = self.state.records.setdefault(key, {"ext": conflict["ext"], "hash": ""})
+            known["revision"] = conflict["revision"]
+            known["deleted"] = conflict.get("deleted", False)
+            known["hash"] = "resolved"  # forces the resolved file to count as a local change
+            del self.state.conflicts[key]
+        for change in local_changes(self.root, self.state):
+            if change.key in self.state.conflicts:
+                continue
+            sent += self._push_one(change)
+            self.state.save(self.root)
+        self.state.save(self.root)
+        return sent
+
+    def _push_one(self, change: LocalChange, retry: bool = True) -> int:
+        collection, slug = split_key(change.key)
+        url = f"/api/records/{collection}/{slug}"
+        known = self.state.records.get(change.key)
+        ext = change.path.suffix
+        if change.kind == "deleted":
+            assert known is not None
+            response = self._request("DELETE", url, headers={"If-Match": str(known["revision"])})
+        else:
+            headers = {"Content-Type": "text/markdown" if ext == ".md" else "application/yaml"}
+            if known is None or known.get("deleted"):
+                headers["If-None-Match"] = "*"
+            else:
+                headers["If-Match"] = str(known["revision"])
+            response = self._request(
+                "PUT", url, content=(change.text or "").encode(), headers=headers
+            )
+        body = (
+            response.json()
+            if response.headers.get("content-type", "").startswith("application/json")
+            else {}
+        )
+        if response.status_code in (200, 201):
+            deleted = bool(body.get("deleted"))
+            if not deleted:
+                atomic_write(change.path, str(body["text"]).encode("utf-8"))
+            self._remember(
+                change.key, int(body["revision"]), str(body.get("text", "")), ext, deleted
+            )
+            build = body.get("build", {}).get("id")
+            self.say(
+                f"pushed {change.key} ({change.kind}) as revision {body['revision']}, build {build}"
+            )
+            return 1
+        if response.status_code == 409:
+            server = {**body, "collection": collection, "slug": slug}
+            if body.get("revision") is None:
+                self.say(f"{change.key}: {body.get('error')}")
+                return 0
+            if self.reconcile(change.key, change.text, ext, server) and retry:
+                path = record_path(self.root, change.key, ext)
+                text = path.read_text(encoding="utf-8")
+                if text_hash(text) != self.state.records[change.key]["hash"]:
+                    return self._push_one(LocalChange(change.key, "modified", path, text), False)
+            return 0
+        self.failed += 1
+        self.say(f"not pushed {change.key}: {body.get('error', response.text)}")
+        for detail in body.get("details", []):
+            if isinstance(detail, dict):
+                self.say(
+                    f"  {change.path}:{detail['line']}: {detail['field']}: {detail['message']}"
+                )
+        return 0
+
+
+def describe_status(root: Path) -> list[str]:
+    """Lines for `pantau sync status`; works without a network."""
+    state = SyncState.load(root)
+    lines = []
+    for change in local_changes(root, state):
+        mark = "CONFLICT " if change.key in state.conflicts else ""
+        lines.append(f"{mark}{change.kind:9} {change.key}  ({change.path})")
+    for key, conflict in sorted(state.conflicts.items()):
+        if not any(
+            line.endswith(f"{key}  ({record_path(root, key, conflict['ext'])})") for line in lines
+        ):
+            lines.append(f"CONFLICT  {key}  (server revision {conflict['revision']})")
+    where = f"{state.server}, last sequence {state.last_seq}" if state.server else "never synced"
+    lines.append(f"{len(lines)} local change(s); {where}.")
+    return lines

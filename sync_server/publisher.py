@@ -1,0 +1,229 @@
+"""One background builder: debounces bursts of changes into one build, re-renders only what
+the changes touch, writes a fresh build folder and switches the live site atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from site_builder.build import asset_files, plan_site, render
+from site_builder.dates import today_wita
+from site_builder.errors import PantauError
+from site_builder.graph import Change, History
+from site_builder.pages import reads
+from site_builder.write import MARKER, write_files
+
+from .store import Store, now
+from .workspace import Workspace
+
+log = logging.getLogger("pantau.sync")
+
+KEEP_BUILDS = 3
+ACTION_LABELS = {
+    "create": "dibuat",
+    "update": "diubah",
+    "delete": "dihapus",
+    "revert": "dikembalikan",
+    "disk": "diubah",
+}
+
+
+def history_of(store: Store, limit: int = 50) -> History:
+    """Revisions of live records and the latest changes, for the public change log."""
+    revisions = {c.key: c.revision for c in store.all_current() if not c.deleted}
+    changes = []
+    for row in store.recent_changes(limit):
+        title = _title(row["text"]) or row["slug"]
+        changes.append(
+            Change(
+                seq=row["seq"],
+                time=dt.datetime.fromisoformat(row["time"]),
+                key=f"{row['collection']}/{row['slug']}",
+                title=title,
+                action=ACTION_LABELS.get(row["action"], row["action"]),
+                role=row["role"],
+                revision=row["revision"],
+            )
+        )
+    return History(revisions, changes)
+
+
+def _title(text: str) -> str:
+    for line in text.splitlines():
+        if line.startswith(("title:", "name:")):
+            return line.split(":", 1)[1].strip().strip("\"'")
+    return ""
+
+
+def link_copy(source: Path, target: Path) -> None:
+    """A new folder whose files are hard links to source's (cheap, and source stays intact
+    because files are only ever replaced, never changed in place)."""
+    for folder, _dirs, files in os.walk(source):
+        relative = Path(folder).relative_to(source)
+        (target / relative).mkdir(parents=True, exist_ok=True)
+        for name in files:
+            os.link(Path(folder) / name, target / relative / name)
+
+
+class Publisher:
+    """Owns the build folders and the 'live' link the public site is served from."""
+
+    def __init__(
+        self, workspace: Workspace, store: Store, data_dir: Path, debounce: float = 0.1
+    ) -> None:
+        self.workspace = workspace
+        self.store = store
+        self.builds_dir = data_dir / "builds"
+        self.live = data_dir / "live"
+        self.debounce = debounce
+        self._cond = threading.Condition()
+        self._pending_id: int | None = None
+        self._pending_keys: set[str] = set()
+        self._pending_full = False
+        self._last_request = 0.0
+        self._unpublished: set[str] = set()
+        self._deps: dict[str, frozenset[str]] | None = None
+        self._today: dt.date | None = None
+        self._stop = False
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread = threading.Thread(target=self._run, name="pantau-builder", daemon=True)
+
+    def start(self) -> None:
+        self.builds_dir.mkdir(parents=True, exist_ok=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify()
+        self._thread.join(timeout=30)
+
+    def live_build(self) -> int | None:
+        try:
+            return int(os.readlink(self.live).rsplit("/", 1)[-1])
+        except (OSError, ValueError):
+            return None
+
+    def request(self, keys: set[str], trigger: str, full: bool = False) -> int:
+        """Ask for a build that includes these changes; returns the id of that build."""
+        with self._cond:
+            if self._pending_id is None:
+                self._pending_id = self.store.add_build(trigger)
+            self._pending_keys |= keys
+            self._pending_full |= full
+            self._last_request = time.monotonic()
+            self._idle.clear()
+            self._cond.notify()
+            return self._pending_id
+
+    def wait_idle(self, timeout: float) -> bool:
+        return self._idle.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending_id is None and not self._stop:
+                    self._idle.set()
+                    self._cond.wait()
+                if self._stop:
+                    return
+                first = time.monotonic()
+                # Debounce: wait for a quiet moment, but never more than a second in all.
+                while not self._stop:
+                    quiet = self._last_request + self.debounce - time.monotonic()
+                    left = first + 1.0 - time.monotonic()
+                    if quiet <= 0 or left <= 0:
+                        break
+                    self._cond.wait(min(quiet, left))
+                build_id, keys, full = self._pending_id, self._pending_keys, self._pending_full
+                self._pending_id, self._pending_keys, self._pending_full = None, set(), False
+            assert build_id is not None
+            self._build(build_id, keys, full)
+
+    def _build(self, build_id: int, keys: set[str], full: bool) -> None:
+        started = time.perf_counter()
+        self.store.update_build(build_id, status="running", started=now().isoformat())
+        keys = keys | self._unpublished
+        try:
+            count = self._publish(build_id, keys, full)
+        except Exception as exc:
+            self._unpublished = keys
+            message = str(exc) if isinstance(exc, PantauError) else f"{type(exc).__name__}: {exc}"
+            log.error("build %s failed; the previous site stays live: %s", build_id, message)
+            self.store.update_build(
+                build_id,
+                status="failed",
+                finished=now().isoformat(),
+                duration=round(time.perf_counter() - started, 4),
+                error=message,
+            )
+            return
+        self._unpublished = set()
+        duration = time.perf_counter() - started
+        log.info("build %s published %s files in %.3f s", build_id, count, duration)
+        self.store.update_build(
+            build_id,
+            status="success",
+            finished=now().isoformat(),
+            duration=round(duration, 4),
+            files=count,
+        )
+        self._cleanup()
+
+    def _publish(self, build_id: int, keys: set[str], full: bool) -> int:
+        content = self.workspace.snapshot()
+        today = today_wita()
+        plan = plan_site(content, today, history_of(self.store))
+        target = self.builds_dir / str(build_id)
+        shutil.rmtree(target, ignore_errors=True)
+        live = self.live.resolve() if self.live.exists() else None
+        incremental = (
+            not full
+            and self._deps is not None
+            and live is not None
+            and today == self._today
+            and not keys & {"site", "regions"}
+        )
+        if incremental:
+            assert self._deps is not None and live is not None
+            previous = self._deps
+            changed = keys | {"history"}
+            outputs = [
+                o
+                for o in plan.outputs
+                if o.path not in previous or o.reads(changed) or reads(previous[o.path], changed)
+            ]
+            files = render(plan, outputs)
+            media = {p: d for p, d in asset_files(plan).items() if p.startswith("media/")}
+            files.update({p: d for p, d in media.items() if not (live / p).exists()})
+            link_copy(live, target)
+            for path in set(previous) - {o.path for o in plan.outputs}:
+                (target / path).unlink(missing_ok=True)
+        else:
+            files = render(plan, plan.outputs)
+            files.update(asset_files(plan))
+            target.mkdir(parents=True)
+            (target / MARKER).write_text("Written by the Pantau sync server.\n")
+        write_files(files, target)
+        link = self.live.with_name(f".live-{build_id}")
+        link.unlink(missing_ok=True)
+        os.symlink(f"builds/{build_id}", link)
+        os.replace(link, self.live)
+        self._deps = {o.path: o.records for o in plan.outputs}
+        self._today = today
+        return len(files)
+
+    def _cleanup(self) -> None:
+        live = self.live_build()
+        builds = sorted(
+            (int(p.name) for p in self.builds_dir.iterdir() if p.name.isdigit()), reverse=True
+        )
+        for old in builds[KEEP_BUILDS:]:
+            if old != live:
+                shutil.rmtree(self.builds_dir / str(old), ignore_errors=True)

@@ -1,0 +1,329 @@
+"""The server's SQLite state (via sqlite-utils): revisions, tokens, builds, assets, audit.
+
+Every accepted change is one row in ``revisions``; its ``seq`` orders all changes and is the
+changes feed's cursor. ``records`` holds the current revision of each record. One writer at a
+time (the server holds a lock around every call); WAL mode with synchronous=FULL, so a commit
+that returned survives a crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from site_builder.models import WITA
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(WITA).replace(microsecond=0)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Current:
+    """The current state of one record."""
+
+    collection: str
+    slug: str
+    revision: int
+    hash: str
+    text: str
+    deleted: bool
+    ext: str
+    submitted_hash: str
+    author: str
+    seq: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.collection}/{self.slug}"
+
+
+class Store:
+    """All reads and writes of the database, serialised by one lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        conn = sqlite3.connect(path, check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.lock = threading.RLock()
+        self._create()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _create(self) -> None:
+        db = self.db
+        if "revisions" not in db.table_names():
+            db["revisions"].create(
+                {
+                    "seq": int,
+                    "collection": str,
+                    "slug": str,
+                    "revision": int,
+                    "hash": str,
+                    "submitted_hash": str,
+                    "text": str,
+                    "ext": str,
+                    "deleted": int,
+                    "action": str,
+                    "author": str,
+                    "role": str,
+                    "time": str,
+                },
+                pk="seq",
+                not_null={"collection", "slug", "revision", "hash", "text", "time"},
+            )
+            db["revisions"].create_index(["collection", "slug", "revision"], unique=True)
+        if "records" not in db.table_names():
+            db["records"].create(
+                {"collection": str, "slug": str, "seq": int},
+                pk=("collection", "slug"),
+                foreign_keys=[("seq", "revisions", "seq")],
+            )
+        if "tokens" not in db.table_names():
+            db["tokens"].create(
+                {
+                    "name": str,
+                    "token_hash": str,
+                    "role": str,
+                    "created": str,
+                    "expires": str,
+                    "revoked": str,
+                    "last_used": str,
+                },
+                pk="name",
+            )
+            db["tokens"].create_index(["token_hash"], unique=True)
+        if "builds" not in db.table_names():
+            db["builds"].create(
+                {
+                    "id": int,
+                    "trigger": str,
+                    "status": str,
+                    "created": str,
+                    "started": str,
+                    "finished": str,
+                    "duration": float,
+                    "error": str,
+                    "files": int,
+                },
+                pk="id",
+            )
+        if "assets" not in db.table_names():
+            db["assets"].create(
+                {"name": str, "hash": str, "type": str, "size": int, "author": str, "time": str},
+                pk="name",
+            )
+        if "audit" not in db.table_names():
+            db["audit"].create(
+                {
+                    "id": int,
+                    "time": str,
+                    "actor": str,
+                    "action": str,
+                    "target": str,
+                    "detail": str,
+                },
+                pk="id",
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit of work (sqlite-utils' atomic), under the store's lock."""
+        with self.lock, self.db.atomic():
+            yield
+
+    # records -------------------------------------------------------------------------------
+
+    def current(self, collection: str, slug: str) -> Current | None:
+        with self.lock:
+            rows = list(
+                self.db.query(
+                    "SELECT r.* FROM records c JOIN revisions r ON r.seq = c.seq "
+                    "WHERE c.collection = ? AND c.slug = ?",
+                    [collection, slug],
+                )
+            )
+        return _current(rows[0]) if rows else None
+
+    def all_current(self, collection: str | None = None) -> list[Current]:
+        sql = "SELECT r.* FROM records c JOIN revisions r ON r.seq = c.seq"
+        params: list[Any] = []
+        if collection:
+            sql += " WHERE c.collection = ?"
+            params.append(collection)
+        with self.lock:
+            return [_current(row) for row in self.db.query(sql + " ORDER BY r.slug", params)]
+
+    def add_revision(
+        self,
+        *,
+        collection: str,
+        slug: str,
+        text: str,
+        ext: str,
+        deleted: bool,
+        action: str,
+        author: str,
+        role: str,
+        submitted_hash: str,
+    ) -> Current:
+        """Record a new revision as current, in one transaction."""
+        with self.transaction():
+            previous = self.current(collection, slug)
+            revision = (previous.revision if previous else 0) + 1
+            row = {
+                "collection": collection,
+                "slug": slug,
+                "revision": revision,
+                "hash": text_hash(text),
+                "submitted_hash": submitted_hash,
+                "text": text,
+                "ext": ext,
+                "deleted": int(deleted),
+                "action": action,
+                "author": author,
+                "role": role,
+                "time": now().isoformat(),
+            }
+            seq = self.db["revisions"].insert(row).last_pk
+            self.db["records"].upsert(
+                {"collection": collection, "slug": slug, "seq": seq}, pk=("collection", "slug")
+            )
+        result = self.current(collection, slug)
+        assert result is not None
+        return result
+
+    def history(self, collection: str, slug: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(
+                self.db.query(
+                    "SELECT seq, revision, hash, text, ext, deleted, action, author, role, time "
+                    "FROM revisions WHERE collection = ? AND slug = ? ORDER BY revision",
+                    [collection, slug],
+                )
+            )
+
+    def revision(self, collection: str, slug: str, revision: int) -> dict[str, Any] | None:
+        with self.lock:
+            rows = list(
+                self.db.query(
+                    "SELECT * FROM revisions WHERE collection = ? AND slug = ? AND revision = ?",
+                    [collection, slug, revision],
+                )
+            )
+        return rows[0] if rows else None
+
+    def changes(self, since: int, limit: int) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(
+                self.db.query(
+                    "SELECT seq, collection, slug, revision, hash, text, ext, deleted, action, "
+                    "author, role, time FROM revisions WHERE seq > ? ORDER BY seq LIMIT ?",
+                    [since, limit],
+                )
+            )
+
+    def last_seq(self) -> int:
+        with self.lock:
+            row = next(self.db.query("SELECT COALESCE(MAX(seq), 0) AS seq FROM revisions"))
+        return int(row["seq"])
+
+    def recent_changes(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(
+                self.db.query(
+                    "SELECT seq, collection, slug, revision, action, role, time, text "
+                    "FROM revisions WHERE action != 'import' ORDER BY seq DESC LIMIT ?",
+                    [limit],
+                )
+            )
+
+    # tokens ---------------------------------------------------------------------------------
+
+    def token_by_hash(self, token_hash: str) -> dict[str, Any] | None:
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM tokens WHERE token_hash = ?", [token_hash]))
+        return rows[0] if rows else None
+
+    def tokens(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.db.query("SELECT * FROM tokens ORDER BY name"))
+
+    def add_token(self, row: dict[str, Any]) -> None:
+        with self.transaction():
+            self.db["tokens"].insert(row)
+
+    def update_token(self, name: str, **fields: Any) -> None:
+        with self.transaction():
+            self.db["tokens"].update(name, fields)
+
+    # builds, assets, audit ------------------------------------------------------------------
+
+    def add_build(self, trigger: str) -> int:
+        with self.transaction():
+            return int(
+                self.db["builds"]
+                .insert({"trigger": trigger, "status": "queued", "created": now().isoformat()})
+                .last_pk
+            )
+
+    def update_build(self, build_id: int, **fields: Any) -> None:
+        with self.transaction():
+            self.db["builds"].update(build_id, fields)
+
+    def builds(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.db.query("SELECT * FROM builds ORDER BY id DESC LIMIT ?", [limit]))
+
+    def build(self, build_id: int) -> dict[str, Any] | None:
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM builds WHERE id = ?", [build_id]))
+        return rows[0] if rows else None
+
+    def add_asset(self, row: dict[str, Any]) -> None:
+        with self.transaction():
+            self.db["assets"].upsert(row, pk="name")
+
+    def audit(self, actor: str, action: str, target: str = "", detail: str = "") -> None:
+        with self.transaction():
+            self.db["audit"].insert(
+                {
+                    "time": now().isoformat(),
+                    "actor": actor,
+                    "action": action,
+                    "target": target,
+                    "detail": detail,
+                }
+            )
+
+
+def _current(row: dict[str, Any]) -> Current:
+    return Current(
+        collection=row["collection"],
+        slug=row["slug"],
+        revision=row["revision"],
+        hash=row["hash"],
+        text=row["text"],
+        deleted=bool(row["deleted"]),
+        ext=row["ext"],
+        submitted_hash=row["submitted_hash"] or row["hash"],
+        author=row["author"],
+        seq=row["seq"],
+    )

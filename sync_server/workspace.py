@@ -1,0 +1,213 @@
+"""The server's canonical content folder: validate updates, write files atomically, and
+bring files and database back into agreement after a crash."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import threading
+from pathlib import Path
+
+from site_builder.errors import ContentError, Problem
+from site_builder.load import (
+    Content,
+    Entry,
+    _reference_problems,
+    load_content,
+    read_record,
+    record_files,
+)
+from site_builder.models import COLLECTIONS, SLUG_PATTERN
+from site_builder.readers import READER_EXTENSIONS
+from site_builder.write import safe_join
+
+from .store import Store, text_hash
+
+log = logging.getLogger("pantau.sync")
+
+_UPDATED = re.compile(r"^updated:.*$", re.M)
+
+
+def set_updated(text: str, ext: str, when: dt.datetime) -> str:
+    """Set the top-level 'updated' field of a record's text, keeping everything else as is."""
+    line = f"updated: {when.isoformat()}"
+    if ext == ".md":
+        lines = text.splitlines(keepends=True)
+        if not lines or lines[0].rstrip() != "---":
+            return text  # invalid; validation reports it
+        for index in range(1, len(lines)):
+            if lines[index].rstrip() in ("---", "..."):
+                front = "".join(lines[1:index])
+                if _UPDATED.search(front):
+                    front = _UPDATED.sub(line, front, count=1)
+                else:
+                    front = (
+                        front + ("" if front.endswith("\n") or not front else "\n") + line + "\n"
+                    )
+                return lines[0] + front + "".join(lines[index:])
+        return text
+    if _UPDATED.search(text):
+        return _UPDATED.sub(line, text, count=1)
+    return text + ("" if text.endswith("\n") or not text else "\n") + line + "\n"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temporary file, fsync, rename, fsync the folder: all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def atomic_remove(path: Path) -> None:
+    if path.exists():
+        path.unlink()
+        _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def valid_key(collection: str, slug: str) -> bool:
+    """Checked before any path is built from request data."""
+    return collection in COLLECTIONS and re.match(SLUG_PATTERN, slug) is not None
+
+
+class Workspace:
+    """The content folder and its validated in-memory copy."""
+
+    def __init__(self, root: Path, store: Store) -> None:
+        self.root = root
+        self.store = store
+        self.lock = threading.RLock()
+        self.content: Content | None = None
+
+    def path(self, collection: str, slug: str, ext: str) -> Path:
+        if not valid_key(collection, slug) or ext not in READER_EXTENSIONS:
+            raise ValueError(f"invalid record {collection}/{slug}{ext}")
+        return safe_join(self.root, f"{COLLECTIONS[collection].folder}/{slug}{ext}")
+
+    # start-up -------------------------------------------------------------------------------
+
+    def start(self) -> Content:
+        """Reconcile files with the database, then load and validate everything."""
+        with self.lock:
+            self.reconcile()
+            self.content = load_content(self.root)
+            return self.content
+
+    def _disk_records(self) -> dict[str, tuple[Path, str]]:
+        found: dict[str, tuple[Path, str]] = {}
+        for spec in COLLECTIONS.values():
+            for path in record_files(self.root / spec.folder):
+                if path.suffix in READER_EXTENSIONS and re.match(SLUG_PATTERN, path.stem):
+                    found[f"{spec.name}/{path.stem}"] = (path, path.read_text(encoding="utf-8"))
+        return found
+
+    def reconcile(self) -> None:
+        """Make files and history agree. The database wins where a file holds an older
+        revision (a crash between commit and rename); a file the database has never seen
+        (a manual edit) is imported as a new revision, so nothing is lost either way."""
+        disk = self._disk_records()
+        known = {c.key: c for c in self.store.all_current()}
+        for key in sorted(set(disk) | set(known)):
+            collection, slug = key.split("/", 1)
+            current = known.get(key)
+            path, text = disk.get(key, (None, None))
+            if current is None:
+                assert path is not None and text is not None
+                self._import(collection, slug, text, path.suffix, "import")
+                continue
+            older = {row["hash"] for row in self.store.history(collection, slug)}
+            if current.deleted:
+                if path is None or text is None:
+                    continue
+                if text_hash(text) in older:
+                    log.warning("removing %s: it was deleted before the last stop", path)
+                    atomic_remove(path)
+                else:
+                    self._import(collection, slug, text, path.suffix, "disk")
+            elif path is None or text is None:
+                log.warning("restoring %s/%s from its last revision", collection, slug)
+                atomic_write(self.path(collection, slug, current.ext), current.text.encode())
+            elif text_hash(text) != current.hash:
+                if text_hash(text) in older:
+                    log.warning("rewriting %s from revision %s", path, current.revision)
+                    atomic_write(path, current.text.encode())
+                else:
+                    self._import(collection, slug, text, path.suffix, "disk")
+
+    def _import(self, collection: str, slug: str, text: str, ext: str, action: str) -> None:
+        self.store.add_revision(
+            collection=collection,
+            slug=slug,
+            text=text,
+            ext=ext,
+            deleted=False,
+            action=action,
+            author=action,
+            role="admin",
+            submitted_hash=text_hash(text),
+        )
+
+    # updates ---------------------------------------------------------------------------------
+
+    def snapshot(self) -> Content:
+        with self.lock:
+            if self.content is None:
+                raise RuntimeError("the workspace has not started")
+            return self.content
+
+    def prepare(self, collection: str, slug: str, text: str, ext: str) -> Entry:
+        """Validate one record's new text with the builder's models and the references it
+        makes; raise ContentError with the same messages as `pantau check`."""
+        name = f"{COLLECTIONS[collection].folder}/{slug}{ext}"
+        entry = read_record(COLLECTIONS[collection], slug, text, name)
+        content = self.snapshot().with_entry(entry)
+        problems = [p for p, _ in _reference_problems(content) if p.path == name]
+        if problems:
+            raise ContentError(problems)
+        return entry
+
+    def check_delete(self, collection: str, slug: str) -> None:
+        """Refuse to delete a record that other records still point at."""
+        content = self.snapshot().without(collection, slug)
+        target = f"{collection}/{slug}"
+        problems = [
+            Problem(p.path, p.line, p.field, f"still refers to {target}, which would be deleted")
+            for p, points_at in _reference_problems(content)
+            if points_at == target
+        ]
+        if problems:
+            raise ContentError(problems)
+
+    def save(self, entry: Entry, ext: str) -> None:
+        with self.lock:
+            content = self.snapshot()
+            old = content.entries.get(entry.collection, {}).get(entry.slug)
+            path = self.path(entry.collection, entry.slug, ext)
+            atomic_write(path, entry.text.encode("utf-8"))
+            if old is not None and Path(old.path).suffix != ext:
+                atomic_remove(self.path(entry.collection, entry.slug, Path(old.path).suffix))
+            self.content = content.with_entry(entry)
+
+    def remove(self, collection: str, slug: str, ext: str) -> None:
+        with self.lock:
+            atomic_remove(self.path(collection, slug, ext))
+            self.content = self.snapshot().without(collection, slug)
+
+    def add_media(self, name: str, data: bytes) -> None:
+        with self.lock:
+            atomic_write(safe_join(self.root / "media", name), data)
+            self.content = self.snapshot().with_media(name)
