@@ -336,7 +336,7 @@ async def put_record(request: Request) -> JSONResponse:
     """
     summary: Create (If-None-Match *) or update (If-Match revision) a record from its file text.
     requestBody:
-      description: The record file text (text/markdown or application/yaml), or JSON {"text"}.
+      description: 'The file text (text/markdown or application/yaml), or JSON {"text": ...}.'
     responses:
       200:
         description: Updated; tells which build will publish it.
@@ -478,7 +478,7 @@ async def revert_record(request: Request) -> JSONResponse:
     """
     summary: Make an old revision current again (admin).
     requestBody:
-      description: JSON {"revision": N}
+      description: 'JSON {"revision": N}'
     responses:
       200:
         description: The new revision, a copy of the old one.
@@ -488,7 +488,7 @@ async def revert_record(request: Request) -> JSONResponse:
     identity = await identify(request)
     collection, slug = record_key(request)
     if identity.role != "admin":
-        raise ApiError(403, "only the admin role may revert a record")
+        raise ApiError(403, f"the role '{identity.role}' may not revert; only admin may")
     try:
         payload = json.loads(await read_body(request, MAX_RECORD_BYTES) or b"{}")
         revision = int(payload["revision"])
@@ -605,7 +605,7 @@ async def start_build(request: Request) -> JSONResponse:
     """
     identity = await identify(request)
     if identity.role != "admin":
-        raise ApiError(403, "only the admin role may start a build")
+        raise ApiError(403, f"the role '{identity.role}' may not start a build; only admin may")
     svc = services(request)
     build = svc.publisher.request(set(), f"manual by {identity.name}", full=True)
     return JSONResponse({"build": {"id": build, "status": "queued"}}, status_code=202)

@@ -32,8 +32,15 @@ data_option = click.option(
 @data_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
+@click.option(
+    "--max-auth-failures",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Failed authentications per client per minute before answering 429.",
+)
 @reports_errors
-def serve(seed: Path | None, data: Path, host: str, port: int) -> None:
+def serve(seed: Path | None, data: Path, host: str, port: int, max_auth_failures: int) -> None:
     """Run the sync server: the live site at / and the API at /api/.
 
     \b
@@ -43,7 +50,7 @@ def serve(seed: Path | None, data: Path, host: str, port: int) -> None:
     """
     from .server import serve as run
 
-    run(data, seed, host, port)
+    run(data, seed, host, port, max_auth_failures)
 
 
 @main.group()

@@ -25,7 +25,9 @@ def open_store(data: Path) -> Store:
     return Store(data / DB_NAME)
 
 
-def open_services(data: Path, seed: Path | None = None, debounce: float = 0.1) -> Services:
+def open_services(
+    data: Path, seed: Path | None = None, debounce: float = 0.1, auth_failures: int = 10
+) -> Services:
     """The server's parts on a data folder; a new folder starts from ``seed`` (by default the
     shipped content)."""
     content_dir = data / "content"
@@ -42,14 +44,14 @@ def open_services(data: Path, seed: Path | None = None, debounce: float = 0.1) -
     workspace = Workspace(content_dir, store)
     workspace.start()
     publisher = Publisher(workspace, store, data, debounce=debounce)
-    return Services(store, workspace, publisher, FailureLimiter())
+    return Services(store, workspace, publisher, FailureLimiter(limit=auth_failures))
 
 
-def serve(data: Path, seed: Path | None, host: str, port: int) -> None:
+def serve(data: Path, seed: Path | None, host: str, port: int, auth_failures: int = 10) -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    svc = open_services(data, seed)
+    svc = open_services(data, seed, auth_failures=auth_failures)
     svc.publisher.start()
     svc.publisher.request(set(), "startup", full=True)
     app = create_app(svc, data / "live")

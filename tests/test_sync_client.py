@@ -1,0 +1,213 @@
+"""Staff copies that edit offline, then push and pull through a real server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from site_builder.errors import PantauError
+from sync_server.client import SyncClient, describe_status, three_way
+
+from .server import ServerProcess, free_port, make_token
+
+STAGE = "stages/pemungutan-suara.md"
+
+
+@pytest.fixture
+def server(scratch_content: Path, tmp_path: Path) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path / "data", scratch_content).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def token(server: ServerProcess) -> str:
+    return make_token(server.data, "budi", "admin")
+
+
+OPEN: list[SyncClient] = []
+
+
+@pytest.fixture(autouse=True)
+def close_clients() -> Iterator[None]:
+    yield
+    while OPEN:
+        OPEN.pop().close()
+
+
+def staff_copy(server: ServerProcess, token: str, folder: Path) -> SyncClient:
+    client = SyncClient(folder, server.url, token, say=lambda line: None)
+    OPEN.append(client)
+    client.pull()
+    return client
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, (old, text)
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_pull_into_an_empty_folder(server: ServerProcess, token: str, tmp_path: Path) -> None:
+    client = staff_copy(server, token, tmp_path / "ani")
+    assert (tmp_path / "ani" / STAGE).read_text() == (server.data / "content" / STAGE).read_text()
+    assert describe_status(tmp_path / "ani")[-1].startswith("0 local change(s)")
+    assert client.state.last_seq == 3
+
+
+def test_status_works_offline(server: ServerProcess, token: str, tmp_path: Path) -> None:
+    folder = tmp_path / "ani"
+    staff_copy(server, token, folder)
+    server.stop()
+    edit(folder / STAGE, "Hari pemungutan suara.", "Hari H.")
+    (folder / "campaigns/ayo-memilih.md").unlink()
+    (folder / "stages/baru.md").write_text("---\ntitle: B\n---\n")
+    lines = describe_status(folder)
+    assert any(line.startswith("modified  stages/pemungutan-suara") for line in lines)
+    assert any(line.startswith("deleted   campaigns/ayo-memilih") for line in lines)
+    assert any(line.startswith("added     stages/baru") for line in lines)
+
+
+def test_different_fields_merge(server: ServerProcess, token: str, tmp_path: Path) -> None:
+    ani = staff_copy(server, token, tmp_path / "ani")
+    budi = staff_copy(server, token, tmp_path / "budi")
+    edit(tmp_path / "ani" / STAGE, "summary: Hari pemungutan suara.", "summary: Ringkasan Ani.")
+    edit(tmp_path / "budi" / STAGE, "title: Pemungutan suara", "title: Judul Budi")
+    assert ani.push() == 1
+    assert budi.push() == 1  # 409, merged against the base, pushed again
+    assert not budi.state.conflicts
+    ani.pull()
+    for folder in ("ani", "budi"):
+        text = (tmp_path / folder / STAGE).read_text()
+        assert "Ringkasan Ani." in text and "Judul Budi" in text, folder
+    server_text = (server.data / "content" / STAGE).read_text()
+    assert "Ringkasan Ani." in server_text and "Judul Budi" in server_text
+
+
+def test_same_field_conflicts_and_nothing_is_lost(
+    server: ServerProcess, token: str, tmp_path: Path
+) -> None:
+    said: list[str] = []
+    ani = staff_copy(server, token, tmp_path / "ani")
+    budi = staff_copy(server, token, tmp_path / "budi")
+    budi.say = said.append
+    edit(tmp_path / "ani" / STAGE, "summary: Hari pemungutan suara.", "summary: Versi Ani.")
+    edit(tmp_path / "budi" / STAGE, "summary: Hari pemungutan suara.", "summary: Versi Budi.")
+    ani.push()
+    budi.push()
+    local = tmp_path / "budi" / STAGE
+    copy = local.with_name("pemungutan-suara.server.md")
+    assert "Versi Budi." in local.read_text()  # untouched
+    assert "Versi Ani." in copy.read_text()  # the server's side, beside it
+    assert any("the field 'summary' was changed both here and on the server" in s for s in said)
+    assert "stages/pemungutan-suara" in budi.state.conflicts
+    assert budi.push() == 0  # nothing is pushed while the conflict stands
+    assert "Versi Ani." in (server.data / "content" / STAGE).read_text()
+    # Resolve: keep both ideas, delete the server copy, push.
+    edit(local, "summary: Versi Budi.", "summary: Versi Ani dan Budi.")
+    copy.unlink()
+    assert budi.push() == 1
+    assert "Versi Ani dan Budi." in (server.data / "content" / STAGE).read_text()
+
+
+def test_pull_keeps_local_edits_and_applies_others(
+    server: ServerProcess, token: str, tmp_path: Path
+) -> None:
+    ani = staff_copy(server, token, tmp_path / "ani")
+    budi = staff_copy(server, token, tmp_path / "budi")
+    edit(tmp_path / "ani" / "campaigns/ayo-memilih.md", "Ajakan memilih.", "Ajakan Ani.")
+    ani.push()
+    edit(tmp_path / "budi" / STAGE, "Isi **tahapan**.", "Isi versi Budi.")
+    budi.pull()
+    assert "Ajakan Ani." in (tmp_path / "budi/campaigns/ayo-memilih.md").read_text()
+    assert "Isi versi Budi." in (tmp_path / "budi" / STAGE).read_text()
+
+
+def test_server_unreachable_then_resume(server: ServerProcess, token: str, tmp_path: Path) -> None:
+    folder = tmp_path / "ani"
+    staff_copy(server, token, folder)
+    edit(folder / STAGE, "Hari pemungutan suara.", "Hari H, dari lapangan.")
+    env = {**os.environ, "PANTAU_TOKEN": token}
+    dead = f"http://127.0.0.1:{free_port()}"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sync_server",
+            "sync",
+            "push",
+            "--content",
+            str(folder),
+            "--server",
+            dead,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 1
+    assert "cannot reach the server" in result.stderr and "Nothing is lost" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "dari lapangan" in (folder / STAGE).read_text()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sync_server",
+            "sync",
+            "push",
+            "--content",
+            str(folder),
+            "--server",
+            server.url,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 change(s) pushed." in result.stdout
+    assert "dari lapangan" in (server.data / "content" / STAGE).read_text()
+
+
+def test_wrong_token_is_explained(server: ServerProcess, tmp_path: Path) -> None:
+    client = SyncClient(tmp_path / "x", server.url, "pantau_wrong", say=lambda line: None)
+    OPEN.append(client)
+    with pytest.raises(PantauError, match="refused the token"):
+        client.pull()
+
+
+def test_three_way_merge_rules() -> None:
+    base = {"a": 1, "b": 1, "c": 1, "updated": "x"}
+    local = {"a": 2, "b": 1, "c": 3, "updated": "y"}
+    server = {"a": 1, "b": 2, "c": 4, "updated": "z"}
+    merged, clashes = three_way(base, local, server)
+    assert merged == {"a": 2, "b": 2, "c": 3, "updated": "z"}
+    assert clashes == ["c"]
+
+
+def test_token_commands(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    run = [sys.executable, "-m", "sync_server", "token"]
+    created = subprocess.run(
+        [*run, "create", "--data", str(data), "--name", "tim-kampanye", "--role", "campaign"],
+        capture_output=True,
+        text=True,
+    )
+    assert created.returncode == 0, created.stderr
+    value = created.stdout.strip().splitlines()[-1]
+    assert value.startswith("pantau_") and " " not in value
+    assert value not in (data / "pantau.db").read_bytes().decode("latin-1")
+    listed = subprocess.run([*run, "list", "--data", str(data)], capture_output=True, text=True)
+    assert "tim-kampanye" in listed.stdout and "active" in listed.stdout
+    revoked = subprocess.run(
+        [*run, "revoke", "tim-kampanye", "--data", str(data)], capture_output=True, text=True
+    )
+    assert revoked.returncode == 0
+    listed = subprocess.run([*run, "list", "--data", str(data)], capture_output=True, text=True)
+    assert "revoked" in listed.stdout
