@@ -8,18 +8,22 @@ sync server re-renders only the outputs that read a changed record (``Output.rea
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
+from .cache import RenderCache
 from .dates import today_wita
 from .errors import TemplateError
 from .exports import calendar, data_outputs, feed_entries
 from .graph import History, SiteGraph, build_graph
-from .load import Content, load_content
+from .load import Content, Entry, load_content
 from .pages import Output, global_context, plan_pages
 from .themes import make_environment, static_dirs, template_closure, template_dirs, theme_dir
 from .write import write_site
@@ -93,13 +97,49 @@ class SitePlan:
         return {o.path: o for o in self.outputs}
 
 
-def plan_site(content: Content, today: dt.date, history: History | None = None) -> SitePlan:
+def _partial(env: jinja2.Environment, graph: SiteGraph) -> Any:
+    """partial("_stage_item.html", stage=entry): a template fragment for one record, rendered
+    once per record text, build date and page folder (its links are relative), then reused."""
+
+    @jinja2.pass_context
+    def partial(context: Any, name: str, **records: Entry) -> Markup:
+        folder = posixpath.dirname(context["page_path"])
+        key = (
+            name,
+            folder,
+            graph.today,
+            tuple((k, e.key, e.text) for k, e in sorted(records.items())),
+        )
+
+        def make() -> Markup:
+            template = env.get_template(name)
+            return Markup(template.render({"page_path": context["page_path"], **records}))
+
+        return graph.cache.get(key, make)  # type: ignore[no-any-return]
+
+    @jinja2.pass_context
+    def partials(context: Any, name: str, var: str, entries: list[Entry]) -> Markup:
+        """partial() for each record of a list, joined (the loop runs in Python: a list page
+        of thousands of records costs milliseconds once its fragments are cached)."""
+        return Markup("").join(partial(context, name, **{var: e}) for e in entries)
+
+    env.globals["partials"] = partials
+    return partial
+
+
+def plan_site(
+    content: Content,
+    today: dt.date,
+    history: History | None = None,
+    cache: RenderCache | None = None,
+) -> SitePlan:
     """Index the content and list every output, rendering nothing yet."""
-    graph = build_graph(content, today, history)
+    graph = build_graph(content, today, history, cache)
     theme = theme_dir(content.site.theme, content.root)
     dirs = template_dirs(theme, content.root)
     env = make_environment(dirs)
     env.globals.update(global_context(graph))
+    env.globals["partial"] = _partial(env, graph)
     pages = plan_pages(graph)
     env.globals["html_paths"] = [o.path for o in pages if o.path != "404.html"]
     outputs = pages + extra_outputs(graph)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import heapq
 import io
 import json
+import textwrap
 from typing import Any
 
 from icalendar import Calendar, Event
@@ -19,23 +21,35 @@ from .pages import Output, href, region_href
 EXPORTED = ("stages", "teams", "campaigns")
 
 
+def _status(graph: SiteGraph, entry: Entry) -> str | None:
+    return graph.status(entry) if entry.collection == "stages" else None
+
+
 def record_row(graph: SiteGraph, entry: Entry) -> dict[str, Any]:
     """A record as plain JSON data, with its stable id (the slug) and page path."""
     row: dict[str, Any] = {"id": entry.slug, "url": href(entry)}
     row.update(entry.record.model_dump(mode="json"))
-    if entry.collection == "stages":
-        row["status"] = graph.status(entry)
+    status = _status(graph, entry)
+    if status is not None:
+        row["status"] = status
     return row
 
 
-def _rows(graph: SiteGraph, collection: str) -> list[dict[str, Any]]:
-    if collection == "regions":
-        return [
-            {"id": r.slug, "url": region_href(r), **r.model_dump(mode="json", exclude={"slug"})}
-            for r in graph.regions
-        ]
-    entries = {"stages": graph.stages, "teams": graph.teams, "campaigns": graph.campaigns}
-    return [record_row(graph, e) for e in entries[collection]]
+def region_rows(graph: SiteGraph) -> list[dict[str, Any]]:
+    return [
+        {"id": r.slug, "url": region_href(r), **r.model_dump(mode="json", exclude={"slug"})}
+        for r in graph.regions
+    ]
+
+
+def _entries(graph: SiteGraph, collection: str) -> list[Entry]:
+    return {"stages": graph.stages, "teams": graph.teams, "campaigns": graph.campaigns}[collection]
+
+
+def columns(collection: str) -> list[str]:
+    """CSV columns: the id, the page, every field of the model, and a stage's status."""
+    fields = list(COLLECTIONS[collection].model.model_fields)
+    return ["id", "url", *fields, *(["status"] if collection == "stages" else [])]
 
 
 def _cell(value: Any) -> str:
@@ -50,21 +64,51 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def to_csv(rows: list[dict[str, Any]]) -> bytes:
+def csv_lines(header: list[str], rows: list[dict[str, Any]]) -> str:
     """Rows as CSV: lists of text joined with '; ', nested values as JSON."""
-    columns: list[str] = []
-    for row in rows:
-        columns += [key for key in row if key not in columns]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
+    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
     for row in rows:
-        writer.writerow({key: _cell(row.get(key)) for key in columns})
-    return buffer.getvalue().encode("utf-8")
+        writer.writerow({key: _cell(row.get(key)) for key in header})
+    return buffer.getvalue()
 
 
 def to_json(value: Any) -> bytes:
     return (json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode()
+
+
+def json_export(graph: SiteGraph, collection: str) -> bytes:
+    """data/<collection>.json: the same bytes as json.dumps(rows, indent=2), assembled from
+    rows serialised once per record text."""
+    if collection == "regions":
+        return to_json(region_rows(graph))
+    pieces = [
+        graph.cache.get(
+            ("json", e.key, e.text, _status(graph, e)),
+            lambda e=e: textwrap.indent(
+                json.dumps(record_row(graph, e), ensure_ascii=False, indent=2), "  "
+            ),
+        )
+        for e in _entries(graph, collection)
+    ]
+    return ("[\n" + ",\n".join(pieces) + "\n]\n" if pieces else "[]\n").encode()
+
+
+def csv_export(graph: SiteGraph, collection: str) -> bytes:
+    """data/<collection>.csv, one header line, then one line per record."""
+    if collection == "regions":
+        rows = region_rows(graph)
+        header = list(rows[0]) if rows else ["id"]
+        return (",".join(header) + "\n" + csv_lines(header, rows)).encode()
+    header = columns(collection)
+    lines = [
+        graph.cache.get(
+            ("csv", e.key, e.text, _status(graph, e)),
+            lambda e=e: csv_lines(header, [record_row(graph, e)]),
+        )
+        for e in _entries(graph, collection)
+    ]
+    return (",".join(header) + "\n" + "".join(lines)).encode("utf-8")
 
 
 def data_outputs(graph: SiteGraph) -> list[Output]:
@@ -77,12 +121,12 @@ def data_outputs(graph: SiteGraph) -> list[Output]:
             Output(
                 f"data/{collection}.json",
                 records=deps,
-                make=lambda c=collection: to_json(_rows(graph, c)),
+                make=lambda c=collection: json_export(graph, c),
             ),
             Output(
                 f"data/{collection}.csv",
                 records=deps,
-                make=lambda c=collection: to_csv(_rows(graph, c)),
+                make=lambda c=collection: csv_export(graph, c),
             ),
             Output(
                 f"data/{collection}.schema.json",
@@ -99,28 +143,36 @@ def calendar(graph: SiteGraph) -> bytes:
     cal.add("version", "2.0")
     cal.add("x-wr-calname", f"Tahapan {EN_DASH} {graph.content.site.title}")
     cal.add("x-wr-timezone", graph.content.site.timezone)
-    host = (graph.content.site.base_url or "https://pantau.invalid/").split("/")[2]
+    head, end = cal.to_ical().rsplit(b"END:VCALENDAR", 1)
+    events = []
     for entry in graph.stages:
-        stage: Any = entry.record
-        first = stage.start or stage.end
-        last = stage.end or stage.start
-        if first is None:
-            continue
-        event = Event()
-        event.add("uid", f"{entry.slug}@{host}")
-        title = stage.title if stage.start else f"{stage.title} (batas akhir)"
-        event.add("summary", title)
-        event.add("dtstart", first)
-        event.add("dtend", last + dt.timedelta(days=1))
-        event.add("dtstamp", graph.updated(entry).astimezone(dt.UTC))
-        status = graph.status(entry)
-        event.add("description", f"{STATUS_LABELS[status]}. {stage.summary}")
-        if graph.content.site.base_url:
-            event.add("url", graph.content.site.base_url + href(entry))
-        if status == "dibatalkan":
-            event.add("status", "CANCELLED")
-        cal.add_component(event)
-    return cal.to_ical()
+        key = ("ics", entry.key, entry.text, graph.status(entry), graph.updated(entry))
+        events.append(graph.cache.get(key, lambda e=entry: _event(graph, e)))
+    return head + b"".join(events) + b"END:VCALENDAR" + end
+
+
+def _event(graph: SiteGraph, entry: Entry) -> bytes:
+    """One stage as a VEVENT, or nothing for a stage without dates."""
+    host = (graph.content.site.base_url or "https://pantau.invalid/").split("/")[2]
+    stage: Any = entry.record
+    first = stage.start or stage.end
+    last = stage.end or stage.start
+    if first is None:
+        return b""
+    event = Event()
+    event.add("uid", f"{entry.slug}@{host}")
+    title = stage.title if stage.start else f"{stage.title} (batas akhir)"
+    event.add("summary", title)
+    event.add("dtstart", first)
+    event.add("dtend", last + dt.timedelta(days=1))
+    event.add("dtstamp", graph.updated(entry).astimezone(dt.UTC))
+    status = graph.status(entry)
+    event.add("description", f"{STATUS_LABELS[status]}. {stage.summary}")
+    if graph.content.site.base_url:
+        event.add("url", graph.content.site.base_url + href(entry))
+    if status == "dibatalkan":
+        event.add("status", "CANCELLED")
+    return event.to_ical()
 
 
 FEED_SIZE = 50
@@ -129,5 +181,4 @@ FEED_SIZE = 50
 def feed_entries(graph: SiteGraph) -> list[Entry]:
     """The latest stages and campaigns, newest update first (ties by path, for stable output)."""
     entries = [*graph.stages, *graph.campaigns]
-    ordered = sorted(entries, key=lambda e: (graph.updated(e), e.key), reverse=True)
-    return ordered[:FEED_SIZE]
+    return heapq.nlargest(FEED_SIZE, entries, key=lambda e: (graph.updated(e), e.key))

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from .cache import RenderCache
 from .dates import start_of_day
 from .load import Content, Entry
 from .models import Region, Stage
@@ -88,12 +89,16 @@ class SiteGraph:
     pages: list[Entry]
     regions: list[Region]
     history: History | None = None
+    cache: RenderCache = field(default_factory=RenderCache, compare=False, repr=False)
 
     def revision(self, entry: Entry) -> int | None:
         return self.history.revisions.get(entry.key) if self.history else None
 
     def status(self, entry: Entry) -> str:
         return stage_status(entry.record, self.today)  # type: ignore[arg-type]
+
+    def stages_in_phase(self, phase: str) -> list[Entry]:
+        return [s for s in self.stages if s.record.phase == phase]  # type: ignore[attr-defined]
 
     def stages_of_division(self, slug: str) -> list[Entry]:
         return self._stages_by_division.get(slug, [])
@@ -150,7 +155,12 @@ def _campaign_recency(entry: Entry) -> tuple[Any, ...]:
     return (record.start or record.end or dt.date.min, entry.slug)
 
 
-def build_graph(content: Content, today: dt.date, history: History | None = None) -> SiteGraph:
+def build_graph(
+    content: Content,
+    today: dt.date,
+    history: History | None = None,
+    cache: RenderCache | None = None,
+) -> SiteGraph:
     stages = sorted(content.records("stages"), key=_stage_key)
     teams = sorted(
         content.records("teams"),
@@ -163,4 +173,6 @@ def build_graph(content: Content, today: dt.date, history: History | None = None
     )
     pages = sorted(content.records("pages"), key=lambda e: e.slug)
     regions = sorted(content.regions.values(), key=lambda r: (r.kind != "provinsi", r.kind, r.name))
-    return SiteGraph(content, today, stages, teams, campaigns, pages, regions, history)
+    cache = cache if cache is not None else RenderCache()
+    cache.next_build()
+    return SiteGraph(content, today, stages, teams, campaigns, pages, regions, history, cache)

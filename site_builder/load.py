@@ -7,6 +7,7 @@ once with all of them.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,7 +37,7 @@ class Entry:
     text: str
     lines: Parsed = field(repr=False, compare=False)
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         return f"{self.collection}/{self.slug}"
 

@@ -45,12 +45,13 @@ class Output:
 
 def reads(records: frozenset[str], changed: set[str]) -> bool:
     """Whether dependency keys (``stages/x``, ``stages/*``, ``*``) meet a changed key."""
-    for key in records:
-        if key == "*" or key in changed:
-            return True
-        if key.endswith("/*") and any(c.startswith(key[:-1]) for c in changed):
-            return True
-    return False
+    return not records.isdisjoint(widen(changed))
+
+
+def widen(changed: set[str]) -> frozenset[str]:
+    """A set of changed keys plus the wildcards that cover them."""
+    wildcards = {key.split("/", 1)[0] + "/*" for key in changed if "/" in key}
+    return frozenset(changed | wildcards | {"*"})
 
 
 def href(entry: Entry) -> str:
@@ -90,13 +91,13 @@ def plan_pages(graph: SiteGraph) -> list[Output]:
         Output("404.html", "404.html", {}, frozenset(base)),
     ]
     for stage in graph.stages:
-        divisions = graph.divisions_of(stage)
+        divisions = {f"teams/{slug}" for slug in stage.record.divisions}  # type: ignore[attr-defined]
         outputs.append(
             Output(
                 href(stage),
                 "stage.html",
-                {"entry": stage, "divisions": divisions},
-                frozenset(base | _keys(stage, *divisions)),
+                {"entry": stage},
+                frozenset(base | divisions | {stage.key}),
             )
         )
     for team in graph.teams:

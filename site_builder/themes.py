@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 
 from .dates import rentang, tanggal, tanggal_jam
 from .errors import PantauError
@@ -96,19 +96,35 @@ def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
 
 
 def template_closure(env: jinja2.Environment, name: str) -> frozenset[str]:
-    """A template and every template it extends, includes or imports (statically)."""
+    """A template and every template it extends, includes, imports or renders through
+    partial("..."), found statically."""
     seen: set[str] = set()
     todo = [name]
-    loader = env.loader
-    if loader is None:
-        return frozenset()
     while todo:
         current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        source, _, _ = loader.get_source(env, current)
-        for ref in meta.find_referenced_templates(env.parse(source)):
-            if ref:
-                todo.append(ref)
+        if current not in seen:
+            seen.add(current)
+            todo += _references(env, current)
     return frozenset(seen)
+
+
+def _references(env: jinja2.Environment, name: str) -> list[str]:
+    loader = env.loader
+    if loader is None:
+        return []
+    source, filename, _ = loader.get_source(env, name)
+    cache: dict[tuple[str, str], list[str]] = env.__dict__.setdefault("_pantau_refs", {})
+    key = (filename or name, source)
+    if key not in cache:
+        tree = env.parse(source)
+        refs = [ref for ref in meta.find_referenced_templates(tree) if ref]
+        for call in tree.find_all(nodes.Call):
+            if (
+                isinstance(call.node, nodes.Name)
+                and call.node.name in ("partial", "partials")
+                and call.args
+                and isinstance(call.args[0], nodes.Const)
+            ):
+                refs.append(str(call.args[0].value))
+        cache[key] = refs
+    return cache[key]

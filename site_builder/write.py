@@ -34,14 +34,22 @@ def _check_replaceable(out: Path) -> None:
 
 
 def write_files(files: dict[str, bytes], folder: Path) -> None:
-    """Write files under folder, replacing (never modifying in place) any that exist, so
-    hard links to an older build keep the older content."""
+    """Write files under a new folder."""
     for relative, data in sorted(files.items()):
         target = safe_join(folder, relative)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            target.unlink()
         target.write_bytes(data)
+
+
+def replace_files(files: dict[str, bytes], folder: Path) -> None:
+    """Update files in a folder that is being served: each file is written beside its target
+    and renamed over it, so a reader gets the old file or the new one, never a partial one."""
+    for relative, data in sorted(files.items()):
+        target = safe_join(folder, relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.new")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
 
 
 def write_site(files: dict[str, bytes], out: Path) -> None:

@@ -4,6 +4,7 @@ the changes touch, writes a fresh build folder and switches the live site atomic
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import os
 import shutil
@@ -12,11 +13,12 @@ import time
 from pathlib import Path
 
 from site_builder.build import asset_files, plan_site, render
+from site_builder.cache import RenderCache
 from site_builder.dates import today_wita
 from site_builder.errors import PantauError
 from site_builder.graph import Change, History
-from site_builder.pages import reads
-from site_builder.write import MARKER, write_files
+from site_builder.pages import widen
+from site_builder.write import MARKER, replace_files, write_files
 
 from .store import Store, now
 from .workspace import Workspace
@@ -35,7 +37,7 @@ ACTION_LABELS = {
 
 def history_of(store: Store, limit: int = 50) -> History:
     """Revisions of live records and the latest changes, for the public change log."""
-    revisions = {c.key: c.revision for c in store.all_current() if not c.deleted}
+    revisions = store.revisions()
     changes = []
     for row in store.recent_changes(limit):
         title = _title(row["text"]) or row["slug"]
@@ -60,21 +62,11 @@ def _title(text: str) -> str:
     return ""
 
 
-def link_copy(source: Path, target: Path) -> None:
-    """A new folder whose files are hard links to source's (cheap, and source stays intact
-    because files are only ever replaced, never changed in place)."""
-    for folder, _dirs, files in os.walk(source):
-        relative = Path(folder).relative_to(source)
-        (target / relative).mkdir(parents=True, exist_ok=True)
-        for name in files:
-            os.link(Path(folder) / name, target / relative / name)
-
-
 class Publisher:
     """Owns the build folders and the 'live' link the public site is served from."""
 
     def __init__(
-        self, workspace: Workspace, store: Store, data_dir: Path, debounce: float = 0.1
+        self, workspace: Workspace, store: Store, data_dir: Path, debounce: float = 0.05
     ) -> None:
         self.workspace = workspace
         self.store = store
@@ -89,6 +81,8 @@ class Publisher:
         self._unpublished: set[str] = set()
         self._deps: dict[str, frozenset[str]] | None = None
         self._today: dt.date | None = None
+        self._cache = RenderCache()
+        self._live_id: int | None = None
         self._stop = False
         self._idle = threading.Event()
         self._idle.set()
@@ -105,6 +99,10 @@ class Publisher:
         self._thread.join(timeout=30)
 
     def live_build(self) -> int | None:
+        """The last build that published successfully (full or incremental)."""
+        return self._live_id
+
+    def _live_folder_id(self) -> int | None:
         try:
             return int(os.readlink(self.live).rsplit("/", 1)[-1])
         except (OSError, ValueError):
@@ -165,6 +163,8 @@ class Publisher:
             )
             return
         self._unpublished = set()
+        self._live_id = build_id
+        gc.freeze()  # the content and caches live long: keep them out of GC scans
         duration = time.perf_counter() - started
         log.info("build %s published %s files in %.3f s", build_id, count, duration)
         self.store.update_build(
@@ -177,11 +177,13 @@ class Publisher:
         self._cleanup()
 
     def _publish(self, build_id: int, keys: set[str], full: bool) -> int:
+        """Render and publish. A full build writes a fresh folder and switches the 'live'
+        link to it atomically. An incremental build renders only the outputs that read a
+        changed record, then renames each new file over its old one in the live folder.
+        Either way every output is rendered before anything is written, so a failed build
+        leaves the live site as it was."""
         content = self.workspace.snapshot()
         today = today_wita()
-        plan = plan_site(content, today, history_of(self.store))
-        target = self.builds_dir / str(build_id)
-        shutil.rmtree(target, ignore_errors=True)
         live = self.live.resolve() if self.live.exists() else None
         incremental = (
             not full
@@ -190,37 +192,44 @@ class Publisher:
             and today == self._today
             and not keys & {"site", "regions"}
         )
+        if not incremental:
+            self._cache = RenderCache()  # templates may have changed on disk
+        plan = plan_site(content, today, history_of(self.store), self._cache)
         if incremental:
             assert self._deps is not None and live is not None
             previous = self._deps
-            changed = keys | {"history"}
+            changed = widen(keys | {"history"})
             outputs = [
                 o
                 for o in plan.outputs
-                if o.path not in previous or o.reads(changed) or reads(previous[o.path], changed)
+                if o.path not in previous
+                or not o.records.isdisjoint(changed)
+                or not previous[o.path].isdisjoint(changed)
             ]
             files = render(plan, outputs)
             media = {p: d for p, d in asset_files(plan).items() if p.startswith("media/")}
             files.update({p: d for p, d in media.items() if not (live / p).exists()})
-            link_copy(live, target)
+            replace_files(files, live)
             for path in set(previous) - {o.path for o in plan.outputs}:
-                (target / path).unlink(missing_ok=True)
+                (live / path).unlink(missing_ok=True)
         else:
             files = render(plan, plan.outputs)
             files.update(asset_files(plan))
+            target = self.builds_dir / str(build_id)
+            shutil.rmtree(target, ignore_errors=True)
             target.mkdir(parents=True)
+            write_files(files, target)
             (target / MARKER).write_text("Written by the Pantau sync server.\n")
-        write_files(files, target)
-        link = self.live.with_name(f".live-{build_id}")
-        link.unlink(missing_ok=True)
-        os.symlink(f"builds/{build_id}", link)
-        os.replace(link, self.live)
+            link = self.live.with_name(f".live-{build_id}")
+            link.unlink(missing_ok=True)
+            os.symlink(f"builds/{build_id}", link)
+            os.replace(link, self.live)
         self._deps = {o.path: o.records for o in plan.outputs}
         self._today = today
         return len(files)
 
     def _cleanup(self) -> None:
-        live = self.live_build()
+        live = self._live_folder_id()
         builds = sorted(
             (int(p.name) for p in self.builds_dir.iterdir() if p.name.isdigit()), reverse=True
         )

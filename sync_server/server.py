@@ -26,7 +26,7 @@ def open_store(data: Path) -> Store:
 
 
 def open_services(
-    data: Path, seed: Path | None = None, debounce: float = 0.1, auth_failures: int = 10
+    data: Path, seed: Path | None = None, debounce: float = 0.05, auth_failures: int = 10
 ) -> Services:
     """The server's parts on a data folder; a new folder starts from ``seed`` (by default the
     shipped content)."""

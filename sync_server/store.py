@@ -210,6 +210,15 @@ class Store:
         assert result is not None
         return result
 
+    def revisions(self) -> dict[str, int]:
+        """The current revision number of every live record, by 'collection/slug'."""
+        with self.lock:
+            rows = self.db.query(
+                "SELECT r.collection, r.slug, r.revision FROM records c "
+                "JOIN revisions r ON r.seq = c.seq WHERE r.deleted = 0"
+            )
+            return {f"{row['collection']}/{row['slug']}": row["revision"] for row in rows}
+
     def history(self, collection: str, slug: str) -> list[dict[str, Any]]:
         with self.lock:
             return list(

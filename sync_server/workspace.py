@@ -129,11 +129,10 @@ class Workspace:
                 assert path is not None and text is not None
                 self._import(collection, slug, text, path.suffix, "import")
                 continue
-            older = {row["hash"] for row in self.store.history(collection, slug)}
             if current.deleted:
                 if path is None or text is None:
                     continue
-                if text_hash(text) in older:
+                if text_hash(text) in self._hashes(collection, slug):
                     log.warning("removing %s: it was deleted before the last stop", path)
                     atomic_remove(path)
                 else:
@@ -142,11 +141,14 @@ class Workspace:
                 log.warning("restoring %s/%s from its last revision", collection, slug)
                 atomic_write(self.path(collection, slug, current.ext), current.text.encode())
             elif text_hash(text) != current.hash:
-                if text_hash(text) in older:
+                if text_hash(text) in self._hashes(collection, slug):
                     log.warning("rewriting %s from revision %s", path, current.revision)
                     atomic_write(path, current.text.encode())
                 else:
                     self._import(collection, slug, text, path.suffix, "disk")
+
+    def _hashes(self, collection: str, slug: str) -> set[str]:
+        return {row["hash"] for row in self.store.history(collection, slug)}
 
     def _import(self, collection: str, slug: str, text: str, ext: str, action: str) -> None:
         self.store.add_revision(
