@@ -11,6 +11,7 @@ import datetime as dt
 import posixpath
 import time
 import traceback
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,14 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from . import offline
 from .cache import RenderCache
 from .dates import today_wita
 from .errors import TemplateError
 from .exports import calendar, data_outputs, feed_entries
 from .graph import History, SiteGraph, build_graph
 from .load import Content, Entry, load_content
+from .models import COLLECTIONS
 from .pages import Output, global_context, plan_pages
 from .themes import make_environment, static_dirs, template_closure, template_dirs, theme_dir
 from .write import write_site
@@ -44,9 +47,10 @@ class BuildResult:
 
     def summary(self) -> str:
         size = sum(len(data) for data in self.files.values())
+        search = len(self.files.get(offline.SEARCH_PATH, b""))
         return (
-            f"Built {self.pages} pages, {len(self.files)} files ({size / 1024:.0f} KB) "
-            f"into {self.out} in {self.seconds:.2f} s"
+            f"Built {self.pages} pages, {len(self.files)} files ({size / 1024:.0f} KB; "
+            f"search index {search / 1024:.1f} KB) into {self.out} in {self.seconds:.2f} s"
         )
 
 
@@ -62,10 +66,17 @@ def _template_error(exc: Exception, dirs: list[Path]) -> TemplateError:
 
 
 def extra_outputs(graph: SiteGraph) -> list[Output]:
-    """Data exports, feeds, calendar and crawler files."""
+    """Data exports, feeds, calendar, search index, app manifest and crawler files."""
     site = graph.content.site
+    everything = frozenset({"site", "regions", *(f"{name}/*" for name in COLLECTIONS)})
     outputs = [
         *data_outputs(graph),
+        Output(offline.SEARCH_PATH, records=everything, make=lambda: offline.search_index(graph)),
+        Output(
+            "manifest.webmanifest",
+            records=frozenset({"site"}),
+            make=lambda: offline.web_manifest(site),
+        ),
         Output("tahapan.ics", records=frozenset({"stages/*"}), make=lambda: calendar(graph)),
         Output(
             "feed.xml",
@@ -140,7 +151,7 @@ def plan_site(
     env = make_environment(dirs)
     env.globals.update(global_context(graph))
     env.globals["partial"] = _partial(env, graph)
-    pages = plan_pages(graph)
+    pages = plan_pages(graph, lambda: offline.search_items(graph))
     env.globals["html_paths"] = [o.path for o in pages if o.path != "404.html"]
     outputs = pages + extra_outputs(graph)
     closures: dict[str, frozenset[str]] = {}
@@ -156,21 +167,81 @@ def plan_site(
 
 
 def render(plan: SitePlan, outputs: list[Output]) -> dict[str, bytes]:
-    """Render the given outputs to bytes; a template error names its file and line."""
+    """Render the given outputs (final ones excepted) to bytes; a template error names its
+    file and line."""
     files: dict[str, bytes] = {}
     for output in outputs:
+        if output.final:
+            continue
         if output.make is not None:
             files[output.path] = output.make()
-            continue
-        if output.template is None:
-            raise TemplateError(f"{output.path}: has neither a template nor a maker")
-        try:
-            template = plan.env.get_template(output.template)
-            text = template.render({"page_path": output.path, **output.context})
-        except jinja2.TemplateError as exc:
-            raise _template_error(exc, plan.template_dirs) from None
-        files[output.path] = text.encode("utf-8")
+        else:
+            files[output.path] = render_page(plan, output)
     return files
+
+
+def render_page(plan: SitePlan, output: Output, **extra: Any) -> bytes:
+    if output.template is None:
+        raise TemplateError(f"{output.path}: has neither a template nor a maker")
+    context = {
+        "page_path": output.path,
+        "data_time": plan.graph.newest_of(output.records),
+        **output.context,
+        **extra,
+    }
+    try:
+        text = plan.env.get_template(output.template).render(context)
+    except (jinja2.TemplateError, TypeError, ValueError, AttributeError, KeyError) as exc:
+        # A mistake in a template, named by its file and line rather than a traceback.
+        raise _template_error(exc, plan.template_dirs) from None
+    return text.encode("utf-8")
+
+
+def finish(
+    plan: SitePlan,
+    paths: Iterable[str],
+    read: Callable[[str], bytes],
+    *,
+    hashes: Mapping[str, str] | None = None,
+    sizes: Mapping[str, int] | None = None,
+    with_zip: bool = True,
+) -> dict[str, bytes]:
+    """The final outputs, made from all other files: the downloadable zip, the data page
+    (which shows the zip's size, so the two are made until they agree) and the service
+    worker (which lists every file's content hash)."""
+    others = sorted(p for p in paths if p not in offline.FINAL)
+    data_page = plan.by_path()[offline.DATA_PAGE]
+    finals: dict[str, bytes] = {}
+    if with_zip:
+        label = ""
+        for _ in range(5):
+            page = render_page(plan, data_page, zip_size=label)
+            archive = offline.make_zip(
+                [*(p for p in others if p not in offline.ZIP_EXCLUDES), offline.DATA_PAGE],
+                lambda p, page=page: page if p == offline.DATA_PAGE else read(p),  # type: ignore[misc]
+            )
+            if offline.size_label(len(archive)) == label:
+                break
+            label = offline.size_label(len(archive))
+        finals = {offline.DATA_PAGE: page, offline.ZIP_PATH: archive}
+    all_hashes = (
+        dict(hashes) if hashes is not None else {p: offline.digest(read(p)) for p in others}
+    )
+    all_sizes = dict(sizes) if sizes is not None else {p: len(read(p)) for p in others}
+    for path, data in finals.items():
+        all_hashes[path] = offline.digest(data)
+        all_sizes[path] = len(data)
+    site = plan.graph.content.site
+    precache = offline.precache_list(all_hashes, all_sizes, site.precache_budget_kb * 1024)
+    version = offline.digest("\n".join(f"{p} {all_hashes[p]}" for p in sorted(all_hashes)).encode())
+    worker = plan.env.get_template("sw.js").render(
+        version=version,
+        offline_page=offline.OFFLINE_PAGE,
+        precache=[[p, all_hashes[p]] for p in precache],
+        everything=len(precache) == len([p for p in all_hashes if p not in offline.NOT_PRECACHED]),
+    )
+    finals[offline.SW_PATH] = worker.encode("utf-8")
+    return finals
 
 
 def asset_files(plan: SitePlan) -> dict[str, bytes]:
@@ -180,6 +251,8 @@ def asset_files(plan: SitePlan) -> dict[str, bytes]:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 files[f"static/{path.relative_to(folder).as_posix()}"] = path.read_bytes()
+    for size in (192, 512):
+        files[f"static/icon-{size}.png"] = offline.icon_png(size)
     content = plan.graph.content
     for name in sorted(content.media):
         files[f"media/{name}"] = (content.root / "media" / name).read_bytes()
@@ -193,6 +266,7 @@ def render_site(
     plan = plan_site(content, today, history)
     files = render(plan, plan.outputs)
     files.update(asset_files(plan))
+    files.update(finish(plan, list(files), files.__getitem__))
     return plan, files
 
 

@@ -141,6 +141,28 @@ class SiteGraph:
         """When a record last changed: its own 'updated', or the start of the build's day."""
         return entry.record.updated or start_of_day(self.today)
 
+    def newest_of(self, keys: frozenset[str]) -> dt.datetime:
+        """The newest change among the records a page reads ("Data per ...")."""
+        found: list[dt.datetime] = []
+        entries = self.content.entries
+        for key in keys:
+            collection, _, slug = key.partition("/")
+            if slug == "*":
+                found += [
+                    e.record.updated
+                    for e in entries.get(collection, {}).values()
+                    if e.record.updated
+                ]
+            elif slug and slug in entries.get(collection, {}):
+                updated = entries[collection][slug].record.updated
+                if updated:
+                    found.append(updated)
+        if "history" in keys and self.history and self.history.changes:
+            found.append(self.history.changes[0].time)
+        if "*" in keys:
+            found.append(self.newest_update())
+        return max(found, default=start_of_day(self.today))
+
     def newest_update(self) -> dt.datetime:
         times = [
             e.record.updated

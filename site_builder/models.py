@@ -288,6 +288,12 @@ class Site(Strict):
         description="Public address of the site; enables sitemap.xml and robots.txt.",
     )
     theme: str = Field(default="default", description="Theme name under themes/, or a path.")
+    precache_budget_kb: int = Field(
+        default=5120,
+        ge=0,
+        description="Precache the whole site for offline reading while it is at most this "
+        "size (KB); past it only the shell is precached and pages are cached as visited.",
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -37,6 +37,7 @@ class Output:
     records: frozenset[str] = frozenset()
     templates: frozenset[str] = frozenset()
     make: Callable[[], bytes] | None = None
+    final: bool = False  # made from all other files (see offline.finish)
 
     def reads(self, changed: set[str]) -> bool:
         """Whether this output depends on any of the changed keys."""
@@ -68,7 +69,7 @@ def _keys(*entries: Entry) -> set[str]:
     return {e.key for e in entries}
 
 
-def plan_pages(graph: SiteGraph) -> list[Output]:
+def plan_pages(graph: SiteGraph, search_items: Callable[[], list[dict[str, str]]]) -> list[Output]:
     """Every HTML page of the site."""
     base = {"site", "regions", "pages/*"}
     outputs = [
@@ -82,13 +83,15 @@ def plan_pages(graph: SiteGraph) -> list[Output]:
         Output("tim/index.html", "teams.html", {}, frozenset(base | {"teams/*"})),
         Output("kampanye/index.html", "campaigns.html", {}, frozenset(base | {"campaigns/*"})),
         Output("wilayah/index.html", "regions.html", {}, frozenset(base)),
+        Output("data/index.html", "data.html", {}, frozenset(base), final=True),
+        Output("404.html", "404.html", {}, frozenset(base)),
+        Output("offline/index.html", "offline.html", {}, frozenset(base)),
         Output(
-            "data/index.html",
-            "data.html",
-            {},
+            "cari/index.html",
+            "search.html",
+            {"search_items": search_items},
             frozenset(base | {f"{name}/*" for name in COLLECTIONS}),
         ),
-        Output("404.html", "404.html", {}, frozenset(base)),
     ]
     for stage in graph.stages:
         divisions = {f"teams/{slug}" for slug in stage.record.divisions}  # type: ignore[attr-defined]

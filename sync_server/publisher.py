@@ -12,11 +12,12 @@ import threading
 import time
 from pathlib import Path
 
-from site_builder.build import asset_files, plan_site, render
+from site_builder.build import asset_files, finish, plan_site, render
 from site_builder.cache import RenderCache
 from site_builder.dates import today_wita
 from site_builder.errors import PantauError
 from site_builder.graph import Change, History
+from site_builder.offline import FINAL, digest
 from site_builder.pages import widen
 from site_builder.write import MARKER, replace_files, write_files
 
@@ -26,6 +27,8 @@ from .workspace import Workspace
 log = logging.getLogger("pantau.sync")
 
 KEEP_BUILDS = 3
+ZIP_EAGER_BYTES = 20 * 1024 * 1024  # below this the download copy is rebuilt with every change
+ZIP_INTERVAL = 60.0  # seconds; above it, at most this often
 ACTION_LABELS = {
     "create": "dibuat",
     "update": "diubah",
@@ -83,6 +86,10 @@ class Publisher:
         self._today: dt.date | None = None
         self._cache = RenderCache()
         self._live_id: int | None = None
+        self._hashes: dict[str, str] = {}
+        self._sizes: dict[str, int] = {}
+        self._zipped_at = 0.0
+        self._zip_timer: threading.Timer | None = None
         self._stop = False
         self._idle = threading.Event()
         self._idle.set()
@@ -93,6 +100,8 @@ class Publisher:
         self._thread.start()
 
     def stop(self) -> None:
+        if self._zip_timer is not None:
+            self._zip_timer.cancel()
         with self._cond:
             self._stop = True
             self._cond.notify()
@@ -208,13 +217,28 @@ class Publisher:
             ]
             files = render(plan, outputs)
             media = {p: d for p, d in asset_files(plan).items() if p.startswith("media/")}
-            files.update({p: d for p, d in media.items() if not (live / p).exists()})
+            files.update({p: d for p, d in media.items() if p not in self._hashes})
+            removed = set(previous) - {o.path for o in plan.outputs}
+            self._remember(files, removed)
+            with_zip = self._zip_due(build_id)
+
+            def read(path: str) -> bytes:
+                return files[path] if path in files else (live / path).read_bytes()
+
+            finals = finish(
+                plan, self._hashes, read, hashes=self._hashes, sizes=self._sizes, with_zip=with_zip
+            )
+            files.update(finals)
             replace_files(files, live)
-            for path in set(previous) - {o.path for o in plan.outputs}:
+            for path in removed:
                 (live / path).unlink(missing_ok=True)
         else:
             files = render(plan, plan.outputs)
             files.update(asset_files(plan))
+            files.update(finish(plan, list(files), files.__getitem__))
+            self._hashes, self._sizes = {}, {}
+            self._remember(files, set())
+            self._zipped_at = time.monotonic()
             target = self.builds_dir / str(build_id)
             shutil.rmtree(target, ignore_errors=True)
             target.mkdir(parents=True)
@@ -227,6 +251,33 @@ class Publisher:
         self._deps = {o.path: o.records for o in plan.outputs}
         self._today = today
         return len(files)
+
+    def _remember(self, files: dict[str, bytes], removed: set[str]) -> None:
+        """Keep the content hash and size of every live file (the service worker lists them)."""
+        for path, data in files.items():
+            if path not in FINAL:
+                self._hashes[path] = digest(data)
+                self._sizes[path] = len(data)
+        for path in removed:
+            self._hashes.pop(path, None)
+            self._sizes.pop(path, None)
+
+    def _zip_due(self, build_id: int) -> bool:
+        """Rebuild the downloadable copy now when the site is small; for a large site at most
+        once a minute, with a follow-up build so the copy catches up with the last change."""
+        if sum(self._sizes.values()) <= ZIP_EAGER_BYTES:
+            return True
+        wait = self._zipped_at + ZIP_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self._zipped_at = time.monotonic()
+            return True
+        if self._zip_timer is None or not self._zip_timer.is_alive():
+            self._zip_timer = threading.Timer(
+                wait, lambda: self.request({"download"}, "refresh the downloadable copy")
+            )
+            self._zip_timer.daemon = True
+            self._zip_timer.start()
+        return False
 
     def _cleanup(self) -> None:
         live = self._live_folder_id()

@@ -112,7 +112,7 @@ def test_preview_serves_the_site_on_loopback(scratch_content: Path, tmp_path: Pa
                         f"preview did not start: {server.stdout.read() if server.stdout else ''}"
                     ) from None
                 time.sleep(0.1)
-        assert '<html lang="id">' in body
+        assert '<html lang="id"' in body
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(base + "tidak-ada/", timeout=2)
         with info.value as error:

@@ -1,0 +1,164 @@
+"""What makes the site work offline: search index, web app manifest and icons, the
+downloadable zip, and the service worker with its precache manifest.
+
+The zip, the data page (which shows the zip's size) and the service worker (which lists the
+content hash of every file) are "final" outputs: they are made from all other files.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from .graph import SiteGraph
+from .load import Entry
+from .models import Site
+from .pages import href, region_href
+
+ZIP_PATH = "unduh/pantau-situs.zip"
+SW_PATH = "sw.js"
+SEARCH_PATH = "search/index.js"
+OFFLINE_PAGE = "offline/index.html"
+SEARCH_PAGE = "cari/index.html"
+DATA_PAGE = "data/index.html"
+FINAL = (ZIP_PATH, DATA_PAGE, SW_PATH)
+#: Always precached, whatever the size of the site.
+SHELL = ("index.html", OFFLINE_PAGE, SEARCH_PAGE, SEARCH_PATH, "manifest.webmanifest")
+NOT_PRECACHED = (ZIP_PATH, SW_PATH, ".pantau-build")
+ZIP_EXCLUDES = (ZIP_PATH, SW_PATH, ".pantau-build")
+KINDS = {"stages": "Tahapan", "teams": "Divisi tim", "campaigns": "Kampanye", "pages": "Halaman"}
+
+_MARKUP = re.compile(r"[#*_`>|\[\]()!-]+")
+
+
+def fold(text: str) -> str:
+    """Lowercase, without accents or punctuation: what search matches against."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", plain).split())
+
+
+def _entry_text(entry: Entry) -> str:
+    record: Any = entry.record
+    parts = [getattr(record, name, "") for name in ("name", "summary", "organiser")]
+    for name in ("monitoring", "tupoksi", "audience", "channels"):
+        parts += getattr(record, name, [])
+    parts.append(_MARKUP.sub(" ", record.body))
+    return " ".join(str(p) for p in parts if p)
+
+
+def search_items(graph: SiteGraph) -> list[dict[str, str]]:
+    """One item per page worth finding: title, url (from the site root), kind, snippet, text."""
+    items = []
+    for entry in (*graph.stages, *graph.teams, *graph.campaigns, *graph.pages):
+        record: Any = entry.record
+
+        def make(entry: Entry = entry, record: Any = record) -> dict[str, str]:
+            title = getattr(record, "title", None) or getattr(record, "name", entry.slug)
+            snippet = getattr(record, "summary", None) or ""
+            return {
+                "title": title,
+                "url": href(entry),
+                "kind": KINDS[entry.collection],
+                "snippet": snippet,
+                "text": fold(f"{title} {_entry_text(entry)}")[:600],
+            }
+
+        items.append(graph.cache.get(("search", entry.key, entry.text), make))
+    for region in graph.regions:
+        text = f"{region.name} {region.seat} {region.election} {region.summary or ''}"
+        items.append(
+            {
+                "title": region.name,
+                "url": region_href(region),
+                "kind": "Wilayah",
+                "snippet": region.summary or f"{region.kind.capitalize()}, {region.seat}",
+                "text": fold(text)[:600],
+            }
+        )
+    return items
+
+
+def search_index(graph: SiteGraph) -> bytes:
+    """A plain script (not JSON), so search also works from a copy opened via file://."""
+    rows = [[i["title"], i["url"], i["kind"], i["snippet"], i["text"]] for i in search_items(graph)]
+    payload = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    return f"window.PANTAU_SEARCH={payload};\n".encode()
+
+
+@functools.lru_cache(maxsize=4)
+def icon_png(size: int) -> bytes:
+    """The app icon: a ballot box in the theme colour, drawn at the given size."""
+    image = Image.new("RGB", (size, size), (11, 58, 91))
+    draw = ImageDraw.Draw(image)
+    unit = size / 16
+    draw.rectangle([3 * unit, 7 * unit, 13 * unit, 13 * unit], fill=(255, 255, 255))
+    draw.rectangle([6 * unit, 8 * unit, 10 * unit, 8.8 * unit], fill=(11, 58, 91))
+    draw.line(
+        [(5.5 * unit, 4.5 * unit), (7.5 * unit, 6.3 * unit), (11 * unit, 2.5 * unit)],
+        fill=(212, 161, 0),
+        width=max(1, round(1.1 * unit)),
+    )
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def web_manifest(site: Site) -> bytes:
+    manifest = {
+        "name": site.title,
+        "short_name": "Pantau",
+        "description": site.tagline or site.title,
+        "lang": site.language,
+        "start_url": "./index.html",
+        "scope": "./",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#0b3a5b",
+        "icons": [
+            {"src": f"static/icon-{n}.png", "sizes": f"{n}x{n}", "type": "image/png"}
+            for n in (192, 512)
+        ],
+    }
+    return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def make_zip(paths: Iterable[str], read: Callable[[str], bytes]) -> bytes:
+    """A deterministic zip: sorted names, fixed times and permissions."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(paths):
+            info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, read(path))
+    return out.getvalue()
+
+
+def size_label(size: int) -> str:
+    """1234567 -> '1,2 MB' (Indonesian decimal comma)."""
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f} MB".replace(".", ",")
+    return f"{max(1, round(size / 1024))} KB"
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def precache_list(hashes: Mapping[str, str], sizes: Mapping[str, int], budget: int) -> list[str]:
+    """Every file when the whole site fits the budget; otherwise the shell and static files."""
+    candidates = sorted(p for p in hashes if p not in NOT_PRECACHED)
+    if sum(sizes[p] for p in candidates) <= budget:
+        return candidates
+    return [p for p in candidates if p in SHELL or p.startswith("static/")]
