@@ -2,6 +2,7 @@
 
     python scripts/benchmark.py sync            # update-to-live latency, default + 10,000 records
     python scripts/benchmark.py sync --records 0  # default content only
+    python scripts/benchmark.py budget          # what the home page transfers, compressed
 
 Update-to-live: a PUT of a changed stage, then polling its page on the same server until
 the change is served. Everything runs on 127.0.0.1; request loops are bounded.
@@ -146,6 +147,34 @@ def update_to_live(content: Path, runs: int, label: str) -> None:
     print(f"  server peak memory (VmHWM): {rss:.0f} MB")
 
 
+def page_budget() -> None:
+    """Bytes the home page transfers gzip-compressed: its HTML and the CSS and scripts it
+    loads (the service worker's precache runs afterwards, in the background)."""
+    import datetime as dt
+    import gzip
+    import re
+
+    from site_builder.build import build
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = build(ROOT / "content", Path(tmp) / "public", today=dt.date(2024, 11, 27))
+        html = result.files["index.html"].decode()
+        needed = ["index.html"]
+        needed += re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+        needed += re.findall(r'<script src="([^"]+)"', html)
+        total = 0
+        for path in needed:
+            raw = result.files[path]
+            packed = len(gzip.compress(raw, compresslevel=9, mtime=0))
+            total += packed
+            print(f"  {path:22} {len(raw) / 1024:6.1f} KB raw  {packed / 1024:6.1f} KB gzip")
+        print(f"home page total: {total / 1024:.1f} KB gzip (budget 50 KB)")
+        search = result.files["search/index.js"]
+        print(f"search index: {len(search) / 1024:.1f} KB raw (budget 100 KB)")
+        site = sum(len(d) for p, d in result.files.items() if not p.startswith("unduh/"))
+        print(f"precached site: {site / 1024:.0f} KB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -154,7 +183,10 @@ def main() -> None:
     sync = sub.add_parser("sync", help="update-to-live latency")
     sync.add_argument("--runs", type=int, default=15)
     sync.add_argument("--records", type=int, default=10_000)
+    sub.add_parser("budget", help="home page transfer size")
     args = parser.parse_args()
+    if args.command == "budget":
+        page_budget()
     if args.command == "sync":
         update_to_live(ROOT / "content", args.runs, "default content")
         if args.records:

@@ -42,8 +42,11 @@
     return found.map(function (f) { return f.item; });
   }
 
+  var everything = document.getElementById("semua");
+
   function show(query) {
     var results = search(query);
+    if (everything) everything.hidden = Boolean(query.trim());
     list.textContent = "";
     results.slice(0, 50).forEach(function (item) {
       var li = document.createElement("li");
