@@ -106,6 +106,15 @@ def collection(
     return register
 
 
+def check_order(kind: str, start: dt.date | None, end: dt.date | None) -> None:
+    """An end before the start is an error on the 'end' field."""
+    if start and end and end < start:
+        raise ValueError(
+            f"end: the {kind} ends ({end.isoformat()}) before it starts "
+            f"({start.isoformat()}); end must be on or after start"
+        )
+
+
 class StatusOverride(Strict):
     """A stage's schedule changed by decision rather than by the calendar."""
 
@@ -153,11 +162,7 @@ class Stage(Record):
 
     @model_validator(mode="after")
     def _dates(self) -> Stage:
-        if self.start and self.end and self.end < self.start:
-            raise ValueError(
-                f"end: the stage ends ({self.end.isoformat()}) before it starts "
-                f"({self.start.isoformat()}); end must be on or after start"
-            )
+        check_order("stage", self.start, self.end)
         if not (self.start or self.end or self.schedule_note):
             raise ValueError(
                 "start: a stage needs a start date, an end date, or a schedule_note "
@@ -229,11 +234,7 @@ class Campaign(Record):
 
     @model_validator(mode="after")
     def _dates(self) -> Campaign:
-        if self.start and self.end and self.end < self.start:
-            raise ValueError(
-                f"end: the campaign ends ({self.end.isoformat()}) before it starts "
-                f"({self.start.isoformat()}); end must be on or after start"
-            )
+        check_order("campaign", self.start, self.end)
         return self
 
 

@@ -128,48 +128,26 @@ def test_pull_keeps_local_edits_and_applies_others(
     assert "Isi versi Budi." in (tmp_path / "budi" / STAGE).read_text()
 
 
+def push(folder: Path, server_url: str, token: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "sync_server", "sync", "push", "--content", str(folder)]
+    return subprocess.run(
+        [*command, "--server", server_url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PANTAU_TOKEN": token},
+    )
+
+
 def test_server_unreachable_then_resume(server: ServerProcess, token: str, tmp_path: Path) -> None:
     folder = tmp_path / "ani"
     staff_copy(server, token, folder)
     edit(folder / STAGE, "Hari pemungutan suara.", "Hari H, dari lapangan.")
-    env = {**os.environ, "PANTAU_TOKEN": token}
-    dead = f"http://127.0.0.1:{free_port()}"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sync_server",
-            "sync",
-            "push",
-            "--content",
-            str(folder),
-            "--server",
-            dead,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    result = push(folder, f"http://127.0.0.1:{free_port()}", token)
     assert result.returncode == 1
     assert "cannot reach the server" in result.stderr and "Nothing is lost" in result.stderr
     assert "Traceback" not in result.stderr
     assert "dari lapangan" in (folder / STAGE).read_text()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sync_server",
-            "sync",
-            "push",
-            "--content",
-            str(folder),
-            "--server",
-            server.url,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    result = push(folder, server.url, token)
     assert result.returncode == 0, result.stderr
     assert "1 change(s) pushed." in result.stdout
     assert "dari lapangan" in (server.data / "content" / STAGE).read_text()
