@@ -132,7 +132,17 @@ def _partial(env: jinja2.Environment, graph: SiteGraph) -> Any:
     def partials(context: Any, name: str, var: str, entries: list[Entry]) -> Markup:
         """partial() for each record of a list, joined (the loop runs in Python: a list page
         of thousands of records costs milliseconds once its fragments are cached)."""
-        return Markup("").join(partial(context, name, **{var: e}) for e in entries)
+        page_path = context["page_path"]
+        folder = posixpath.dirname(page_path)
+        template = env.get_template(name)
+        get = graph.cache.get
+        return Markup("").join(
+            get(
+                (name, folder, graph.today, var, e.key, e.text),
+                lambda e=e: Markup(template.render({"page_path": page_path, var: e})),
+            )
+            for e in entries
+        )
 
     env.globals["partials"] = partials
     return partial
@@ -151,7 +161,7 @@ def plan_site(
     env = make_environment(dirs)
     env.globals.update(global_context(graph))
     env.globals["partial"] = _partial(env, graph)
-    pages = plan_pages(graph, lambda: offline.search_items(graph))
+    pages = plan_pages(graph)
     env.globals["html_paths"] = [o.path for o in pages if o.path != "404.html"]
     outputs = pages + extra_outputs(graph)
     closures: dict[str, frozenset[str]] = {}
@@ -213,7 +223,8 @@ def finish(
     data_page = plan.by_path()[offline.DATA_PAGE]
     finals: dict[str, bytes] = {}
     if with_zip:
-        label = ""
+        # Start from the size shown last time: usually one zip is enough.
+        label = plan.graph.cache.get(("zip-label",), lambda: "")
         for _ in range(5):
             page = render_page(plan, data_page, zip_size=label)
             archive = offline.make_zip(
@@ -223,6 +234,7 @@ def finish(
             if offline.size_label(len(archive)) == label:
                 break
             label = offline.size_label(len(archive))
+        plan.graph.cache.put(("zip-label",), label)
         finals = {offline.DATA_PAGE: page, offline.ZIP_PATH: archive}
     all_hashes = (
         dict(hashes) if hashes is not None else {p: offline.digest(read(p)) for p in others}

@@ -23,6 +23,9 @@ class RenderCache:
             self._current[key] = value
             return value
 
+    def put(self, key: Hashable, value: Any) -> None:
+        self._current[key] = value
+
     def next_build(self) -> None:
         """Start a build: what the last build used stays available, the rest goes."""
         self._previous, self._current = self._current, {}

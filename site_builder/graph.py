@@ -117,9 +117,18 @@ class SiteGraph:
 
     def campaigns_in(self, region: Region) -> list[Entry]:
         """Campaigns naming this region, or the whole province."""
+        return self._campaigns_by_region.get(region.slug, [])
+
+    @functools.cached_property
+    def _campaigns_by_region(self) -> dict[str, list[Entry]]:
         province = {r.slug for r in self.regions if r.kind == "provinsi"}
-        wanted = {region.slug} | province
-        return [c for c in self.campaigns if wanted & set(c.record.regions)]  # type: ignore[attr-defined]
+        index: dict[str, list[Entry]] = {}
+        for campaign in self.campaigns:
+            named = set(campaign.record.regions)  # type: ignore[attr-defined]
+            for region in self.regions:
+                if named & ({region.slug} | province):
+                    index.setdefault(region.slug, []).append(campaign)
+        return index
 
     def regions_of(self, campaign: Entry) -> list[Region]:
         return [self.content.regions[s] for s in campaign.record.regions]  # type: ignore[attr-defined]

@@ -90,9 +90,18 @@ def search_items(graph: SiteGraph) -> list[dict[str, str]]:
 
 def search_index(graph: SiteGraph) -> bytes:
     """A plain script (not JSON), so search also works from a copy opened via file://."""
-    rows = [[i["title"], i["url"], i["kind"], i["snippet"], i["text"]] for i in search_items(graph)]
-    payload = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
-    return f"window.PANTAU_SEARCH={payload};\n".encode()
+    rows = [
+        graph.cache.get(
+            ("search-row", i["url"], i["title"], i["snippet"], i["text"]),
+            lambda i=i: json.dumps(
+                [i["title"], i["url"], i["kind"], i["snippet"], i["text"]],
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ),
+        )
+        for i in search_items(graph)
+    ]
+    return ("window.PANTAU_SEARCH=[" + ",".join(rows) + "];\n").encode()
 
 
 @functools.lru_cache(maxsize=4)

@@ -69,7 +69,7 @@ def _keys(*entries: Entry) -> set[str]:
     return {e.key for e in entries}
 
 
-def plan_pages(graph: SiteGraph, search_items: Callable[[], list[dict[str, str]]]) -> list[Output]:
+def plan_pages(graph: SiteGraph) -> list[Output]:
     """Every HTML page of the site."""
     base = {"site", "regions", "pages/*"}
     outputs = [
@@ -86,21 +86,22 @@ def plan_pages(graph: SiteGraph, search_items: Callable[[], list[dict[str, str]]
         Output("data/index.html", "data.html", {}, frozenset(base), final=True),
         Output("404.html", "404.html", {}, frozenset(base)),
         Output("offline/index.html", "offline.html", {}, frozenset(base)),
-        Output(
-            "cari/index.html",
-            "search.html",
-            {"search_items": search_items},
-            frozenset(base | {f"{name}/*" for name in COLLECTIONS}),
-        ),
+        Output("cari/index.html", "search.html", {}, frozenset(base)),
     ]
     for stage in graph.stages:
-        divisions = {f"teams/{slug}" for slug in stage.record.divisions}  # type: ignore[attr-defined]
+        # A stage page reads only its record and its divisions: reuse its Output while the
+        # record's text is unchanged (a plan of 10,000 pages is then mostly lookups).
         outputs.append(
-            Output(
-                href(stage),
-                "stage.html",
-                {"entry": stage},
-                frozenset(base | divisions | {stage.key}),
+            graph.cache.get(
+                ("page", stage.key, stage.text),
+                lambda stage=stage: Output(
+                    href(stage),
+                    "stage.html",
+                    {"entry": stage},
+                    frozenset(
+                        base | {stage.key} | {f"teams/{slug}" for slug in stage.record.divisions}  # type: ignore[attr-defined]
+                    ),
+                ),
             )
         )
     for team in graph.teams:
@@ -115,11 +116,14 @@ def plan_pages(graph: SiteGraph, search_items: Callable[[], list[dict[str, str]]
         )
     for campaign in graph.campaigns:
         outputs.append(
-            Output(
-                href(campaign),
-                "campaign.html",
-                {"entry": campaign, "regions": graph.regions_of(campaign)},
-                frozenset(base | {campaign.key}),
+            graph.cache.get(
+                ("page", campaign.key, campaign.text),
+                lambda campaign=campaign: Output(
+                    href(campaign),
+                    "campaign.html",
+                    {"entry": campaign, "regions": graph.regions_of(campaign)},
+                    frozenset(base | {campaign.key}),
+                ),
             )
         )
     for region in graph.regions:

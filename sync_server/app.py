@@ -19,12 +19,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.schemas import SchemaGenerator
-from starlette.staticfiles import StaticFiles
 
 from site_builder.errors import ContentError
 from site_builder.models import COLLECTIONS
 
 from .auth import FailureLimiter, Identity, authenticate
+from .livesite import LiveSite
 from .publisher import Publisher
 from .store import Current, Store, now, text_hash
 from .workspace import Workspace, set_updated, valid_key
@@ -654,18 +654,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return Response(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
 
 
-class LiveSite(StaticFiles):
-    """The live build, resolved on every request so an atomic switch takes effect at once."""
-
-    async def get_response(self, path: str, scope: Any) -> Response:
-        response = await super().get_response(path, scope)
-        response.headers["Cache-Control"] = "no-cache"
-        return response
-
-
 def create_app(svc: Services, live: Path) -> Starlette:
     app = Starlette(
-        routes=[*API_ROUTES, Mount("/", LiveSite(directory=live, html=True, check_dir=False))],
+        routes=[*API_ROUTES, Mount("/", LiveSite(live))],
         exception_handlers={ApiError: api_error, HTTPException: http_error},
     )
     app.state.services = svc

@@ -387,3 +387,17 @@ def test_incremental_builds_equal_a_full_build(
     full = snapshot((server.data / "live").resolve())
     assert sorted(full) == sorted(incremental)
     assert [p for p in full if full[p] != incremental[p]] == []
+
+
+def test_live_site_serving(server: ServerProcess) -> None:
+    missing = httpx.get(f"{server.url}/tidak-ada/")
+    assert missing.status_code == 404 and "Halaman tidak ditemukan" in missing.text
+    worker = httpx.get(f"{server.url}/sw.js")
+    assert worker.status_code == 200
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert worker.headers["cache-control"] == "no-cache"
+    head = httpx.head(f"{server.url}/tahapan/")
+    assert head.status_code == 200 and int(head.headers["content-length"]) > 1000
+    sneaky = httpx.get(f"{server.url}/%2e%2e/%2e%2e/pantau.db")
+    assert sneaky.status_code == 404
+    assert httpx.post(f"{server.url}/index.html").status_code == 405
