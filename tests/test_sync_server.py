@@ -240,7 +240,7 @@ def test_update_to_live_and_public_change_log(
     page = httpx.get(f"{server.url}/kampanye/ayo-memilih/").text
     assert f"Revisi ke-{response.json()['revision']}" in page
     log = httpx.get(f"{server.url}/riwayat/").text
-    assert "Ayo memilih" in log and "campaign" in log
+    assert "Ayo memilih" in log and "Tim partisipasi pemilih" in log
 
 
 def test_burst_of_changes_becomes_few_builds(server: ServerProcess, tokens: dict[str, str]) -> None:
