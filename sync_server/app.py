@@ -7,9 +7,10 @@ import hashlib
 import io
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PIL import Image, UnidentifiedImageError
 from starlette.applications import Starlette
@@ -30,6 +31,7 @@ from .store import Current, Store, now, text_hash
 from .workspace import Workspace, set_updated, valid_key
 
 log = logging.getLogger("pantau.sync")
+T = TypeVar("T")
 
 MAX_RECORD_BYTES = 1024 * 1024
 MAX_ASSET_BYTES = 5 * 1024 * 1024
@@ -161,6 +163,14 @@ def record_json(current: Current, **extra: Any) -> dict[str, Any]:
 
 def problems_json(exc: ContentError) -> list[dict[str, object]]:
     return [p.to_json() for p in exc.problems]
+
+
+def unprocessable(error: str, check: Callable[..., T], *args: Any) -> T:
+    """Run a content check; its problems become a 422 with file, line and field each."""
+    try:
+        return check(*args)
+    except ContentError as exc:
+        raise ApiError(422, error, problems_json(exc)) from None
 
 
 # endpoints ------------------------------------------------------------------------------------
@@ -312,10 +322,9 @@ def apply_put(
             else (ext_hint or (".md" if text.lstrip().startswith("---") else ".yaml"))
         )
         final = set_updated(text, ext, now())
-        try:
-            entry = svc.workspace.prepare(collection, slug, final, ext)
-        except ContentError as exc:
-            raise ApiError(422, "the record is not valid", problems_json(exc)) from None
+        entry = unprocessable(
+            "the record is not valid", svc.workspace.prepare, collection, slug, final, ext
+        )
         saved = svc.store.add_revision(
             collection=collection,
             slug=slug,
@@ -375,12 +384,9 @@ def apply_delete(
             raise ApiError(428, "send If-Match with the revision you are deleting")
         if current.revision != if_match:
             raise _stale(current, f"the current revision is {current.revision}, not {if_match}")
-        try:
-            svc.workspace.check_delete(collection, slug)
-        except ContentError as exc:
-            raise ApiError(
-                422, "other records still refer to this one", problems_json(exc)
-            ) from None
+        unprocessable(
+            "other records still refer to this one", svc.workspace.check_delete, collection, slug
+        )
         saved = svc.store.add_revision(
             collection=collection,
             slug=slug,
@@ -445,17 +451,23 @@ def apply_revert(
             raise ApiError(404, f"{collection}/{slug} has no revision {revision}")
         if old["deleted"]:
             if not current.deleted:
-                svc.workspace.check_delete(collection, slug)
-                svc.workspace.remove(collection, slug, current.ext)
+                unprocessable(
+                    "other records still refer to this one",
+                    svc.workspace.check_delete,
+                    collection,
+                    slug,
+                )
             text, entry = "", None
         else:
             text = set_updated(old["text"], old["ext"], now())
-            try:
-                entry = svc.workspace.prepare(collection, slug, text, old["ext"])
-            except ContentError as exc:
-                raise ApiError(
-                    422, "that revision is no longer valid", problems_json(exc)
-                ) from None
+            entry = unprocessable(
+                "that revision is no longer valid",
+                svc.workspace.prepare,
+                collection,
+                slug,
+                text,
+                old["ext"],
+            )
         saved = svc.store.add_revision(
             collection=collection,
             slug=slug,
@@ -469,6 +481,8 @@ def apply_revert(
         )
         if entry is not None:
             svc.workspace.save(entry, old["ext"])
+        elif not current.deleted:
+            svc.workspace.remove(collection, slug, current.ext)
     svc.store.audit(identity.name, "revert", saved.key, f"to revision {revision}")
     build = svc.publisher.request({saved.key}, f"revert {saved.key}@{revision}")
     return record_json(saved, reverted_to=revision, build={"id": build, "status": "queued"})

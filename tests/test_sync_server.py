@@ -401,3 +401,30 @@ def test_live_site_serving(server: ServerProcess) -> None:
     sneaky = httpx.get(f"{server.url}/%2e%2e/%2e%2e/pantau.db")
     assert sneaky.status_code == 404
     assert httpx.post(f"{server.url}/index.html").status_code == 405
+
+
+def test_revert_to_a_deletion(server: ServerProcess, tokens: dict[str, str]) -> None:
+    team = "name: Divisi Sementara\nrole: divisi\nsummary: S.\ntupoksi: [T]\n"
+    url = "/api/records/teams/sementara"
+    headers = {"Content-Type": "application/yaml"}
+    with server.client(tokens["admin"]) as http:
+        created = http.put(url, content=team, headers={**headers, "If-None-Match": "*"})
+        assert created.status_code == 201, created.text
+        gone = http.delete(url, headers={"If-Match": "1"})
+        assert gone.status_code == 200
+        assert http.post(f"{url}/revert", json={"revision": 1}).json()["revision"] == 3
+        stage = "---\ntitle: T\nphase: pasca\nstart: 2025-03-01\nsummary: S.\n"
+        stage += "divisions: [sementara]\n---\n"
+        made = put(http, "/api/records/stages/rujuk", stage, **{"If-None-Match": "*"})
+        assert made.status_code == 201, made.text
+        refused = http.post(f"{url}/revert", json={"revision": 2})
+        assert refused.status_code == 422
+        assert "still refers to teams/sementara" in refused.json()["details"][0]["message"]
+        assert (server.data / "content/teams/sementara.yaml").exists()
+        assert (
+            http.delete("/api/records/stages/rujuk", headers={"If-Match": "1"}).status_code == 200
+        )
+        reverted = http.post(f"{url}/revert", json={"revision": 2})
+        assert reverted.status_code == 200 and reverted.json()["deleted"] is True
+        assert http.get(url).status_code == 404
+    assert not (server.data / "content/teams/sementara.yaml").exists()
