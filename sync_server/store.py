@@ -143,6 +143,14 @@ class Store:
                 pk="id",
             )
 
+    def _rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.db.query(sql, params or []))
+
+    def _row(self, sql: str, params: list[Any]) -> dict[str, Any] | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One atomic unit of work (sqlite-utils' atomic), under the store's lock."""
@@ -152,15 +160,12 @@ class Store:
     # records -------------------------------------------------------------------------------
 
     def current(self, collection: str, slug: str) -> Current | None:
-        with self.lock:
-            rows = list(
-                self.db.query(
-                    "SELECT r.* FROM records c JOIN revisions r ON r.seq = c.seq "
-                    "WHERE c.collection = ? AND c.slug = ?",
-                    [collection, slug],
-                )
-            )
-        return _current(rows[0]) if rows else None
+        row = self._row(
+            "SELECT r.* FROM records c JOIN revisions r ON r.seq = c.seq "
+            "WHERE c.collection = ? AND c.slug = ?",
+            [collection, slug],
+        )
+        return _current(row) if row else None
 
     def all_current(self, collection: str | None = None) -> list[Current]:
         sql = "SELECT r.* FROM records c JOIN revisions r ON r.seq = c.seq"
@@ -168,8 +173,7 @@ class Store:
         if collection:
             sql += " WHERE c.collection = ?"
             params.append(collection)
-        with self.lock:
-            return [_current(row) for row in self.db.query(sql + " ORDER BY r.slug", params)]
+        return [_current(row) for row in self._rows(sql + " ORDER BY r.slug", params)]
 
     def add_revision(
         self,
@@ -212,68 +216,50 @@ class Store:
 
     def revisions(self) -> dict[str, int]:
         """The current revision number of every live record, by 'collection/slug'."""
-        with self.lock:
-            rows = self.db.query(
-                "SELECT r.collection, r.slug, r.revision FROM records c "
-                "JOIN revisions r ON r.seq = c.seq WHERE r.deleted = 0"
-            )
-            return {f"{row['collection']}/{row['slug']}": row["revision"] for row in rows}
+        rows = self._rows(
+            "SELECT r.collection, r.slug, r.revision FROM records c "
+            "JOIN revisions r ON r.seq = c.seq WHERE r.deleted = 0"
+        )
+        return {f"{row['collection']}/{row['slug']}": row["revision"] for row in rows}
 
     def history(self, collection: str, slug: str) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(
-                self.db.query(
-                    "SELECT seq, revision, hash, text, ext, deleted, action, author, role, time "
-                    "FROM revisions WHERE collection = ? AND slug = ? ORDER BY revision",
-                    [collection, slug],
-                )
-            )
+        return self._rows(
+            "SELECT seq, revision, hash, text, ext, deleted, action, author, role, time "
+            "FROM revisions WHERE collection = ? AND slug = ? ORDER BY revision",
+            [collection, slug],
+        )
 
     def revision(self, collection: str, slug: str, revision: int) -> dict[str, Any] | None:
-        with self.lock:
-            rows = list(
-                self.db.query(
-                    "SELECT * FROM revisions WHERE collection = ? AND slug = ? AND revision = ?",
-                    [collection, slug, revision],
-                )
-            )
-        return rows[0] if rows else None
+        return self._row(
+            "SELECT * FROM revisions WHERE collection = ? AND slug = ? AND revision = ?",
+            [collection, slug, revision],
+        )
 
     def changes(self, since: int, limit: int) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(
-                self.db.query(
-                    "SELECT seq, collection, slug, revision, hash, text, ext, deleted, action, "
-                    "author, role, time FROM revisions WHERE seq > ? ORDER BY seq LIMIT ?",
-                    [since, limit],
-                )
-            )
+        return self._rows(
+            "SELECT seq, collection, slug, revision, hash, text, ext, deleted, action, "
+            "author, role, time FROM revisions WHERE seq > ? ORDER BY seq LIMIT ?",
+            [since, limit],
+        )
 
     def last_seq(self) -> int:
-        with self.lock:
-            row = next(self.db.query("SELECT COALESCE(MAX(seq), 0) AS seq FROM revisions"))
-        return int(row["seq"])
+        row = self._row("SELECT COALESCE(MAX(seq), 0) AS seq FROM revisions", [])
+        return int(row["seq"]) if row else 0
 
     def recent_changes(self, limit: int = 50) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(
-                self.db.query(
-                    "SELECT seq, collection, slug, revision, action, role, time, text "
-                    "FROM revisions WHERE action != 'import' ORDER BY seq DESC LIMIT ?",
-                    [limit],
-                )
-            )
+        return self._rows(
+            "SELECT seq, collection, slug, revision, action, role, time, text "
+            "FROM revisions WHERE action != 'import' ORDER BY seq DESC LIMIT ?",
+            [limit],
+        )
 
     # tokens ---------------------------------------------------------------------------------
 
     def token_by_hash(self, token_hash: str) -> dict[str, Any] | None:
-        with self.lock:
-            rows = list(self.db.query("SELECT * FROM tokens WHERE token_hash = ?", [token_hash]))
-        return rows[0] if rows else None
+        return self._row("SELECT * FROM tokens WHERE token_hash = ?", [token_hash])
 
     def tokens(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(self.db.query("SELECT * FROM tokens ORDER BY name"))
+        return self._rows("SELECT * FROM tokens ORDER BY name")
 
     def add_token(self, row: dict[str, Any]) -> None:
         with self.transaction():
@@ -298,13 +284,10 @@ class Store:
             self.db["builds"].update(build_id, fields)
 
     def builds(self, limit: int = 20) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(self.db.query("SELECT * FROM builds ORDER BY id DESC LIMIT ?", [limit]))
+        return self._rows("SELECT * FROM builds ORDER BY id DESC LIMIT ?", [limit])
 
     def build(self, build_id: int) -> dict[str, Any] | None:
-        with self.lock:
-            rows = list(self.db.query("SELECT * FROM builds WHERE id = ?", [build_id]))
-        return rows[0] if rows else None
+        return self._row("SELECT * FROM builds WHERE id = ?", [build_id])
 
     def add_asset(self, row: dict[str, Any]) -> None:
         with self.transaction():
