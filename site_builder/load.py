@@ -213,7 +213,7 @@ def load_content(root: Path) -> Content:
     content = Content(root, site, regions, entries, site_text, regions_text, media)
     problems += [
         problem
-        for problem, target in _reference_problems(content)
+        for problem, target in reference_problems(content)
         if target not in unreadable and not (target == "regions" and not regions)
     ]
     if problems:
@@ -221,13 +221,9 @@ def load_content(root: Path) -> Content:
     return content
 
 
-def check_references(content: Content) -> list[Problem]:
-    """Records that point at divisions, regions or images that do not exist."""
-    return [problem for problem, _ in _reference_problems(content)]
-
-
-def _reference_problems(content: Content) -> list[tuple[Problem, str]]:
-    """Each broken reference, with what it points at (a record key, 'regions' or 'media')."""
+def reference_problems(content: Content) -> list[tuple[Problem, str]]:
+    """Records that point at divisions, regions or images that do not exist: each problem
+    with what it points at (a record key, 'regions' or 'media')."""
     problems: list[tuple[Problem, str]] = []
     teams = content.entries.get("teams", {})
     teams_dir = content.root / "teams"

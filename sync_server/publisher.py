@@ -91,8 +91,6 @@ class Publisher:
         self._zipped_at = 0.0
         self._zip_timer: threading.Timer | None = None
         self._stop = False
-        self._idle = threading.Event()
-        self._idle.set()
         self._thread = threading.Thread(target=self._run, name="pantau-builder", daemon=True)
 
     def start(self) -> None:
@@ -125,18 +123,13 @@ class Publisher:
             self._pending_keys |= keys
             self._pending_full |= full
             self._last_request = time.monotonic()
-            self._idle.clear()
             self._cond.notify()
             return self._pending_id
-
-    def wait_idle(self, timeout: float) -> bool:
-        return self._idle.wait(timeout)
 
     def _run(self) -> None:
         while True:
             with self._cond:
                 while self._pending_id is None and not self._stop:
-                    self._idle.set()
                     self._cond.wait()
                 if self._stop:
                     return

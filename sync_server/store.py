@@ -286,9 +286,6 @@ class Store:
     def builds(self, limit: int = 20) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM builds ORDER BY id DESC LIMIT ?", [limit])
 
-    def build(self, build_id: int) -> dict[str, Any] | None:
-        return self._row("SELECT * FROM builds WHERE id = ?", [build_id])
-
     def add_asset(self, row: dict[str, Any]) -> None:
         with self.transaction():
             self.db["assets"].upsert(row, pk="name")

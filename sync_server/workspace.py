@@ -14,10 +14,10 @@ from site_builder.errors import ContentError, Problem
 from site_builder.load import (
     Content,
     Entry,
-    _reference_problems,
     load_content,
     read_record,
     record_files,
+    reference_problems,
 )
 from site_builder.models import COLLECTIONS, SLUG_PATTERN
 from site_builder.readers import READER_EXTENSIONS
@@ -177,7 +177,7 @@ class Workspace:
         name = f"{COLLECTIONS[collection].folder}/{slug}{ext}"
         entry = read_record(COLLECTIONS[collection], slug, text, name)
         content = self.snapshot().with_entry(entry)
-        problems = [p for p, _ in _reference_problems(content) if p.path == name]
+        problems = [p for p, _ in reference_problems(content) if p.path == name]
         if problems:
             raise ContentError(problems)
         return entry
@@ -188,7 +188,7 @@ class Workspace:
         target = f"{collection}/{slug}"
         problems = [
             Problem(p.path, p.line, p.field, f"still refers to {target}, which would be deleted")
-            for p, points_at in _reference_problems(content)
+            for p, points_at in reference_problems(content)
             if points_at == target
         ]
         if problems:
