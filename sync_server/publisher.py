@@ -29,6 +29,7 @@ log = logging.getLogger("pantau.sync")
 KEEP_BUILDS = 3
 ZIP_EAGER_BYTES = 20 * 1024 * 1024  # below this the download copy is rebuilt with every change
 ZIP_INTERVAL = 60.0  # seconds; above it, at most this often
+LINK_COPY_FILES = 2000  # up to this many files, every build gets a fresh folder
 ACTION_LABELS = {
     "create": "dibuat",
     "update": "diubah",
@@ -56,6 +57,17 @@ def history_of(store: Store, limit: int = 50) -> History:
             )
         )
     return History(revisions, changes)
+
+
+def link_copy(source: Path, target: Path) -> None:
+    """Fill target with hard links to source's files (cheap; source stays intact because
+    files are only ever replaced, never changed in place)."""
+    for folder, _dirs, names in os.walk(source):
+        relative = Path(folder).relative_to(source)
+        (target / relative).mkdir(parents=True, exist_ok=True)
+        for name in names:
+            if not name.startswith(".") or name == MARKER:
+                os.link(Path(folder) / name, target / relative / name)
 
 
 def _title(text: str) -> str:
@@ -222,9 +234,21 @@ class Publisher:
                 plan, self._hashes, read, hashes=self._hashes, sizes=self._sizes, with_zip=with_zip
             )
             files.update(finals)
-            replace_files(files, live)
-            for path in removed:
-                (live / path).unlink(missing_ok=True)
+            if len(self._hashes) <= LINK_COPY_FILES:
+                # Small site: a fresh folder of hard links to the live files, the new files
+                # renamed into it, then one atomic switch, as for a full build.
+                target = self._fresh_folder(build_id)
+                link_copy(live, target)
+                replace_files(files, target)
+                for path in removed:
+                    (target / path).unlink(missing_ok=True)
+                self._switch(build_id)
+            else:
+                # Large site: copying thousands of folders costs seconds, so the new files are
+                # renamed over the old ones in the live folder, each whole.
+                replace_files(files, live)
+                for path in removed:
+                    (live / path).unlink(missing_ok=True)
         else:
             files = render(plan, plan.outputs)
             files.update(asset_files(plan))
@@ -232,18 +256,26 @@ class Publisher:
             self._hashes, self._sizes = {}, {}
             self._remember(files, set())
             self._zipped_at = time.monotonic()
-            target = self.builds_dir / str(build_id)
-            shutil.rmtree(target, ignore_errors=True)
-            target.mkdir(parents=True)
+            target = self._fresh_folder(build_id)
             write_files(files, target)
             (target / MARKER).write_text("Written by the Pantau sync server.\n")
-            link = self.live.with_name(f".live-{build_id}")
-            link.unlink(missing_ok=True)
-            os.symlink(f"builds/{build_id}", link)
-            os.replace(link, self.live)
+            self._switch(build_id)
         self._deps = {o.path: o.records for o in plan.outputs}
         self._today = today
         return len(files)
+
+    def _fresh_folder(self, build_id: int) -> Path:
+        target = self.builds_dir / str(build_id)
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        return target
+
+    def _switch(self, build_id: int) -> None:
+        """Point 'live' at builds/<id> in one rename."""
+        link = self.live.with_name(f".live-{build_id}")
+        link.unlink(missing_ok=True)
+        os.symlink(f"builds/{build_id}", link)
+        os.replace(link, self.live)
 
     def _remember(self, files: dict[str, bytes], removed: set[str]) -> None:
         """Keep the content hash and size of every live file (the service worker lists them)."""

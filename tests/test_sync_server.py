@@ -369,6 +369,8 @@ def test_incremental_builds_equal_a_full_build(
 ) -> None:
     record = current(server, tokens["editor"], "/api/records/teams/keamanan")
     text = record["text"].replace("Mengamankan tahapan.", "Mengamankan semua tahapan.")
+    old_folder = (server.data / "live").resolve()
+    old_page = (old_folder / "tim/keamanan/index.html").read_bytes()
     with server.client(tokens["editor"]) as http:
         response = http.put(
             "/api/records/teams/keamanan",
@@ -378,6 +380,9 @@ def test_incremental_builds_equal_a_full_build(
         assert response.status_code == 200, response.text
     wait_for_page(server, "tim/keamanan/", "Mengamankan semua tahapan.")
     incremental = snapshot((server.data / "live").resolve())
+    # A small site gets a fresh folder per build, switched atomically; the old one is intact.
+    assert (server.data / "live").resolve() != old_folder
+    assert (old_folder / "tim/keamanan/index.html").read_bytes() == old_page
     with server.client(tokens["admin"]) as http:
         build = http.post("/api/builds").json()["build"]["id"]
         for _ in range(200):
