@@ -59,7 +59,6 @@ def create_token(store: Store, name: str, role: str, expires_days: int | None = 
             "created": created.isoformat(),
             "expires": expires.isoformat() if expires else None,
             "revoked": None,
-            "last_used": None,
         }
     )
     store.audit("cli", "token.create", name, role)

@@ -105,7 +105,6 @@ class Store:
                     "created": str,
                     "expires": str,
                     "revoked": str,
-                    "last_used": str,
                 },
                 pk="name",
             )
