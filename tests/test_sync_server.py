@@ -255,10 +255,13 @@ def test_burst_of_changes_becomes_few_builds(server: ServerProcess, tokens: dict
             record = response.json()
             builds.add(record["build"]["id"])
     wait_for_page(server, "tahapan/pemungutan-suara/", "Pemungutan suara 7")
-    assert len(builds) <= 3
+    # Eight changes, a handful of builds at most: the builder debounces, and changes that
+    # arrive while a build runs wait together for the next one (how many depends on how
+    # fast this machine answers; on an idle one it is usually one or two).
+    assert len(builds) <= 4
     with server.client(tokens["admin"]) as http:
         after = http.get("/api/builds").json()["builds"][0]["id"]
-    assert after - before <= 3
+    assert after - before <= 4
 
 
 def test_asset_upload_checked_by_decoding(server: ServerProcess, tokens: dict[str, str]) -> None:
