@@ -265,9 +265,21 @@ def asset_files(plan: SitePlan) -> dict[str, bytes]:
                 files[f"static/{path.relative_to(folder).as_posix()}"] = path.read_bytes()
     for size in (192, 512):
         files[f"static/icon-{size}.png"] = offline.icon_png(size)
-    content = plan.graph.content
-    for name in sorted(content.media):
-        files[f"media/{name}"] = (content.root / "media" / name).read_bytes()
+    files.update(media_files(plan, plan.graph.content.media))
+    return files
+
+
+def media_files(plan: SitePlan, names: Iterable[str]) -> dict[str, bytes]:
+    """Content media (campaign posters) by name, as site files under media/."""
+    root = plan.graph.content.root / "media"
+    return {f"media/{name}": (root / name).read_bytes() for name in sorted(names)}
+
+
+def render_all(plan: SitePlan) -> dict[str, bytes]:
+    """Every file of the site: outputs, assets, then the final outputs made from them."""
+    files = render(plan, plan.outputs)
+    files.update(asset_files(plan))
+    files.update(finish(plan, list(files), files.__getitem__))
     return files
 
 
@@ -276,10 +288,7 @@ def render_site(
 ) -> tuple[SitePlan, dict[str, bytes]]:
     """Plan and render every output, plus the assets."""
     plan = plan_site(content, today, history)
-    files = render(plan, plan.outputs)
-    files.update(asset_files(plan))
-    files.update(finish(plan, list(files), files.__getitem__))
-    return plan, files
+    return plan, render_all(plan)
 
 
 def build(

@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from site_builder.build import asset_files, finish, plan_site, render
+from site_builder.build import finish, media_files, plan_site, render, render_all
 from site_builder.cache import RenderCache
 from site_builder.dates import today_wita
 from site_builder.errors import PantauError
@@ -165,7 +165,8 @@ class Publisher:
         try:
             count = self._publish(build_id, keys, full)
         except Exception as exc:
-            self._unpublished = keys
+            # Retry these changes with the next build; a failed full build stays full.
+            self._unpublished = keys | ({"site"} if full else set())
             message = str(exc) if isinstance(exc, PantauError) else f"{type(exc).__name__}: {exc}"
             log.error("build %s failed; the previous site stays live: %s", build_id, message)
             self.store.update_build(
@@ -191,11 +192,12 @@ class Publisher:
         self._cleanup()
 
     def _publish(self, build_id: int, keys: set[str], full: bool) -> int:
-        """Render and publish. A full build writes a fresh folder and switches the 'live'
-        link to it atomically. An incremental build renders only the outputs that read a
-        changed record, then renames each new file over its old one in the live folder.
-        Either way every output is rendered before anything is written, so a failed build
-        leaves the live site as it was."""
+        """Render and publish. A full build renders everything; an incremental build only
+        the outputs that read a changed record. Both write a fresh folder and switch the
+        'live' link to it atomically, except incremental builds of a site past
+        LINK_COPY_FILES, which rename each new file over its old one in the live folder.
+        Every output is rendered before anything is written, and the publisher's own state
+        changes only after the write, so a failed build leaves everything as it was."""
         content = self.workspace.snapshot()
         today = today_wita()
         live = self.live.resolve() if self.live.exists() else None
@@ -221,20 +223,17 @@ class Publisher:
                 or not previous[o.path].isdisjoint(changed)
             ]
             files = render(plan, outputs)
-            media = {p: d for p, d in asset_files(plan).items() if p.startswith("media/")}
-            files.update({p: d for p, d in media.items() if p not in self._hashes})
+            new_media = [n for n in plan.graph.content.media if f"media/{n}" not in self._hashes]
+            files.update(media_files(plan, new_media))
             removed = set(previous) - {o.path for o in plan.outputs}
-            self._remember(files, removed)
-            with_zip = self._zip_due(build_id)
+            hashes, sizes = self._catalogue(files, removed)
+            with_zip = self._zip_due(sum(sizes.values()))
 
             def read(path: str) -> bytes:
                 return files[path] if path in files else (live / path).read_bytes()
 
-            finals = finish(
-                plan, self._hashes, read, hashes=self._hashes, sizes=self._sizes, with_zip=with_zip
-            )
-            files.update(finals)
-            if len(self._hashes) <= LINK_COPY_FILES:
+            files.update(finish(plan, hashes, read, hashes=hashes, sizes=sizes, with_zip=with_zip))
+            if len(hashes) <= LINK_COPY_FILES:
                 # Small site: a fresh folder of hard links to the live files, the new files
                 # renamed into it, then one atomic switch, as for a full build.
                 target = self._fresh_folder(build_id)
@@ -250,16 +249,15 @@ class Publisher:
                 for path in removed:
                     (live / path).unlink(missing_ok=True)
         else:
-            files = render(plan, plan.outputs)
-            files.update(asset_files(plan))
-            files.update(finish(plan, list(files), files.__getitem__))
+            files = render_all(plan)
             self._hashes, self._sizes = {}, {}
-            self._remember(files, set())
+            hashes, sizes = self._catalogue(files, set())
             self._zipped_at = time.monotonic()
             target = self._fresh_folder(build_id)
             write_files(files, target)
             (target / MARKER).write_text("Written by the Pantau sync server.\n")
             self._switch(build_id)
+        self._hashes, self._sizes = hashes, sizes
         self._deps = {o.path: o.records for o in plan.outputs}
         self._today = today
         return len(files)
@@ -277,20 +275,25 @@ class Publisher:
         os.symlink(f"builds/{build_id}", link)
         os.replace(link, self.live)
 
-    def _remember(self, files: dict[str, bytes], removed: set[str]) -> None:
-        """Keep the content hash and size of every live file (the service worker lists them)."""
+    def _catalogue(
+        self, files: dict[str, bytes], removed: set[str]
+    ) -> tuple[dict[str, str], dict[str, int]]:
+        """The content hash and size of every file after this build (the service worker lists
+        them), as new dicts: the publisher keeps them only once the build is written."""
+        hashes, sizes = dict(self._hashes), dict(self._sizes)
         for path, data in files.items():
             if path not in FINAL:
-                self._hashes[path] = digest(data)
-                self._sizes[path] = len(data)
+                hashes[path] = digest(data)
+                sizes[path] = len(data)
         for path in removed:
-            self._hashes.pop(path, None)
-            self._sizes.pop(path, None)
+            hashes.pop(path, None)
+            sizes.pop(path, None)
+        return hashes, sizes
 
-    def _zip_due(self, build_id: int) -> bool:
+    def _zip_due(self, site_size: int) -> bool:
         """Rebuild the downloadable copy now when the site is small; for a large site at most
         once a minute, with a follow-up build so the copy catches up with the last change."""
-        if sum(self._sizes.values()) <= ZIP_EAGER_BYTES:
+        if site_size <= ZIP_EAGER_BYTES:
             return True
         wait = self._zipped_at + ZIP_INTERVAL - time.monotonic()
         if wait <= 0:
