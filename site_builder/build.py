@@ -110,28 +110,13 @@ class SitePlan:
 
 def _partial(env: jinja2.Environment, graph: SiteGraph) -> Any:
     """partial("_stage_item.html", stage=entry): a template fragment for one record, rendered
-    once per record text, build date and page folder (its links are relative), then reused."""
-
-    @jinja2.pass_context
-    def partial(context: Any, name: str, **records: Entry) -> Markup:
-        folder = posixpath.dirname(context["page_path"])
-        key = (
-            name,
-            folder,
-            graph.today,
-            tuple((k, e.key, e.text) for k, e in sorted(records.items())),
-        )
-
-        def make() -> Markup:
-            template = env.get_template(name)
-            return Markup(template.render({"page_path": context["page_path"], **records}))
-
-        return graph.cache.get(key, make)  # type: ignore[no-any-return]
+    once per record text, build date and page folder (its links are relative), then reused.
+    partials(name, "stage", entries) does the same for a list, joined."""
 
     @jinja2.pass_context
     def partials(context: Any, name: str, var: str, entries: list[Entry]) -> Markup:
-        """partial() for each record of a list, joined (the loop runs in Python: a list page
-        of thousands of records costs milliseconds once its fragments are cached)."""
+        # The loop runs in Python: a list page of thousands of records costs milliseconds
+        # once its fragments are cached.
         page_path = context["page_path"]
         folder = posixpath.dirname(page_path)
         template = env.get_template(name)
@@ -143,6 +128,11 @@ def _partial(env: jinja2.Environment, graph: SiteGraph) -> Any:
             )
             for e in entries
         )
+
+    @jinja2.pass_context
+    def partial(context: Any, name: str, **record: Entry) -> Markup:
+        ((var, entry),) = record.items()
+        return partials(context, name, var, [entry])  # type: ignore[no-any-return]
 
     env.globals["partials"] = partials
     return partial
