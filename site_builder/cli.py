@@ -91,16 +91,30 @@ def main(verbose: bool) -> None:
     metavar="YYYY-MM-DD",
     help="Reference date for stage status (default: today in WITA).",
 )
+@click.option("--full", is_flag=True, help="Render everything, ignoring what the last build kept.")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="After building, build again from scratch in a temporary folder and fail on the "
+    "first byte that differs.",
+)
 @reports_errors
-def build(content_dir: Path, out: Path, today: dt.date | None) -> None:
+def build(content_dir: Path, out: Path, today: dt.date | None, full: bool, verify: bool) -> None:
     """Validate the content and build the static site.
+
+    Only the outputs whose inputs changed since the last build are rendered again, and only
+    files whose bytes changed are written; what the last build read is kept beside the
+    output folder in .<out>.pantau-state.
 
     \b
     Example:
         pantau build --content content --out public --today 2024-11-27
+        pantau build --verify
     """
-    result = build_site(content_dir, out, today=today)
+    result = build_site(content_dir, out, today=today, full=full, verify=verify)
     click.echo(result.summary())
+    if verify:
+        click.echo("Verified: the incremental output equals a clean build, byte for byte.")
 
 
 @main.command()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import heapq
 import io
 import json
 import textwrap
@@ -83,8 +82,8 @@ def json_export(graph: SiteGraph, collection: str) -> bytes:
     if collection == "regions":
         return to_json(region_rows(graph))
     pieces = [
-        graph.cache.get(
-            ("json", e.key, e.text, _status(graph, e)),
+        graph.fragments.get(
+            ("json", e.key),
             lambda e=e: textwrap.indent(
                 json.dumps(record_row(graph, e), ensure_ascii=False, indent=2), "  "
             ),
@@ -102,8 +101,8 @@ def csv_export(graph: SiteGraph, collection: str) -> bytes:
         return (",".join(header) + "\n" + csv_lines(header, rows)).encode()
     header = columns(collection)
     lines = [
-        graph.cache.get(
-            ("csv", e.key, e.text, _status(graph, e)),
+        graph.fragments.get(
+            ("csv", e.key),
             lambda e=e: csv_lines(header, [record_row(graph, e)]),
         )
         for e in _entries(graph, collection)
@@ -115,19 +114,10 @@ def data_outputs(graph: SiteGraph) -> list[Output]:
     """data/<collection>.json, .csv and .schema.json."""
     outputs = []
     for collection in (*EXPORTED, "regions"):
-        deps = frozenset({"regions"} if collection == "regions" else {f"{collection}/*"})
         model = Regions if collection == "regions" else COLLECTIONS[collection].model
         outputs += [
-            Output(
-                f"data/{collection}.json",
-                records=deps,
-                make=lambda c=collection: json_export(graph, c),
-            ),
-            Output(
-                f"data/{collection}.csv",
-                records=deps,
-                make=lambda c=collection: csv_export(graph, c),
-            ),
+            Output(f"data/{collection}.json", make=lambda c=collection: json_export(graph, c)),
+            Output(f"data/{collection}.csv", make=lambda c=collection: csv_export(graph, c)),
             Output(
                 f"data/{collection}.schema.json",
                 make=lambda m=model: to_json(m.model_json_schema()),
@@ -141,19 +131,19 @@ def calendar(graph: SiteGraph) -> bytes:
     cal = Calendar()
     cal.add("prodid", "-//Pantau//Tahapan Pilkada//ID")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", f"Tahapan {EN_DASH} {graph.content.site.title}")
-    cal.add("x-wr-timezone", graph.content.site.timezone)
+    cal.add("x-wr-calname", f"Tahapan {EN_DASH} {graph.site.title}")
+    cal.add("x-wr-timezone", graph.site.timezone)
     head, end = cal.to_ical().rsplit(b"END:VCALENDAR", 1)
     events = []
     for entry in graph.stages:
-        key = ("ics", entry.key, entry.text, graph.status(entry), graph.updated(entry))
-        events.append(graph.cache.get(key, lambda e=entry: _event(graph, e)))
+        events.append(graph.fragments.get(("ics", entry.key), lambda e=entry: _event(graph, e)))
     return head + b"".join(events) + b"END:VCALENDAR" + end
 
 
 def _event(graph: SiteGraph, entry: Entry) -> bytes:
     """One stage as a VEVENT, or nothing for a stage without dates."""
-    host = (graph.content.site.base_url or "https://pantau.invalid/").split("/")[2]
+    base_url = graph.site.base_url
+    host = (base_url or "https://pantau.invalid/").split("/")[2]
     stage: Any = entry.record
     first = stage.start or stage.end
     last = stage.end or stage.start
@@ -168,8 +158,8 @@ def _event(graph: SiteGraph, entry: Entry) -> bytes:
     event.add("dtstamp", graph.updated(entry).astimezone(dt.UTC))
     status = graph.status(entry)
     event.add("description", f"{STATUS_LABELS[status]}. {stage.summary}")
-    if graph.content.site.base_url:
-        event.add("url", graph.content.site.base_url + href(entry))
+    if base_url:
+        event.add("url", base_url + href(entry))
     if status == "dibatalkan":
         event.add("status", "CANCELLED")
     return event.to_ical()
@@ -180,5 +170,4 @@ FEED_SIZE = 50
 
 def feed_entries(graph: SiteGraph) -> list[Entry]:
     """The latest stages and campaigns, newest update first (ties by path, for stable output)."""
-    entries = [*graph.stages, *graph.campaigns]
-    return heapq.nlargest(FEED_SIZE, entries, key=lambda e: (graph.updated(e), e.key))
+    return graph.query("feed", str(FEED_SIZE))  # type: ignore[no-any-return]

@@ -8,13 +8,15 @@ once with all of them.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from . import deps
 from .errors import ContentError, Problem
 from .messages import problems_from
 from .models import COLLECTIONS, SLUG_PATTERN, CollectionSpec, Record, Region, Regions, Site
@@ -28,21 +30,55 @@ CONFLICT_SUFFIX = ".server"
 
 @dataclass(frozen=True)
 class Entry:
-    """One validated record and where it came from."""
+    """One validated record and where it came from.
+
+    Reading ``record`` or ``text`` while an output renders notes the record as a dependency of
+    that output; code that indexes records without showing them reads ``data``.
+    """
 
     collection: str
     slug: str
     path: str
-    record: Record
-    text: str
-    lines: Parsed = field(repr=False, compare=False)
+    data: Record
+    source: str | None = field(default=None, repr=False, compare=False)
+    lines: Parsed | None = field(default=None, repr=False, compare=False)
+    known_digest: str | None = field(default=None, repr=False, compare=False)
 
     @functools.cached_property
     def key(self) -> str:
         return f"{self.collection}/{self.slug}"
 
+    @property
+    def record(self) -> Record:
+        deps.note("r:" + self.key)
+        return self.data
+
+    @functools.cached_property
+    def _text(self) -> str:
+        return self.source if self.source is not None else Path(self.path).read_text("utf-8")
+
+    @property
+    def text(self) -> str:
+        deps.note("r:" + self.key)
+        return self._text
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """A hash of the record's text: what its dependants are compared by."""
+        return self.known_digest or text_digest(self._text)
+
     def line_of(self, *loc: str | int) -> int:
-        return self.lines.line_of(tuple(loc))
+        lines = self.lines
+        if lines is None:
+            try:
+                lines = parse_record(self._text, self.path)
+            except (ContentError, OSError):
+                return 1
+        return lines.line_of(tuple(loc))
+
+
+def text_digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -136,8 +172,35 @@ def record_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file())
 
 
-def load_content(root: Path) -> Content:
-    """Load every file under root; raise ContentError listing every problem found."""
+class RecordCache(Protocol):
+    """Validated records kept between runs, so an unchanged file is not parsed again."""
+
+    def get(self, path: Path) -> tuple[str, dict[str, Any]] | None:
+        """The digest and model data stored for this file, if the file is unchanged."""
+
+    def put(self, path: Path, entry: Entry) -> None:
+        """Keep a record that was just read (only files old enough to trust are kept)."""
+
+
+def _cached_record(
+    spec: CollectionSpec, path: Path, name: str, cache: RecordCache | None
+) -> Entry | None:
+    found = cache.get(path) if cache is not None else None
+    if found is None:
+        return None
+    digest, data = found
+    try:
+        record = spec.model.model_validate(data)
+    except ValidationError:
+        return None  # written by another version of the models: read the file instead
+    return Entry(spec.name, path.stem, name, record, known_digest=digest)
+
+
+def load_content(root: Path, cache: RecordCache | None = None) -> Content:
+    """Load every file under root; raise ContentError listing every problem found.
+
+    With a cache, files whose size and modification time are unchanged are taken from it
+    instead of being parsed again."""
     root = Path(root)
     if not root.is_dir():
         raise ContentError([Problem(str(root), 1, "", "the content folder does not exist")])
@@ -189,7 +252,11 @@ def load_content(root: Path) -> Content:
                 )
                 continue
             try:
-                entry = read_record(spec, path.stem, _read_text(path, name), name)
+                entry = _cached_record(spec, path, name, cache) or read_record(
+                    spec, path.stem, _read_text(path, name), name
+                )
+                if cache is not None:
+                    cache.put(path, entry)
             except ContentError as exc:
                 problems += exc.problems
                 unreadable.add(f"{spec.name}/{path.stem}")

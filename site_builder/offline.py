@@ -56,51 +56,42 @@ def _entry_text(entry: Entry) -> str:
     return " ".join(str(p) for p in parts if p)
 
 
-def search_items(graph: SiteGraph) -> list[dict[str, str]]:
-    """One item per page worth finding: title, url (from the site root), kind, snippet, text."""
-    items = []
-    for entry in (*graph.stages, *graph.teams, *graph.campaigns, *graph.pages):
-        record: Any = entry.record
+SEARCH_TEXT = 600
 
-        def make(entry: Entry = entry, record: Any = record) -> dict[str, str]:
-            title = getattr(record, "title", None) or getattr(record, "name", entry.slug)
-            snippet = getattr(record, "summary", None) or ""
-            return {
-                "title": title,
-                "url": href(entry),
-                "kind": KINDS[entry.collection],
-                "snippet": snippet,
-                "text": fold(f"{title} {_entry_text(entry)}")[:600],
-            }
 
-        items.append(graph.cache.get(("search", entry.key, entry.text), make))
-    for region in graph.regions:
-        text = f"{region.name} {region.seat} {region.election} {region.summary or ''}"
-        items.append(
-            {
-                "title": region.name,
-                "url": region_href(region),
-                "kind": "Wilayah",
-                "snippet": region.summary or f"{region.kind.capitalize()}, {region.seat}",
-                "text": fold(text)[:600],
-            }
-        )
-    return items
+def folded_prefix(text: str, size: int = SEARCH_TEXT) -> str:
+    """fold(text)[:size], folding only as much of a long text as the result needs."""
+    cut = size * 2
+    while True:
+        folded = fold(text[:cut])
+        if len(folded) > size or cut >= len(text):
+            return folded[:size]
+        cut *= 2
+
+
+def _search_row(title: str, url: str, kind: str, snippet: str, text: str) -> str:
+    row = [title, url, kind, snippet, folded_prefix(f"{title} {text}")]
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+
+
+def _entry_row(entry: Entry) -> str:
+    record: Any = entry.record
+    title = getattr(record, "title", None) or getattr(record, "name", entry.slug)
+    snippet = getattr(record, "summary", None) or ""
+    return _search_row(title, href(entry), KINDS[entry.collection], snippet, _entry_text(entry))
 
 
 def search_index(graph: SiteGraph) -> bytes:
-    """A plain script (not JSON), so search also works from a copy opened via file://."""
+    """A plain script (not JSON), so search also works from a copy opened via file://: one
+    row per page worth finding (title, url from the site root, kind, snippet, folded text)."""
     rows = [
-        graph.cache.get(
-            ("search-row", i["url"], i["title"], i["snippet"], i["text"]),
-            lambda i=i: json.dumps(
-                [i["title"], i["url"], i["kind"], i["snippet"], i["text"]],
-                ensure_ascii=False,
-                separators=(",", ":"),
-            ),
-        )
-        for i in search_items(graph)
+        graph.fragments.get(("search", entry.key), lambda entry=entry: _entry_row(entry))
+        for entry in (*graph.stages, *graph.teams, *graph.campaigns, *graph.pages)
     ]
+    for region in graph.regions:
+        snippet = region.summary or f"{region.kind.capitalize()}, {region.seat}"
+        text = f"{region.seat} {region.election} {region.summary or ''}"
+        rows.append(_search_row(region.name, region_href(region), "Wilayah", snippet, text))
     return ("window.PANTAU_SEARCH=[" + ",".join(rows) + "];\n").encode()
 
 

@@ -1,19 +1,17 @@
-"""The page plan: every HTML page of the site, its template, context and the records it reads.
+"""The page plan: every HTML page of the site, with its template and context.
 
-Each ``Output`` names the records it depends on (``stages/pemungutan-suara``, or
-``stages/*`` for a whole collection, ``site``, ``regions``), and the renderer adds the
-templates it reads, so a later incremental build can re-render exactly what a change touches.
+An ``Output`` declares no dependencies: the renderer records what each one reads (see
+``deps``), so an incremental build re-renders exactly what a change touches.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from .graph import PHASE_LABELS, STATUS_LABELS, SiteGraph
-from .load import Entry
-from .models import COLLECTIONS, Region
+from .graph import PHASE_LABELS, STATUS_LABELS, SiteGraph, href, region_href
+from .models import COLLECTIONS
 
 CHANGES_PAGE = "riwayat/index.html"
 
@@ -29,134 +27,104 @@ NAV = [
 
 @dataclass
 class Output:
-    """One file of the site: rendered from a template, or made by a function."""
+    """One file of the site: rendered from a template, or made by a function.
+
+    What an output depends on is not declared here: it is recorded while it renders."""
 
     path: str
     template: str | None = None
-    context: dict[str, Any] = field(default_factory=dict)
-    records: frozenset[str] = frozenset()
-    templates: frozenset[str] = frozenset()
+    context: Callable[[], dict[str, Any]] | None = None
     make: Callable[[], bytes] | None = None
-    final: bool = False  # made from all other files (see offline.finish)
-
-    def reads(self, changed: set[str]) -> bool:
-        """Whether this output depends on any of the changed keys."""
-        return reads(self.records, changed)
-
-
-def reads(records: frozenset[str], changed: set[str]) -> bool:
-    """Whether dependency keys (``stages/x``, ``stages/*``, ``*``) meet a changed key."""
-    return not records.isdisjoint(widen(changed))
-
-
-def widen(changed: set[str]) -> frozenset[str]:
-    """A set of changed keys plus the wildcards that cover them."""
-    wildcards = {key.split("/", 1)[0] + "/*" for key in changed if "/" in key}
-    return frozenset(changed | wildcards | {"*"})
-
-
-def href(entry: Entry) -> str:
-    """The site path of a record's page."""
-    prefix = COLLECTIONS[entry.collection].url
-    return f"{prefix}/{entry.slug}/index.html" if prefix else f"{entry.slug}/index.html"
-
-
-def region_href(region: Region) -> str:
-    return f"wilayah/{region.slug}/index.html"
-
-
-def _keys(*entries: Entry) -> set[str]:
-    return {e.key for e in entries}
+    final: bool = False  # made from all other files (see build.finish)
 
 
 def plan_pages(graph: SiteGraph) -> list[Output]:
-    """Every HTML page of the site."""
-    base = {"site", "regions", "pages/*"}
+    """Every HTML page of the site. Contexts are functions, called while the page renders, so
+    what they read is recorded as the page's dependencies."""
     outputs = [
         Output(
             "index.html",
             "index.html",
-            {"current": graph.current_stages(), "next": graph.next_stage()},
-            frozenset(base | {"stages/*", "campaigns/*"}),
+            lambda: {"current": graph.current_stages(), "next": graph.next_stage()},
         ),
-        Output("tahapan/index.html", "stages.html", {}, frozenset(base | {"stages/*"})),
-        Output("tim/index.html", "teams.html", {}, frozenset(base | {"teams/*"})),
-        Output("kampanye/index.html", "campaigns.html", {}, frozenset(base | {"campaigns/*"})),
-        Output("wilayah/index.html", "regions.html", {}, frozenset(base)),
-        Output("data/index.html", "data.html", {}, frozenset(base), final=True),
-        Output("404.html", "404.html", {}, frozenset(base)),
-        Output("offline/index.html", "offline.html", {}, frozenset(base)),
-        Output("cari/index.html", "search.html", {}, frozenset(base)),
+        Output("tahapan/index.html", "stages.html"),
+        Output("tim/index.html", "teams.html"),
+        Output("kampanye/index.html", "campaigns.html"),
+        Output("wilayah/index.html", "regions.html"),
+        Output("data/index.html", "data.html", final=True),
+        Output("404.html", "404.html"),
+        Output("offline/index.html", "offline.html"),
+        Output("cari/index.html", "search.html"),
     ]
-    for stage in graph.stages:
-        # A stage page reads only its record and its divisions: reuse its Output while the
-        # record's text is unchanged (a plan of 10,000 pages is then mostly lookups).
-        outputs.append(
-            graph.cache.get(
-                ("page", stage.key, stage.text),
-                lambda stage=stage: Output(
-                    href(stage),
-                    "stage.html",
-                    {"entry": stage},
-                    frozenset(
-                        base | {stage.key} | {f"teams/{slug}" for slug in stage.record.divisions}  # type: ignore[attr-defined]
-                    ),
-                ),
-            )
+    lists = graph.lists
+    outputs += [
+        Output(href(stage), "stage.html", lambda stage=stage: {"entry": stage})
+        for stage in lists["stages"]
+    ]
+    outputs += [
+        Output(
+            href(team),
+            "team.html",
+            lambda team=team: {"entry": team, "stages": graph.stages_of_division(team.slug)},
         )
-    for team in graph.teams:
-        stages = graph.stages_of_division(team.slug)
-        outputs.append(
-            Output(
-                href(team),
-                "team.html",
-                {"entry": team, "stages": stages},
-                frozenset(base | {team.key} | _keys(*stages)),
-            )
+        for team in lists["teams"]
+    ]
+    outputs += [
+        Output(
+            href(campaign),
+            "campaign.html",
+            lambda campaign=campaign: {"entry": campaign, "regions": graph.regions_of(campaign)},
         )
-    for campaign in graph.campaigns:
-        outputs.append(
-            graph.cache.get(
-                ("page", campaign.key, campaign.text),
-                lambda campaign=campaign: Output(
-                    href(campaign),
-                    "campaign.html",
-                    {"entry": campaign, "regions": graph.regions_of(campaign)},
-                    frozenset(base | {campaign.key}),
-                ),
-            )
+        for campaign in lists["campaigns"]
+    ]
+    outputs += [
+        Output(
+            region_href(region),
+            "region.html",
+            lambda region=region: {"region": region, "campaigns": graph.campaigns_in(region)},
         )
-    for region in graph.regions:
-        outputs.append(
-            Output(
-                region_href(region),
-                "region.html",
-                {"region": region, "campaigns": graph.campaigns_in(region)},
-                frozenset(base | {"campaigns/*"}),
-            )
-        )
-    for page in graph.pages:
-        outputs.append(
-            Output(href(page), "page.html", {"entry": page}, frozenset(base | {page.key}))
-        )
-    if graph.history is not None:
-        outputs.append(Output(CHANGES_PAGE, "changes.html", {}, frozenset(base | {"history"})))
+        for region in graph.region_list
+    ]
+    outputs += [
+        Output(href(page), "page.html", lambda page=page: {"entry": page})
+        for page in lists["pages"]
+    ]
+    if graph.changes is not None:
+        outputs.append(Output(CHANGES_PAGE, "changes.html"))
     return outputs
 
 
-def global_context(graph: SiteGraph) -> dict[str, Any]:
-    """What every template can use."""
+def render_context(graph: SiteGraph) -> dict[str, Any]:
+    """What every template of one build can use (passed with each render, never stored on
+    the shared Jinja environment)."""
     return {
         "site": graph.content.site,
         "graph": graph,
-        "nav": [
-            *NAV,
-            *((href(p), p.record.menu) for p in graph.pages if p.record.menu),  # type: ignore[attr-defined]
-            *([(CHANGES_PAGE, "Riwayat")] if graph.history is not None else []),
-        ],
-        "href": href,
-        "region_href": region_href,
-        "status_labels": STATUS_LABELS,
-        "phase_labels": PHASE_LABELS,
-        "collections": COLLECTIONS,
+        "nav": _Nav(graph),
     }
+
+
+class _Nav:
+    """The main menu, read lazily so that only pages that show it depend on the menu pages."""
+
+    def __init__(self, graph: SiteGraph) -> None:
+        self.graph = graph
+
+    def __iter__(self) -> Any:
+        graph = self.graph
+        items = [
+            *NAV,
+            *graph.menu(),
+            *([(CHANGES_PAGE, "Riwayat")] if graph.changes is not None else []),
+        ]
+        return iter(items)
+
+
+#: Names every template can use, the same for every build.
+GLOBALS: dict[str, Any] = {
+    "href": href,
+    "region_href": region_href,
+    "status_labels": STATUS_LABELS,
+    "phase_labels": PHASE_LABELS,
+    "collections": COLLECTIONS,
+}

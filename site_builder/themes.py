@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import posixpath
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2 import meta, nodes
 
+from . import deps
 from .dates import rentang, tanggal, tanggal_jam
 from .errors import PantauError
 from .markup import render_markdown
+from .pages import GLOBALS
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -66,21 +68,37 @@ def static_dirs(theme: Path, content_root: Path) -> list[Path]:
 def relative(context: Any, target: str) -> str:
     """The link from the page being rendered to a path of the site (relative, so it works
     from any server path, a zip or file://)."""
-    here = posixpath.dirname(context["page_path"]) or "."
+    return _relative(posixpath.dirname(context["page_path"]) or ".", target)
+
+
+@functools.lru_cache(maxsize=65536)
+def _relative(here: str, target: str) -> str:
     if target.endswith("/"):
         target += "index.html"
     return posixpath.relpath(target, here)
 
 
+class TrackingEnvironment(jinja2.Environment):
+    """An environment that notes every template a render loads (``t:<name>``), including
+    those it extends, includes or imports, as a dependency of the output being rendered."""
+
+    def _load_template(self, name: Any, globals: Any) -> jinja2.Template:
+        if isinstance(name, str):
+            deps.note("t:" + name)
+        return super()._load_template(name, globals)
+
+
 def make_environment(dirs: list[Path]) -> jinja2.Environment:
     """A Jinja environment for these template folders. Environments are kept per folder list,
-    so a server rebuilding the site reuses compiled templates (edits on disk still reload)."""
+    so a server rebuilding the site reuses compiled templates (edits on disk still reload).
+    Nothing that belongs to one build is stored on it: builds pass their values with each
+    render."""
     return _environment(tuple(dirs))
 
 
 @functools.lru_cache(maxsize=8)
 def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = TrackingEnvironment(
         loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
@@ -92,39 +110,16 @@ def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
         tanggal=tanggal, tanggal_jam=tanggal_jam, markdown=render_markdown, rel=relative
     )
     env.globals["rentang"] = rentang
+    env.globals.update(GLOBALS)
     return env
 
 
-def template_closure(env: jinja2.Environment, name: str) -> frozenset[str]:
-    """A template and every template it extends, includes, imports or renders through
-    partial("..."), found statically."""
-    seen: set[str] = set()
-    todo = [name]
-    while todo:
-        current = todo.pop()
-        if current not in seen:
-            seen.add(current)
-            todo += _references(env, current)
-    return frozenset(seen)
-
-
-def _references(env: jinja2.Environment, name: str) -> list[str]:
-    loader = env.loader
-    if loader is None:
-        return []
-    source, filename, _ = loader.get_source(env, name)
-    cache: dict[tuple[str, str], list[str]] = env.__dict__.setdefault("_pantau_refs", {})
-    key = (filename or name, source)
-    if key not in cache:
-        tree = env.parse(source)
-        refs = [ref for ref in meta.find_referenced_templates(tree) if ref]
-        for call in tree.find_all(nodes.Call):
-            if (
-                isinstance(call.node, nodes.Name)
-                and call.node.name in ("partial", "partials")
-                and call.args
-                and isinstance(call.args[0], nodes.Const)
-            ):
-                refs.append(str(call.args[0].value))
-        cache[key] = refs
-    return cache[key]
+def template_fingerprint(env: jinja2.Environment, name: str) -> str:
+    """Which file a template name resolves to and a hash of its text ("-" if none does)."""
+    if env.loader is None:
+        return "-"
+    try:
+        source, filename, _ = env.loader.get_source(env, name)
+    except jinja2.TemplateNotFound:
+        return "-"
+    return hashlib.blake2b(f"{filename}\0{source}".encode(), digest_size=16).hexdigest()

@@ -1,8 +1,5 @@
-"""Write a built site into a fresh folder, then switch it into place.
-
-The old output stays untouched until the new one is complete, so a failed build never leaves
-a half-written site behind.
-"""
+"""Put built files on disk without ever writing outside the output folder, and without
+replacing a folder this program did not write."""
 
 from __future__ import annotations
 
@@ -23,7 +20,8 @@ def safe_join(base: Path, relative: str) -> Path:
     return target
 
 
-def _check_replaceable(out: Path) -> None:
+def check_replaceable(out: Path) -> None:
+    """Refuse to replace anything but a folder this program wrote."""
     if out.exists() and not out.is_dir():
         raise BuildError(f"the output {out} exists and is not a folder; choose another --out")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
@@ -41,35 +39,10 @@ def write_files(files: dict[str, bytes], folder: Path) -> None:
         target.write_bytes(data)
 
 
-def replace_files(files: dict[str, bytes], folder: Path) -> None:
-    """Update files in a folder that is being served: each file is written beside its target
-    and renamed over it, so a reader gets the old file or the new one, never a partial one."""
-    for relative, data in sorted(files.items()):
-        target = safe_join(folder, relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.new")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-
-
-def write_site(files: dict[str, bytes], out: Path) -> None:
-    """Write every file under a new folder beside ``out``, then swap it in."""
-    out = Path(out)
-    _check_replaceable(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fresh = out.parent / f".{out.name}.new-{os.getpid()}"
+def swap_in(fresh: Path, out: Path) -> None:
+    """Put a complete new site folder in the place of ``out`` (two renames)."""
     old = out.parent / f".{out.name}.old-{os.getpid()}"
-    shutil.rmtree(fresh, ignore_errors=True)
-    try:
-        fresh.mkdir()
-        write_files(files, fresh)
-        (fresh / MARKER).write_text("This folder is written by 'pantau build'.\n")
-    except OSError as exc:
-        shutil.rmtree(fresh, ignore_errors=True)
-        raise BuildError(f"could not write the site: {exc}") from None
-    except BaseException:
-        shutil.rmtree(fresh, ignore_errors=True)
-        raise
+    shutil.rmtree(old, ignore_errors=True)
     if out.exists():
         os.replace(out, old)
     os.replace(fresh, out)

@@ -337,7 +337,7 @@ def apply_put(
             submitted_hash=submitted,
         )
         svc.workspace.save(entry, ext)
-    build = svc.publisher.request({saved.key}, f"{saved.key}@{saved.revision}")
+    build = svc.publisher.request(f"{saved.key}@{saved.revision}")
     return (201 if not exists else 200), record_json(saved, build={"id": build, "status": "queued"})
 
 
@@ -399,7 +399,7 @@ def apply_delete(
             submitted_hash=text_hash(""),
         )
         svc.workspace.remove(collection, slug, current.ext)
-    build = svc.publisher.request({saved.key}, f"{saved.key}@{saved.revision}")
+    build = svc.publisher.request(f"{saved.key}@{saved.revision}")
     return record_json(saved, build={"id": build, "status": "queued"})
 
 
@@ -484,7 +484,7 @@ def apply_revert(
         elif not current.deleted:
             svc.workspace.remove(collection, slug, current.ext)
     svc.store.audit(identity.name, "revert", saved.key, f"to revision {revision}")
-    build = svc.publisher.request({saved.key}, f"revert {saved.key}@{revision}")
+    build = svc.publisher.request(f"revert {saved.key}@{revision}")
     return record_json(saved, reverted_to=revision, build={"id": build, "status": "queued"})
 
 
@@ -621,7 +621,7 @@ async def start_build(request: Request) -> JSONResponse:
     if identity.role != "admin":
         raise ApiError(403, f"the role '{identity.role}' may not start a build; only admin may")
     svc = services(request)
-    build = svc.publisher.request(set(), f"manual by {identity.name}", full=True)
+    build = svc.publisher.request(f"manual by {identity.name}", full=True)
     return JSONResponse({"build": {"id": build, "status": "queued"}}, status_code=202)
 
 

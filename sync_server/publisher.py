@@ -1,10 +1,10 @@
-"""One background builder: debounces bursts of changes into one build, re-renders only what
-the changes touch, writes a fresh build folder and switches the live site atomically."""
+"""One background builder: debounces bursts of changes into one build, has the builder's
+incremental engine render what changed, puts it in place and switches the live site
+atomically, and reports each build."""
 
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 import os
 import shutil
@@ -12,14 +12,12 @@ import threading
 import time
 from pathlib import Path
 
-from site_builder.build import finish, media_files, plan_site, render, render_all
-from site_builder.cache import RenderCache
 from site_builder.dates import today_wita
+from site_builder.engine import Changes, Engine, apply_changes, write_marker
 from site_builder.errors import PantauError
 from site_builder.graph import Change, History
-from site_builder.offline import FINAL, digest
-from site_builder.pages import widen
-from site_builder.write import MARKER, replace_files, write_files
+from site_builder.state import state_path
+from site_builder.write import MARKER
 
 from .store import Store, now
 from .workspace import Workspace
@@ -27,8 +25,6 @@ from .workspace import Workspace
 log = logging.getLogger("pantau.sync")
 
 KEEP_BUILDS = 3
-ZIP_EAGER_BYTES = 20 * 1024 * 1024  # below this the download copy is rebuilt with every change
-ZIP_INTERVAL = 60.0  # seconds; above it, at most this often
 LINK_COPY_FILES = 2000  # up to this many files, every build gets a fresh folder
 ACTION_LABELS = {
     "create": "dibuat",
@@ -88,20 +84,13 @@ class Publisher:
         self.builds_dir = data_dir / "builds"
         self.live = data_dir / "live"
         self.debounce = debounce
+        self.engine = Engine(state_path(self.live))
         self._cond = threading.Condition()
         self._pending_id: int | None = None
-        self._pending_keys: set[str] = set()
         self._pending_full = False
         self._last_request = 0.0
-        self._unpublished: set[str] = set()
-        self._deps: dict[str, frozenset[str]] | None = None
-        self._today: dt.date | None = None
-        self._cache = RenderCache()
+        self._retry_full = False
         self._live_id: int | None = None
-        self._hashes: dict[str, str] = {}
-        self._sizes: dict[str, int] = {}
-        self._zipped_at = 0.0
-        self._zip_timer: threading.Timer | None = None
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="pantau-builder", daemon=True)
 
@@ -110,8 +99,6 @@ class Publisher:
         self._thread.start()
 
     def stop(self) -> None:
-        if self._zip_timer is not None:
-            self._zip_timer.cancel()
         with self._cond:
             self._stop = True
             self._cond.notify()
@@ -127,12 +114,11 @@ class Publisher:
         except (OSError, ValueError):
             return None
 
-    def request(self, keys: set[str], trigger: str, full: bool = False) -> int:
-        """Ask for a build that includes these changes; returns the id of that build."""
+    def request(self, trigger: str, full: bool = False) -> int:
+        """Ask for a build that includes every change made so far; returns its id."""
         with self._cond:
             if self._pending_id is None:
                 self._pending_id = self.store.add_build(trigger)
-            self._pending_keys |= keys
             self._pending_full |= full
             self._last_request = time.monotonic()
             self._cond.notify()
@@ -153,20 +139,21 @@ class Publisher:
                     if quiet <= 0 or left <= 0:
                         break
                     self._cond.wait(min(quiet, left))
-                build_id, keys, full = self._pending_id, self._pending_keys, self._pending_full
-                self._pending_id, self._pending_keys, self._pending_full = None, set(), False
+                build_id, full = self._pending_id, self._pending_full
+                self._pending_id, self._pending_full = None, False
             assert build_id is not None
-            self._build(build_id, keys, full)
+            self._build(build_id, full)
 
-    def _build(self, build_id: int, keys: set[str], full: bool) -> None:
+    def _build(self, build_id: int, full: bool) -> None:
         started = time.perf_counter()
         self.store.update_build(build_id, status="running", started=now().isoformat())
-        keys = keys | self._unpublished
+        full = full or self._retry_full
         try:
-            count = self._publish(build_id, keys, full)
+            changes = self._publish(build_id, full)
         except Exception as exc:
-            # Retry these changes with the next build; a failed full build stays full.
-            self._unpublished = keys | ({"site"} if full else set())
+            # A failed full build is retried as a full build; any other is retried by the next
+            # build, which re-renders whatever still differs from the live site.
+            self._retry_full = full
             message = str(exc) if isinstance(exc, PantauError) else f"{type(exc).__name__}: {exc}"
             log.error("build %s failed; the previous site stays live: %s", build_id, message)
             self.store.update_build(
@@ -177,90 +164,60 @@ class Publisher:
                 error=message,
             )
             return
-        self._unpublished = set()
+        self._retry_full = False
         self._live_id = build_id
-        gc.freeze()  # the content and caches live long: keep them out of GC scans
         duration = time.perf_counter() - started
-        log.info("build %s published %s files in %.3f s", build_id, count, duration)
+        log.info("build %s: %s", build_id, changes.summary(duration))
         self.store.update_build(
             build_id,
             status="success",
             finished=now().isoformat(),
             duration=round(duration, 4),
-            files=count,
+            files=len(changes.written),
         )
         self._cleanup()
 
-    def _publish(self, build_id: int, keys: set[str], full: bool) -> int:
-        """Render and publish. A full build renders everything; an incremental build only
-        the outputs that read a changed record. Both write a fresh folder and switch the
-        'live' link to it atomically, except incremental builds of a site past
-        LINK_COPY_FILES, which rename each new file over its old one in the live folder.
-        Every output is rendered before anything is written, and the publisher's own state
-        changes only after the write, so a failed build leaves everything as it was."""
+    def _publish(self, build_id: int, full: bool) -> Changes:
+        """Render what changed (the engine decides) and publish it. A build that renders
+        everything is written to a fresh folder; so is an incremental build of a site of up to
+        LINK_COPY_FILES files (hard links to the live files, the changed files renamed in).
+        Both are published by switching the 'live' link atomically. Past that size, copying
+        the folder tree costs seconds, so the changed files are renamed over the live ones,
+        each whole. Nothing is written before every output has rendered, and the engine
+        remembers a build only once it is in place, so a failed build changes nothing."""
         content = self.workspace.snapshot()
-        today = today_wita()
         live = self.live.resolve() if self.live.exists() else None
-        incremental = (
-            not full
-            and self._deps is not None
-            and live is not None
-            and today == self._today
-            and not keys & {"site", "regions"}
-        )
-        if not incremental:
-            self._cache = RenderCache()  # templates may have changed on disk
-        plan = plan_site(content, today, history_of(self.store), self._cache)
-        if incremental:
-            assert self._deps is not None and live is not None
-            previous = self._deps
-            changed = widen(keys | {"history"})
-            outputs = [
-                o
-                for o in plan.outputs
-                if o.path not in previous
-                or not o.records.isdisjoint(changed)
-                or not previous[o.path].isdisjoint(changed)
-            ]
-            files = render(plan, outputs)
-            new_media = [n for n in plan.graph.content.media if f"media/{n}" not in self._hashes]
-            files.update(media_files(plan, new_media))
-            removed = set(previous) - {o.path for o in plan.outputs}
-            hashes, sizes = self._catalogue(files, removed)
-            with_zip = self._zip_due(sum(sizes.values()))
-
-            def read(path: str) -> bytes:
-                return files[path] if path in files else (live / path).read_bytes()
-
-            files.update(finish(plan, hashes, read, hashes=hashes, sizes=sizes, with_zip=with_zip))
-            if len(hashes) <= LINK_COPY_FILES:
-                # Small site: a fresh folder of hard links to the live files, the new files
-                # renamed into it, then one atomic switch, as for a full build.
+        stage = self.builds_dir / f".stage-{build_id}"
+        shutil.rmtree(stage, ignore_errors=True)
+        stage.mkdir(parents=True)
+        try:
+            changes = self.engine.render(
+                content,
+                today_wita(),
+                history_of(self.store),
+                stage=stage,
+                previous=live,
+                full=full,
+            )
+            if changes.full:
+                write_marker(stage, changes)
+                target = self.builds_dir / str(build_id)
+                shutil.rmtree(target, ignore_errors=True)
+                os.replace(stage, target)
+                self._switch(build_id)
+            elif not changes.written and not changes.removed:
+                pass  # nothing to publish: the live site already is this build
+            elif live is not None and len(changes.sizes) <= LINK_COPY_FILES:
                 target = self._fresh_folder(build_id)
                 link_copy(live, target)
-                replace_files(files, target)
-                for path in removed:
-                    (target / path).unlink(missing_ok=True)
+                apply_changes(changes, target)
                 self._switch(build_id)
-            else:
-                # Large site: copying thousands of folders costs seconds, so the new files are
-                # renamed over the old ones in the live folder, each whole.
-                replace_files(files, live)
-                for path in removed:
-                    (live / path).unlink(missing_ok=True)
-        else:
-            files = render_all(plan)
-            self._hashes, self._sizes = {}, {}
-            hashes, sizes = self._catalogue(files, set())
-            self._zipped_at = time.monotonic()
-            target = self._fresh_folder(build_id)
-            write_files(files, target)
-            (target / MARKER).write_text("Written by the Pantau sync server.\n")
-            self._switch(build_id)
-        self._hashes, self._sizes = hashes, sizes
-        self._deps = {o.path: o.records for o in plan.outputs}
-        self._today = today
-        return len(files)
+            elif live is not None:
+                apply_changes(changes, live)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+        self.engine.commit(changes)
+        return changes
 
     def _fresh_folder(self, build_id: int) -> Path:
         target = self.builds_dir / str(build_id)
@@ -274,38 +231,6 @@ class Publisher:
         link.unlink(missing_ok=True)
         os.symlink(f"builds/{build_id}", link)
         os.replace(link, self.live)
-
-    def _catalogue(
-        self, files: dict[str, bytes], removed: set[str]
-    ) -> tuple[dict[str, str], dict[str, int]]:
-        """The content hash and size of every file after this build (the service worker lists
-        them), as new dicts: the publisher keeps them only once the build is written."""
-        hashes, sizes = dict(self._hashes), dict(self._sizes)
-        for path, data in files.items():
-            if path not in FINAL:
-                hashes[path] = digest(data)
-                sizes[path] = len(data)
-        for path in removed:
-            hashes.pop(path, None)
-            sizes.pop(path, None)
-        return hashes, sizes
-
-    def _zip_due(self, site_size: int) -> bool:
-        """Rebuild the downloadable copy now when the site is small; for a large site at most
-        once a minute, with a follow-up build so the copy catches up with the last change."""
-        if site_size <= ZIP_EAGER_BYTES:
-            return True
-        wait = self._zipped_at + ZIP_INTERVAL - time.monotonic()
-        if wait <= 0:
-            self._zipped_at = time.monotonic()
-            return True
-        if self._zip_timer is None or not self._zip_timer.is_alive():
-            self._zip_timer = threading.Timer(
-                wait, lambda: self.request({"download"}, "refresh the downloadable copy")
-            )
-            self._zip_timer.daemon = True
-            self._zip_timer.start()
-        return False
 
     def _cleanup(self) -> None:
         live = self._live_folder_id()

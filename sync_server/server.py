@@ -53,7 +53,7 @@ def serve(data: Path, seed: Path | None, host: str, port: int, auth_failures: in
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     svc = open_services(data, seed, auth_failures=auth_failures)
     svc.publisher.start()
-    svc.publisher.request(set(), "startup", full=True)
+    svc.publisher.request("startup")
     app = create_app(svc, data / "live")
     log.info("serving the site and the API on http://%s:%s/", host, port)
     try:

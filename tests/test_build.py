@@ -224,7 +224,12 @@ def test_failed_build_leaves_old_output_untouched(
         build(scratch_content, out, today=VOTING_DAY)
     after = {p: (out / p).read_bytes() for p in first.files}
     assert after == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["content", "public"]
+    # Only the site and the engine's state beside it: no staging folder is left behind.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".public.pantau-state",
+        "content",
+        "public",
+    ]
 
 
 def test_template_typo_names_template_and_line(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -38,8 +39,18 @@ def test_build_prints_one_summary_line(scratch_content: Path, tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("Built ") and " pages, " in lines[0] and lines[0].endswith(" s")
+    first = re.fullmatch(
+        r"Re-rendered (\d+) of (\d+) outputs, wrote (\d+) files, removed 0, [\d.]+ s "
+        r"\((\d+) pages, search index [\d.]+ KB\) into .+",
+        lines[0],
+    )
+    assert first, lines[0]
+    assert first[1] == first[2] == first[3] and int(first[4]) > 10
     assert (out / "index.html").is_file()
+    again = run(
+        "build", "--content", str(scratch_content), "--out", str(out), "--today", "2024-11-27"
+    )
+    assert again.stdout.startswith(f"Re-rendered 0 of {first[2]} outputs, wrote 0 files,")
 
 
 def test_bad_today_is_a_clear_error(scratch_content: Path) -> None:

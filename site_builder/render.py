@@ -1,0 +1,233 @@
+"""Plan and render: list every output of a site, and turn one output into bytes while recording
+what it read.
+
+``make_plan`` indexes the content and lists every output without rendering anything;
+``render_output`` renders one of them inside a dependency recorder (see ``deps``) and returns
+its bytes with the keys it read. The incremental engine (``engine``) decides which outputs to
+render; nothing here keeps state between builds except the fragments it is handed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from . import deps, offline
+from .deps import Fragments
+from .errors import TemplateError
+from .exports import data_outputs, feed_entries
+from .graph import History, SiteGraph, build_graph
+from .load import Content, Entry
+from .pages import Output, plan_pages, render_context
+from .themes import make_environment, static_dirs, template_dirs, theme_dir
+
+
+@dataclass
+class SitePlan:
+    """Every output of a site and the Jinja environment to render them with."""
+
+    graph: SiteGraph
+    env: jinja2.Environment
+    template_dirs: list[Path]
+    static_dirs: list[Path]
+    outputs: list[Output]
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def by_path(self) -> dict[str, Output]:
+        return {o.path: o for o in self.outputs}
+
+
+def _template_error(exc: Exception, dirs: list[Path]) -> TemplateError:
+    """Name the template and line where rendering failed."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return TemplateError(f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc}")
+    roots = tuple(str(d) for d in dirs)
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.startswith(roots):
+            return TemplateError(f"{frame.filename}:{frame.lineno}: template error: {exc}")
+    return TemplateError(f"template error: {exc}")
+
+
+def extra_outputs(graph: SiteGraph) -> list[Output]:
+    """Data exports, feeds, calendar, search index, app manifest and crawler files."""
+    from .exports import calendar
+
+    outputs = [
+        *data_outputs(graph),
+        Output(offline.SEARCH_PATH, make=lambda: offline.search_index(graph)),
+        Output("manifest.webmanifest", make=lambda: offline.web_manifest(graph.site)),
+        Output("tahapan.ics", make=lambda: calendar(graph)),
+        Output("feed.xml", "feed.xml", lambda: {"entries": feed_entries(graph)}),
+    ]
+    if graph.content.site.base_url:
+        outputs += [
+            Output("sitemap.xml", "sitemap.xml", lambda: {"html_paths": graph.query("pages")}),
+            Output("robots.txt", make=lambda: _robots(graph)),
+        ]
+    return outputs
+
+
+def _robots(graph: SiteGraph) -> bytes:
+    return f"User-agent: *\nAllow: /\nSitemap: {graph.site.base_url}sitemap.xml\n".encode()
+
+
+def asset_outputs(graph: SiteGraph, folders: list[Path]) -> list[Output]:
+    """Theme static files, the app icons and content media, copied as they are (a file found
+    in a later folder wins)."""
+    found: dict[str, Path] = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                found[f"static/{path.relative_to(folder).as_posix()}"] = path
+    media = graph.content.root / "media"
+    for name in sorted(graph.content.media):
+        found[f"media/{name}"] = media / name
+    outputs = [Output(site_path, make=_copy(path)) for site_path, path in found.items()]
+    outputs += [
+        Output(f"static/icon-{size}.png", make=lambda size=size: offline.icon_png(size))
+        for size in (192, 512)
+    ]
+    return outputs
+
+
+def _copy(path: Path) -> Callable[[], bytes]:
+    def read() -> bytes:
+        deps.note(f"f:{path}")
+        return path.read_bytes()
+
+    return read
+
+
+def _partials(plan: SitePlan) -> tuple[Callable[..., Markup], Callable[..., Markup]]:
+    """partial("_stage_item.html", stage=entry): a template fragment for one record, rendered
+    once per page folder (its links are relative) and reused while what it read is unchanged.
+    partials(name, "stage", entries) does the same for a list, joined."""
+
+    @jinja2.pass_context
+    def partials(context: Any, name: str, var: str, entries: list[Entry]) -> Markup:
+        # The loop runs in Python: a list page of thousands of records costs milliseconds
+        # once its fragments are kept.
+        page_path = context["page_path"]
+        folder = posixpath.dirname(page_path)
+        get = plan.graph.fragments.get
+        return Markup("").join(
+            get(
+                (name, folder, var, e.key),
+                lambda e=e: Markup(_render(plan, name, {"page_path": page_path, var: e})),
+            )
+            for e in entries
+        )
+
+    @jinja2.pass_context
+    def partial(context: Any, name: str, **record: Entry) -> Markup:
+        ((var, entry),) = record.items()
+        return partials(context, name, var, [entry])  # type: ignore[no-any-return]
+
+    return partial, partials
+
+
+def make_plan(
+    content: Content,
+    today: dt.date,
+    history: History | None = None,
+    fragments: Fragments | None = None,
+) -> SitePlan:
+    """Index the content and list every output, rendering nothing yet."""
+    graph = build_graph(content, today, history, fragments or Fragments())
+    theme = theme_dir(content.site.theme, content.root)
+    dirs = template_dirs(theme, content.root)
+    statics = static_dirs(theme, content.root)
+    outputs = plan_pages(graph) + extra_outputs(graph) + asset_outputs(graph, statics)
+    plan = SitePlan(graph, make_environment(dirs), dirs, statics, outputs)
+    partial, partials = _partials(plan)
+    plan.context = {**render_context(graph), "partial": partial, "partials": partials}
+    html = [o.path for o in outputs if o.path.endswith(".html") and o.path != "404.html"]
+    graph.memo.get(("query", "pages", ""), lambda: html)
+    return plan
+
+
+def _render(plan: SitePlan, template: str, context: dict[str, Any]) -> str:
+    deps.note("site")  # every render can read the settings (``site`` in its context)
+    try:
+        return plan.env.get_template(template).render({**plan.context, **context})
+    except (jinja2.TemplateError, TypeError, ValueError, AttributeError, KeyError) as exc:
+        # A mistake in a template, named by its file and line rather than a traceback.
+        raise _template_error(exc, plan.template_dirs) from None
+
+
+def render_output(plan: SitePlan, output: Output, **extra: Any) -> tuple[bytes, frozenset[str]]:
+    """One output's bytes and every key it read while rendering."""
+    with deps.recording() as keys:
+        if output.make is not None:
+            data = output.make()
+        elif output.template is not None:
+            graph = plan.graph
+            context = {
+                "page_path": output.path,
+                "data_time": lambda: graph.newest_of(deps.current() or set()),
+                **(output.context() if output.context else {}),
+                **extra,
+            }
+            data = _render(plan, output.template, context).encode("utf-8")
+        else:
+            raise TemplateError(f"{output.path}: has neither a template nor a maker")
+    return data, frozenset(keys)
+
+
+def finals(
+    plan: SitePlan,
+    paths: Iterable[str],
+    read: Callable[[str], bytes],
+    hashes: dict[str, str],
+    sizes: dict[str, int],
+    zip_label: str,
+) -> tuple[dict[str, bytes], str, dict[str, frozenset[str]]]:
+    """The outputs made from all other files: the downloadable zip, the data page (which shows
+    the zip's size, so the two are made until they agree; usually once, starting from the
+    size shown last time) and the service worker (which lists every file's content hash).
+    Returns them with the zip's size label and, for each, the keys it read beyond the files."""
+    others = sorted(p for p in paths if p not in offline.FINAL)
+    data_page = plan.by_path()[offline.DATA_PAGE]
+    label = zip_label
+    for _ in range(5):
+        page, page_keys = render_output(plan, data_page, zip_size=label)
+        archive = offline.make_zip(
+            [*(p for p in others if p not in offline.ZIP_EXCLUDES), offline.DATA_PAGE],
+            lambda p, page=page: page if p == offline.DATA_PAGE else read(p),  # type: ignore[misc]
+        )
+        if offline.size_label(len(archive)) == label:
+            break
+        label = offline.size_label(len(archive))
+    made = {offline.DATA_PAGE: page, offline.ZIP_PATH: archive}
+    all_hashes = {p: hashes[p] for p in others}
+    all_sizes = {p: sizes[p] for p in others}
+    for path, data in made.items():
+        all_hashes[path] = offline.digest(data)
+        all_sizes[path] = len(data)
+    budget = plan.graph.content.site.precache_budget_kb * 1024
+    precache = offline.precache_list(all_hashes, all_sizes, budget)
+    version = offline.digest("\n".join(f"{p} {all_hashes[p]}" for p in sorted(all_hashes)).encode())
+    with deps.recording() as worker_keys:
+        worker = plan.env.get_template("sw.js").render(
+            version=version,
+            offline_page=offline.OFFLINE_PAGE,
+            precache=[[p, all_hashes[p]] for p in precache],
+            everything=len(precache)
+            == len([p for p in all_hashes if p not in offline.NOT_PRECACHED]),
+        )
+    made[offline.SW_PATH] = worker.encode("utf-8")
+    worker_keys.add("site")  # the precache budget
+    keys = {
+        offline.DATA_PAGE: page_keys,
+        offline.ZIP_PATH: page_keys,
+        offline.SW_PATH: frozenset(worker_keys),
+    }
+    return made, label, keys

@@ -1,0 +1,291 @@
+"""What the incremental engine keeps on disk between builds, in one SQLite file beside the output.
+
+- ``outputs``: every output's content hash, size and the keys it read (see ``deps``);
+- ``keys``: the fingerprint every key had at the last build (each output that read a key whose
+  fingerprint changed is rendered again, so one fingerprint per key describes them all);
+- ``fragments``: pieces of output with the fingerprints of what they read, reused by a later
+  build, in this process or another, while those are unchanged;
+- ``records``: validated records by file, so an unchanged file is not parsed again;
+- ``meta``: the state's format and the program version that wrote it, the id of the build it
+  describes (also written into the output folder's marker), the build's date, and the size
+  label the data page showed.
+
+A state file that cannot be read, was written in another format or by another version of the
+program, or describes another output folder is ignored and replaced: it is never trusted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from .deps import Kept
+from .load import Entry
+from .write import MARKER
+
+FORMAT = "pantau-state-2"
+#: Files changed this recently are parsed again next time: their modification time may not yet
+#: tell two edits apart on a coarse-grained filesystem.
+TRUST_AFTER_SECONDS = 2.0
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outputs (
+    path TEXT PRIMARY KEY, hash TEXT NOT NULL, size INTEGER NOT NULL, keys TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, fp TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS fragments (
+    key TEXT PRIMARY KEY, value TEXT NOT NULL, deps TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS records (
+    path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,
+    digest TEXT NOT NULL, data TEXT NOT NULL
+);
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def program_version() -> str:
+    """A hash of the builder's own code: output made by other code is never reused."""
+    digest = hashlib.blake2b(FORMAT.encode(), digest_size=16)
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class OutputState:
+    """One output as the last build left it."""
+
+    hash: str
+    size: int
+    keys: frozenset[str]
+
+
+def _pack(pairs: Iterable[tuple[str, str]]) -> str:
+    return "\n".join(f"{k}\t{v}" for k, v in pairs)
+
+
+def _unpack(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple(tuple(line.split("\t", 1)) for line in text.split("\n") if line)  # type: ignore[misc]
+
+
+def _encode(value: Any) -> str:
+    """A fragment's value as text: Markup, bytes (UTF-8) or str, told apart by a prefix."""
+    if isinstance(value, Markup):
+        return "m" + value
+    if isinstance(value, bytes):
+        return "b" + value.decode("utf-8")
+    if isinstance(value, str):
+        return "s" + value
+    raise TypeError(f"a fragment must be text, not {type(value).__name__}")
+
+
+def _decode(text: str) -> Any:
+    kind, value = text[:1], text[1:]
+    if kind == "m":
+        return Markup(value)
+    if kind == "b":
+        return value.encode("utf-8")
+    return value
+
+
+class KeptFragments:
+    """Fragments kept by earlier builds: those of this process in memory, the rest read from
+    the state file when first asked for."""
+
+    def __init__(self, db: sqlite3.Connection | None, memory: dict[Hashable, Kept]) -> None:
+        self._db = db
+        self._memory = memory
+
+    def get(self, key: Hashable) -> Kept | None:
+        found = self._memory.get(key)
+        if found is not None or self._db is None:
+            return found
+        try:
+            row = self._db.execute(
+                "SELECT value, deps FROM fragments WHERE key = ?", (repr(key),)
+            ).fetchone()
+        except sqlite3.Error:
+            return None
+        return (_decode(row[0]), _unpack(row[1])) if row else None
+
+
+class State:
+    """The engine's memory of the last build (empty when there is none to trust)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.meta: dict[str, str] = {}
+        self.outputs: dict[str, OutputState] = {}
+        self.keys: dict[str, str] = {}
+        self._records: dict[str, tuple[int, int, str, str]] = {}
+        self._new_records: dict[str, tuple[int, int, str, str]] = {}
+        self._db: sqlite3.Connection | None = None
+        if path is not None:
+            self._load(path)
+
+    # reading ------------------------------------------------------------------------------
+
+    def _load(self, path: Path) -> None:
+        if not path.is_file():
+            return
+        try:
+            db = sqlite3.connect(path, check_same_thread=False)
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("format") != FORMAT or meta.get("version") != program_version():
+                db.close()
+                return
+            outputs = {
+                row[0]: OutputState(row[1], row[2], frozenset(row[3].split("\n")) - {""})
+                for row in db.execute("SELECT path, hash, size, keys FROM outputs")
+            }
+            keys = dict(db.execute("SELECT key, fp FROM keys").fetchall())
+            records = {
+                row[0]: (row[1], row[2], row[3], row[4])
+                for row in db.execute("SELECT path, mtime_ns, size, digest, data FROM records")
+            }
+        except (sqlite3.Error, ValueError, TypeError):
+            return  # damaged or foreign: start over
+        self.meta, self.outputs, self.keys, self._records = meta, outputs, keys, records
+        self._db = db
+
+    def describes(self, folder: Path | None) -> bool:
+        """Whether this state is the one that wrote ``folder`` (its marker names the build)."""
+        build_id = self.meta.get("build_id")
+        if folder is None or not build_id:
+            return False
+        try:
+            return (folder / MARKER).read_text(encoding="utf-8").strip().endswith(build_id)
+        except OSError:
+            return False
+
+    def fragments(self, memory: dict[Hashable, Kept]) -> KeptFragments:
+        return KeptFragments(self._db, memory)
+
+    # the record cache (see load.RecordCache) --------------------------------------------
+
+    def get(self, path: Path) -> tuple[str, dict[str, Any]] | None:
+        name = str(path)
+        found = self._records.get(name)
+        if found is None:
+            return None
+        try:
+            stat = os.stat(name)
+        except OSError:
+            return None
+        if (stat.st_mtime_ns, stat.st_size) != found[:2]:
+            return None
+        self._new_records[name] = found
+        return found[2], json.loads(found[3])
+
+    def put(self, path: Path, entry: Entry) -> None:
+        name = str(path)
+        if name in self._new_records:
+            return
+        try:
+            stat = os.stat(name)
+        except OSError:
+            return
+        if stat.st_mtime_ns / 1e9 > time.time() - TRUST_AFTER_SECONDS:
+            return
+        data = json.dumps(entry.data.model_dump(mode="json"), ensure_ascii=False)
+        self._new_records[name] = (stat.st_mtime_ns, stat.st_size, entry.digest, data)
+
+    # writing ------------------------------------------------------------------------------
+
+    def save(
+        self,
+        meta: dict[str, str],
+        changed: dict[str, OutputState],
+        removed: Iterable[str],
+        keys: dict[str, str],
+        fragments: dict[Hashable, Kept],
+        replace: bool,
+    ) -> None:
+        """Keep what a build did: its meta data, the outputs it changed or removed, the
+        fingerprints of the keys it checked and the fragments it made (or, with ``replace``,
+        all of them afresh)."""
+        removed = list(removed)
+        if replace:
+            self.outputs, self.keys = {}, {}
+        for name in removed:
+            self.outputs.pop(name, None)
+        self.outputs.update(changed)
+        self.keys.update(keys)
+        self.meta = {**meta, "format": FORMAT, "version": program_version()}
+        old, new = self._records, self._new_records
+        self._records, self._new_records = new, {}
+        if self.path is None:
+            return
+        upsert = new if replace else {p: row for p, row in new.items() if old.get(p) != row}
+        gone = [] if replace else [p for p in old if p not in new]
+        try:
+            self._write(self.path, changed, removed, keys, fragments, replace, (upsert, gone))
+        except (sqlite3.Error, OSError):
+            # The state only saves time: a build that cannot keep it still succeeded; the next
+            # one starts afresh.
+            self._close()
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+    def _close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _write(
+        self,
+        path: Path,
+        changed: dict[str, OutputState],
+        removed: list[str],
+        keys: dict[str, str],
+        fragments: dict[Hashable, Kept],
+        replace: bool,
+        records: tuple[dict[str, tuple[int, int, str, str]], list[str]],
+    ) -> None:
+        if replace:
+            self._close()
+            path.unlink(missing_ok=True)
+        if self._db is None:
+            self._db = sqlite3.connect(path, check_same_thread=False)
+        db = self._db
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(SCHEMA)
+        upsert, gone = records
+        with db:
+            db.execute("DELETE FROM meta")
+            db.executemany("INSERT INTO meta VALUES (?, ?)", self.meta.items())
+            db.executemany("DELETE FROM outputs WHERE path = ?", ((p,) for p in removed))
+            db.executemany(
+                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)",
+                ((p, o.hash, o.size, "\n".join(sorted(o.keys))) for p, o in changed.items()),
+            )
+            db.executemany("INSERT OR REPLACE INTO keys VALUES (?, ?)", keys.items())
+            db.executemany(
+                "INSERT OR REPLACE INTO fragments VALUES (?, ?, ?)",
+                ((repr(k), _encode(v), _pack(pairs)) for k, (v, pairs) in fragments.items()),
+            )
+            db.executemany("DELETE FROM records WHERE path = ?", ((p,) for p in gone))
+            db.executemany(
+                "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?)",
+                ((p, *row) for p, row in upsert.items()),
+            )
+
+
+def state_path(out: Path) -> Path:
+    """Where the state of the site built into ``out`` is kept: beside it, never inside it, so
+    it is neither served nor zipped."""
+    out = Path(os.path.abspath(out))
+    return out.parent / f".{out.name}.pantau-state"
