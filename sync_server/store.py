@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,25 @@ class Current:
     submitted_hash: str
     author: str
     seq: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.collection}/{self.slug}"
+
+
+@dataclass(frozen=True)
+class NewRevision:
+    """One change to record (see Store.add_revision for the fields)."""
+
+    collection: str
+    slug: str
+    text: str
+    ext: str
+    deleted: bool
+    action: str
+    author: str
+    role: str
+    submitted_hash: str
 
     @property
     def key(self) -> str:
@@ -188,30 +208,90 @@ class Store:
         submitted_hash: str,
     ) -> Current:
         """Record a new revision as current, in one transaction."""
+        change = NewRevision(
+            collection=collection,
+            slug=slug,
+            text=text,
+            ext=ext,
+            deleted=deleted,
+            action=action,
+            author=author,
+            role=role,
+            submitted_hash=submitted_hash,
+        )
         with self.transaction():
             previous = self.current(collection, slug)
-            revision = (previous.revision if previous else 0) + 1
-            row = {
-                "collection": collection,
-                "slug": slug,
-                "revision": revision,
-                "hash": text_hash(text),
-                "submitted_hash": submitted_hash,
-                "text": text,
-                "ext": ext,
-                "deleted": int(deleted),
-                "action": action,
-                "author": author,
-                "role": role,
-                "time": now().isoformat(),
-            }
-            seq = self.db["revisions"].insert(row).last_pk
-            self.db["records"].upsert(
-                {"collection": collection, "slug": slug, "seq": seq}, pk=("collection", "slug")
+            return self._insert_revision(change, previous.revision if previous else 0)
+
+    def add_revisions(self, changes: Iterable[NewRevision]) -> list[Current]:
+        """Record many new revisions as current, in order, in ONE transaction (one commit, so
+        one fsync): all of them or none."""
+        changes = list(changes)
+        if not changes:
+            return []
+        with self.transaction():
+            latest = self._current_revisions({change.key for change in changes})
+            added = []
+            for change in changes:
+                current = self._insert_revision(change, latest.get(change.key, 0))
+                latest[change.key] = current.revision
+                added.append(current)
+            return added
+
+    def _insert_revision(self, change: NewRevision, previous_revision: int) -> Current:
+        """Insert one revision after `previous_revision` and make it current; the caller
+        holds the transaction."""
+        row = {
+            "collection": change.collection,
+            "slug": change.slug,
+            "revision": previous_revision + 1,
+            "hash": text_hash(change.text),
+            "submitted_hash": change.submitted_hash,
+            "text": change.text,
+            "ext": change.ext,
+            "deleted": int(change.deleted),
+            "action": change.action,
+            "author": change.author,
+            "role": change.role,
+            "time": now().isoformat(),
+        }
+        # Plain SQL rather than sqlite-utils' insert/upsert: those look the table up on every
+        # call, which dominates a bulk import.
+        columns = ", ".join(row)
+        values = ", ".join(f":{column}" for column in row)
+        seq = self.db.execute(f"INSERT INTO revisions ({columns}) VALUES ({values})", row).lastrowid
+        self.db.execute(
+            "INSERT INTO records (collection, slug, seq) VALUES (?, ?, ?) "
+            "ON CONFLICT (collection, slug) DO UPDATE SET seq = excluded.seq",
+            [change.collection, change.slug, seq],
+        )
+        return _current({**row, "seq": seq})
+
+    def _current_revisions(self, keys: Iterable[str]) -> dict[str, int]:
+        """The current revision number of each of `keys` ('collection/slug') that has one."""
+        rows = self._rows(
+            _KEYS + "SELECT c.collection, c.slug, r.revision FROM k "
+            "JOIN records c ON c.collection = k.collection AND c.slug = k.slug "
+            "JOIN revisions r ON r.seq = c.seq",
+            [_key_pairs(keys)],
+        )
+        return {f"{row['collection']}/{row['slug']}": row["revision"] for row in rows}
+
+    def known_hashes(self, keys: Iterable[str] | None = None) -> dict[str, set[str]]:
+        """The hashes of every revision ever recorded, by 'collection/slug', in one query: of
+        the given keys only, or of all records. A key with no history is left out."""
+        if keys is None:
+            rows = self._rows("SELECT DISTINCT collection, slug, hash FROM revisions")
+        else:
+            rows = self._rows(
+                _KEYS + "SELECT DISTINCT r.collection, r.slug, r.hash FROM k "
+                "JOIN revisions r ON r.collection = k.collection AND r.slug = k.slug",
+                [_key_pairs(keys)],
             )
-        result = self.current(collection, slug)
-        assert result is not None
-        return result
+        hashes: dict[str, set[str]] = {}
+        for row in rows:
+            hashes.setdefault(f"{row['collection']}/{row['slug']}", set()).add(row["hash"])
+        return hashes
 
     def revisions(self) -> dict[str, int]:
         """The current revision number of every live record, by 'collection/slug'."""
@@ -300,6 +380,18 @@ class Store:
                     "detail": detail,
                 }
             )
+
+
+# The keys given as one JSON parameter (see _key_pairs), as a table k(collection, slug).
+_KEYS = (
+    "WITH k(collection, slug) AS (SELECT json_extract(value, '$[0]'), "
+    "json_extract(value, '$[1]') FROM json_each(?)) "
+)
+
+
+def _key_pairs(keys: Iterable[str]) -> str:
+    """'collection/slug' keys as a JSON list of [collection, slug] pairs, for json_each."""
+    return json.dumps([key.split("/", 1) for key in keys])
 
 
 def _current(row: dict[str, Any]) -> Current:

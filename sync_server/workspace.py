@@ -16,18 +16,18 @@ from site_builder.load import (
     Entry,
     load_content,
     read_record,
-    record_files,
     reference_problems,
 )
 from site_builder.models import COLLECTIONS, SLUG_PATTERN
 from site_builder.readers import READER_EXTENSIONS
 from site_builder.write import safe_join
 
-from .store import Store, text_hash
+from .store import NewRevision, Store, text_hash
 
 log = logging.getLogger("pantau.sync")
 
 _UPDATED = re.compile(r"^updated:.*$", re.M)
+_SLUG = re.compile(SLUG_PATTERN)
 
 
 def set_updated(text: str, ext: str, when: dt.datetime) -> str:
@@ -79,6 +79,21 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _import(collection: str, slug: str, text: str, ext: str, action: str) -> NewRevision:
+    """A file found on disk, as a new revision of its record."""
+    return NewRevision(
+        collection=collection,
+        slug=slug,
+        text=text,
+        ext=ext,
+        deleted=False,
+        action=action,
+        author=action,
+        role="admin",
+        submitted_hash=text_hash(text),
+    )
+
+
 def valid_key(collection: str, slug: str) -> bool:
     """Checked before any path is built from request data."""
     return collection in COLLECTIONS and re.match(SLUG_PATTERN, slug) is not None
@@ -108,60 +123,73 @@ class Workspace:
             return self.content
 
     def _disk_records(self) -> dict[str, tuple[Path, str]]:
+        """Every record file by 'collection/slug': one directory scan per collection, hidden
+        files left out, in name order (as `record_files`, so of two files of one record the
+        last name wins). Read as text, so line endings are normalised as everywhere else."""
         found: dict[str, tuple[Path, str]] = {}
         for spec in COLLECTIONS.values():
-            for path in record_files(self.root / spec.folder):
-                if path.suffix in READER_EXTENSIONS and re.match(SLUG_PATTERN, path.stem):
-                    found[f"{spec.name}/{path.stem}"] = (path, path.read_text(encoding="utf-8"))
+            folder = self.root / spec.folder
+            if not folder.is_dir():
+                continue
+            with os.scandir(folder) as entries:
+                names = sorted(
+                    entry.name
+                    for entry in entries
+                    if not entry.name.startswith(".") and entry.is_file()
+                )
+            for name in names:
+                stem, ext = os.path.splitext(name)  # as Path.stem/suffix for unhidden names
+                if ext in READER_EXTENSIONS and _SLUG.match(stem):
+                    path = folder / name
+                    found[f"{spec.name}/{stem}"] = (path, path.read_text(encoding="utf-8"))
         return found
 
     def reconcile(self) -> None:
         """Make files and history agree. The database wins where a file holds an older
         revision (a crash between commit and rename); a file the database has never seen
-        (a manual edit) is imported as a new revision, so nothing is lost either way."""
+        (a manual edit) is imported as a new revision, so nothing is lost either way.
+
+        A file whose text is the current revision needs nothing more; only the other keys'
+        history is read (in one query), and every import is recorded in one transaction at
+        the end. Files written here hold revisions that are already committed."""
         disk = self._disk_records()
         known = {c.key: c for c in self.store.all_current()}
+        hashes = {key: text_hash(text) for key, (_, text) in disk.items()}
+        suspect = [
+            key
+            for key, current in known.items()
+            if key in disk and (current.deleted or hashes[key] != current.hash)
+        ]
+        history = self.store.known_hashes(suspect) if suspect else {}
+        imports: list[NewRevision] = []
         for key in sorted(set(disk) | set(known)):
             collection, slug = key.split("/", 1)
             current = known.get(key)
             path, text = disk.get(key, (None, None))
             if current is None:
                 assert path is not None and text is not None
-                self._import(collection, slug, text, path.suffix, "import")
+                imports.append(_import(collection, slug, text, path.suffix, "import"))
                 continue
             if current.deleted:
                 if path is None or text is None:
                     continue
-                if text_hash(text) in self._hashes(collection, slug):
+                if hashes[key] in history.get(key, ()):
                     log.warning("removing %s: it was deleted before the last stop", path)
                     atomic_remove(path)
                 else:
-                    self._import(collection, slug, text, path.suffix, "disk")
+                    imports.append(_import(collection, slug, text, path.suffix, "disk"))
             elif path is None or text is None:
                 log.warning("restoring %s/%s from its last revision", collection, slug)
                 atomic_write(self.path(collection, slug, current.ext), current.text.encode())
-            elif text_hash(text) != current.hash:
-                if text_hash(text) in self._hashes(collection, slug):
+            elif hashes[key] != current.hash:
+                if hashes[key] in history.get(key, ()):
                     log.warning("rewriting %s from revision %s", path, current.revision)
                     atomic_write(path, current.text.encode())
                 else:
-                    self._import(collection, slug, text, path.suffix, "disk")
-
-    def _hashes(self, collection: str, slug: str) -> set[str]:
-        return {row["hash"] for row in self.store.history(collection, slug)}
-
-    def _import(self, collection: str, slug: str, text: str, ext: str, action: str) -> None:
-        self.store.add_revision(
-            collection=collection,
-            slug=slug,
-            text=text,
-            ext=ext,
-            deleted=False,
-            action=action,
-            author=action,
-            role="admin",
-            submitted_hash=text_hash(text),
-        )
+                    imports.append(_import(collection, slug, text, path.suffix, "disk"))
+        if imports:
+            self.store.add_revisions(imports)
+            log.info("imported %d record file(s) into the history", len(imports))
 
     # updates ---------------------------------------------------------------------------------
 
