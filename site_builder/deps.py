@@ -111,6 +111,7 @@ class Fragments:
     def __init__(self, kept: KeptLookup | None = None) -> None:
         self.kept: KeptLookup = kept if kept is not None else {}
         self.used: dict[Hashable, Kept] = {}
+        self.made: set[Hashable] = set()
         self.fingerprint: Callable[[str], str] = lambda key: ""
 
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
@@ -123,6 +124,14 @@ class Fragments:
                 with recording() as keys:
                     value = make()
                 found = (value, tuple((k, self.fingerprint(k)) for k in sorted(keys)))
+                self.made.add(key)
             self.used[key] = found
         note_all({k for k, _ in found[1]})
         return found[0]  # type: ignore[no-any-return]
+
+    def adopt(self, made: dict[Hashable, Kept]) -> None:
+        """Take fragments made elsewhere (by a render worker) as made by this build."""
+        for key, kept in made.items():
+            if key not in self.used:
+                self.used[key] = kept
+                self.made.add(key)

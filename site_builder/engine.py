@@ -26,6 +26,8 @@ from . import offline
 from .deps import Fragments
 from .graph import QUERIES, History, stage_status
 from .load import Content
+from .pages import Output
+from .parallel import Rendered, render_all
 from .render import SitePlan, finals, make_plan, render_output
 from .state import Kept, OutputState, State
 from .themes import template_fingerprint
@@ -153,26 +155,34 @@ class Engine:
             {k for k, fp in state.keys.items() if fingerprint(k) != fp} if incremental else set()
         )
         paths = {o.path for o in plan.outputs} | set(offline.FINAL)
+        dirty = [
+            o
+            for o in plan.outputs
+            if not o.final
+            and (
+                (before := old.get(o.path)) is None
+                or not before.keys.isdisjoint(changed_keys)
+                or not os.path.exists(os.path.join(previous or "", o.path))
+            )
+        ]
+
+        def render_one(output: Output) -> Rendered:
+            data, keys = render_output(plan, output)
+            digest = offline.digest(data)
+            before = old.get(output.path)
+            fresh = before is None or before.hash != digest
+            if fresh:
+                _write(stage, output.path, data)
+            return output.path, digest, len(data), keys, fresh
+
         changed: dict[str, OutputState] = {}
         written: list[str] = []
-        rendered = 0
-        for output in plan.outputs:
-            if output.final:
-                continue
-            before = old.get(output.path)
-            if (
-                before is not None
-                and before.keys.isdisjoint(changed_keys)
-                and os.path.exists(os.path.join(previous or "", output.path))
-            ):
-                continue
-            data, keys = render_output(plan, output)
-            rendered += 1
-            after = OutputState(offline.digest(data), len(data), keys)
-            changed[output.path] = after
-            if before is None or before.hash != after.hash:
-                _write(stage, output.path, data)
-                written.append(output.path)
+        for path, digest, size, keys, fresh in render_all(dirty, render_one, fragments, _heavy):
+            changed[path] = OutputState(digest, size, keys)
+            if fresh:
+                written.append(path)
+        written.sort()
+        rendered = len(dirty)
         removed = sorted(p for p in old if p not in paths)
         outputs = {p: o for p, o in old.items() if p in paths}
         outputs.update(changed)
@@ -185,7 +195,7 @@ class Engine:
 
         def read(path: str) -> bytes:
             folder = stage if path in written_set or previous is None else previous
-            return safe_join(folder, path).read_bytes()
+            return site_file(folder, path).read_bytes()
 
         stale = [
             p for p in offline.FINAL if p not in old or not old[p].keys.isdisjoint(changed_keys)
@@ -199,6 +209,8 @@ class Engine:
                 {p: outputs[p].hash for p in others},
                 {p: outputs[p].size for p in others},
                 meta["zip_label"],
+                lambda p: p in old and p not in written_set,
+                site_file(previous, offline.ZIP_PATH) if incremental and previous else None,
             )
             meta["zip_label"] = label
             for path, data in made.items():
@@ -211,7 +223,7 @@ class Engine:
                     written.append(path)
         checked = {k: fingerprint(k) for o in changed.values() for k in o.keys}
         checked.update((k, fingerprint(k)) for k in changed_keys)
-        made_fragments = {k: v for k, v in fragments.used.items() if v is not kept.get(k)}
+        made_fragments = {k: fragments.used[k] for k in fragments.made}
         self._memory = fragments.used
         self._pending = (checked, made_fragments)
         return Changes(
@@ -236,17 +248,25 @@ class Engine:
         self._pending = ({}, {})
 
 
+def _heavy(output: Output) -> bool:
+    """Lists and exports: each costs as much as many record pages."""
+    return output.template not in _RECORD_PAGES
+
+
+_RECORD_PAGES = frozenset({"stage.html", "team.html", "campaign.html", "page.html"})
+
+
 def apply_changes(changes: Changes, folder: Path) -> None:
     """Rename each staged file over its old version in ``folder`` and delete the outputs that
     are gone. The marker is removed first and written last, so a build cut off half-way is
     never mistaken for a complete one: the next build then renders everything."""
     (folder / MARKER).unlink(missing_ok=True)
     for path in changes.written:
-        target = safe_join(folder, path)
+        target = site_file(folder, path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(safe_join(changes.stage, path), target)
+        os.replace(site_file(changes.stage, path), target)
     for path in changes.removed:
-        target = safe_join(folder, path)
+        target = site_file(folder, path)
         target.unlink(missing_ok=True)
         parent = target.parent
         while parent != folder and parent.is_relative_to(folder) and not any(parent.iterdir()):
@@ -262,7 +282,16 @@ def write_marker(folder: Path, changes: Changes) -> None:
     )
 
 
+def site_file(folder: Path, relative: str) -> Path:
+    """folder/relative for a path of the site. Output paths are plain relative paths made by
+    the builder (no '..', no leading '/'); anything else is checked the slow way."""
+    parts = relative.split("/")
+    if relative.startswith("/") or "\\" in relative or {"..", ".", ""} & set(parts):
+        return safe_join(folder, relative)
+    return folder / relative
+
+
 def _write(stage: Path, relative: str, data: bytes) -> None:
-    target = safe_join(stage, relative)
+    target = site_file(stage, relative)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)

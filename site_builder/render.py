@@ -189,19 +189,29 @@ def finals(
     hashes: dict[str, str],
     sizes: dict[str, int],
     zip_label: str,
+    unchanged: Callable[[str], bool] = lambda path: False,
+    previous_zip: Path | None = None,
 ) -> tuple[dict[str, bytes], str, dict[str, frozenset[str]]]:
     """The outputs made from all other files: the downloadable zip, the data page (which shows
     the zip's size, so the two are made until they agree; usually once, starting from the
     size shown last time) and the service worker (which lists every file's content hash).
-    Returns them with the zip's size label and, for each, the keys it read beyond the files."""
+    Returns them with the zip's size label and, for each, the keys it read beyond the files.
+    Files for which ``unchanged`` holds are copied into the zip from ``previous_zip``."""
     others = sorted(p for p in paths if p not in offline.FINAL)
     data_page = plan.by_path()[offline.DATA_PAGE]
     label = zip_label
+    members = [*(p for p in others if p not in offline.ZIP_EXCLUDES), offline.DATA_PAGE]
+    archive: bytes | None = None
     for _ in range(5):
         page, page_keys = render_output(plan, data_page, zip_size=label)
+        # Another round (the size label changed) copies every member but the data page from
+        # the round before, still compressed.
+        again = archive is not None
         archive = offline.make_zip(
-            [*(p for p in others if p not in offline.ZIP_EXCLUDES), offline.DATA_PAGE],
+            members,
             lambda p, page=page: page if p == offline.DATA_PAGE else read(p),  # type: ignore[misc]
+            lambda p, again=again: p != offline.DATA_PAGE and (again or unchanged(p)),  # type: ignore[misc]
+            archive if archive is not None else previous_zip,
         )
         if offline.size_label(len(archive)) == label:
             break

@@ -102,23 +102,25 @@ def _decode(text: str) -> Any:
 
 
 class KeptFragments:
-    """Fragments kept by earlier builds: those of this process in memory, the rest read from
-    the state file when first asked for."""
+    """Fragments kept by earlier builds: those of this process in memory, else those of the
+    state file (read in one query the first time one is asked for)."""
 
     def __init__(self, db: sqlite3.Connection | None, memory: dict[Hashable, Kept]) -> None:
         self._db = db
         self._memory = memory
+        self._stored: dict[str, tuple[str, str]] | None = None
 
     def get(self, key: Hashable) -> Kept | None:
         found = self._memory.get(key)
         if found is not None or self._db is None:
             return found
-        try:
-            row = self._db.execute(
-                "SELECT value, deps FROM fragments WHERE key = ?", (repr(key),)
-            ).fetchone()
-        except sqlite3.Error:
-            return None
+        if self._stored is None:
+            try:
+                rows = self._db.execute("SELECT key, value, deps FROM fragments")
+                self._stored = {row[0]: (row[1], row[2]) for row in rows}
+            except sqlite3.Error:
+                self._stored = {}
+        row = self._stored.get(repr(key))
         return (_decode(row[0]), _unpack(row[1])) if row else None
 
 

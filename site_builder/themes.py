@@ -71,11 +71,24 @@ def relative(context: Any, target: str) -> str:
     return _relative(posixpath.dirname(context["page_path"]) or ".", target)
 
 
-@functools.lru_cache(maxsize=65536)
 def _relative(here: str, target: str) -> str:
+    """posixpath.relpath(target, here) for the plain relative paths of a site (no '..', no
+    '.' parts, no leading '/'), without its normalisation of absolute paths."""
     if target.endswith("/"):
         target += "index.html"
-    return posixpath.relpath(target, here)
+    if here == ".":
+        return target
+    if target.startswith(("/", ".")) or "/." in target or "//" in target:
+        return posixpath.relpath(target, here)
+    up = here.split("/")
+    down = target.split("/")
+    common = 0
+    for a, b in zip(up, down, strict=False):
+        if a != b:
+            break
+        common += 1
+    parts = [".."] * (len(up) - common) + down[common:]
+    return "/".join(parts) or "."
 
 
 class TrackingEnvironment(jinja2.Environment):
