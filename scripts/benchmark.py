@@ -6,8 +6,11 @@
     python scripts/benchmark.py build --records 10000  # Pantau vs Pelican vs Hugo, build times
     python scripts/benchmark.py build --records 3000 10000 --repeat 5
 
-Update-to-live: a PUT of a changed stage, then polling its page on the same server until
-the change is served. Everything runs on 127.0.0.1; request loops are bounded.
+Sync: a server on the shipped content, then on the build corpus at --records N (see below).
+Update-to-live: a PUT that adds a paragraph to one stage, one team and one campaign in turn,
+then polling the record's page on the same server until the change is served. Then a
+restart on the same data folder: when the previous site is served, and when the start-up
+build is live. Everything runs on 127.0.0.1; request loops are bounded.
 
 Build: one corpus per N (the shipped content plus N synthetic records with Markdown bodies,
 see scripts/corpus.py), written to /dev/shm when it exists. Pantau, each step a fresh
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -33,6 +37,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -43,63 +48,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from corpus import Document, read_documents, write_hugo, write_pelican  # noqa: E402
 from corpus import generate as generate_corpus  # noqa: E402
 
-STAGE = """\
----
-title: "Tahapan uji {n}"
-phase: penyelenggaraan
-start: 2024-{month:02d}-{day:02d}
-summary: "Catatan sintetis nomor {n} untuk mengukur kecepatan."
-monitoring:
-  - "Hal yang dipantau {n}"
-divisions:
-  - divisi-{team}
-verified: false
-updated: 2026-11-29T10:00:00+08:00
----
-Catatan sintetis untuk benchmark, bukan data Pilkada.
-"""
-
-TEAM = """\
-name: "Divisi uji {n}"
-role: divisi
-summary: "Divisi sintetis {n}."
-tupoksi:
-  - "Tugas {n}"
-verified: false
-updated: 2026-11-29T10:00:00+08:00
-"""
-
-CAMPAIGN = """\
----
-title: "Kampanye uji {n}"
-summary: "Kampanye sintetis {n}."
-audience: [pemilih pemula]
-regions: [{region}]
-organiser: Penyelenggara uji
-call_to_action: Datang ke TPS.
-verified: false
-updated: 2026-11-29T10:00:00+08:00
----
-"""
-
-REGIONS = ["samarinda", "balikpapan", "bontang", "paser", "berau", "mahakam-ulu"]
-
-
-def generate(target: Path, records: int) -> Path:
-    """The shipped content plus `records` synthetic ones (60% stages, 20% teams, 20% campaigns)."""
-    shutil.copytree(ROOT / "content", target)
-    teams = records // 5
-    campaigns = records // 5
-    stages = records - teams - campaigns
-    for n in range(teams):
-        (target / "teams" / f"divisi-{n}.yaml").write_text(TEAM.format(n=n))
-    for n in range(stages):
-        text = STAGE.format(n=n, month=n % 12 + 1, day=n % 28 + 1, team=n % max(teams, 1))
-        (target / "stages" / f"uji-{n}.md").write_text(text)
-    for n in range(campaigns):
-        region = REGIONS[n % len(REGIONS)]
-        (target / "campaigns" / f"uji-{n}.md").write_text(CAMPAIGN.format(n=n, region=region))
-    return target
+if TYPE_CHECKING:
+    from tests.server import ServerProcess
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -109,60 +59,99 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+#: One shipped record of each kind, with the page that shows it.
+SYNC_CHANGES = [
+    ("stages", "masa-tenang", "tahapan/masa-tenang/"),
+    ("teams", "pemantauan-analisis", "tim/pemantauan-analisis/"),
+    ("campaigns", "cek-dpt-online", "kampanye/cek-dpt-online/"),
+]
+
+
+def _change_once(http: httpx.Client, url: str, collection: str, slug: str, page: str) -> float:
+    """PUT a changed summary, then poll the page until it shows the change: seconds taken."""
+    response = http.get(f"/api/records/{collection}/{slug}")
+    response.raise_for_status()
+    record = response.json()
+    marker = f"penanda{time.time_ns()}"
+    # A paragraph appended to the body (every record chosen is Markdown), replacing the last.
+    text = re.sub(r"\n\npenanda\d+\n$", "\n", record["text"]).rstrip("\n") + f"\n\n{marker}\n"
+    kind = "text/markdown" if record.get("ext", ".md") == ".md" else "application/yaml"
+    began = time.perf_counter()
+    response = http.put(
+        f"/api/records/{collection}/{slug}",
+        content=text.encode(),
+        headers={"Content-Type": kind, "If-Match": str(record["revision"])},
+    )
+    response.raise_for_status()
+    deadline = began + 30
+    while time.perf_counter() < deadline:
+        if marker in httpx.get(f"{url}/{page}", timeout=10).text:
+            return time.perf_counter() - began
+        time.sleep(0.005)
+    raise RuntimeError(f"the change to {collection}/{slug} never appeared")
+
+
+def _restart(server: ServerProcess) -> tuple[float, float]:
+    """Stop and start the server on its data folder: seconds until the previous live site is
+    served, and until the start-up build is live."""
+    server.stop()
+    began = time.perf_counter()
+    args = [sys.executable, "-m", "sync_server", "serve", "--data", str(server.data)]
+    args += ["--port", str(server.port)]
+    with open(server.log, "ab") as log:
+        server.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    serving = None
+    deadline = began + 120
+    while time.perf_counter() < deadline:
+        try:
+            if serving is None and httpx.get(f"{server.url}/", timeout=1).status_code == 200:
+                serving = time.perf_counter() - began
+            health = httpx.get(f"{server.url}/api/health", timeout=1).json()
+            if health["live_build"] is not None and serving is not None:
+                return serving, time.perf_counter() - began
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.02)
+    raise RuntimeError("the restarted server did not publish in time")
+
+
 def update_to_live(content: Path, runs: int, label: str) -> None:
-    # Imported here: the build benchmark runs the builder only as a child process.
     from tests.server import ServerProcess, make_token
 
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(Path(tmp) / "data", content)
         token = make_token(server.data, "bench", "admin")
         started = time.perf_counter()
-        server.start(timeout=600)
+        server.start(timeout=900)
         startup = time.perf_counter() - started
-        latencies = []
+        latencies: dict[str, list[float]] = {}
         try:
             with server.client(token) as http:
-                for run in range(runs):
-                    record = http.get("/api/records/stages/masa-tenang").json()
-                    marker = f"penanda-{run}-{time.time_ns()}"
-                    text = (
-                        record["text"]
-                        .replace("summary: ", f"summary: {marker} ", 1)
-                        .replace(f"penanda-{run - 1}", "x")
-                    )
-                    began = time.perf_counter()
-                    response = http.put(
-                        "/api/records/stages/masa-tenang",
-                        content=text.encode(),
-                        headers={
-                            "Content-Type": "text/markdown",
-                            "If-Match": str(record["revision"]),
-                        },
-                    )
-                    response.raise_for_status()
-                    deadline = began + 30
-                    while time.perf_counter() < deadline:
-                        page = httpx.get(f"{server.url}/tahapan/masa-tenang/", timeout=10)
-                        if marker in page.text:
-                            break
-                        time.sleep(0.005)
-                    else:
-                        raise RuntimeError("the change never appeared")
-                    latencies.append(time.perf_counter() - began)
+                for collection, slug, page in SYNC_CHANGES:
+                    latencies[collection] = [
+                        _change_once(http, server.url, collection, slug, page) for _ in range(runs)
+                    ]
                 builds = http.get("/api/builds").json()["builds"]
             rss = peak_rss_mb(server.process.pid) if server.process else float("nan")
+            serving, restarted = _restart(server)
         finally:
             server.stop()
-    pages = sum(1 for _ in content.rglob("*.md")) + sum(1 for _ in content.rglob("*.yaml"))
-    latencies.sort()
+    files = sum(1 for _ in content.rglob("*.md")) + sum(1 for _ in content.rglob("*.yaml"))
     incremental = [b["duration"] for b in builds if b["trigger"] != "startup" and b["duration"]]
-    print(f"{label}: {pages} content files")
-    print(f"  start-up until the first full build is live: {startup:.2f} s")
+    print(f"{label}: {files} content files")
+    print(f"  first start (empty data folder) until the first build is live: {startup:.2f} s")
     print(
-        f"  update-to-live over {runs} PUTs: median {statistics.median(latencies) * 1000:.0f} ms, "
-        f"p90 {latencies[int(len(latencies) * 0.9) - 1] * 1000:.0f} ms, "
-        f"max {latencies[-1] * 1000:.0f} ms"
+        f"  restart with the previous state: old site served after {serving:.2f} s, "
+        f"start-up build live after {restarted:.2f} s"
     )
+    for collection, values in latencies.items():
+        values.sort()
+        print(
+            f"  update-to-live, one {collection} record, {runs} PUTs: median "
+            f"{statistics.median(values) * 1000:.0f} ms, p90 "
+            f"{values[max(0, int(len(values) * 0.9) - 1)] * 1000:.0f} ms, "
+            f"max {values[-1] * 1000:.0f} ms"
+        )
     if incremental:
         print(f"  incremental build time: median {statistics.median(incremental) * 1000:.0f} ms")
     print(f"  server peak memory (VmHWM): {rss:.0f} MB")
@@ -667,7 +656,7 @@ def main() -> None:
         update_to_live(ROOT / "content", args.runs, "default content")
         if args.records:
             with tempfile.TemporaryDirectory() as tmp:
-                content = generate(Path(tmp) / "content", args.records)
+                content = generate_corpus(Path(tmp) / "content", args.records)
                 update_to_live(content, args.runs, f"generated site (+{args.records} records)")
 
 

@@ -42,8 +42,8 @@ def open_services(
         log.info("%s already holds content; --content is used only for a new data folder", data)
     store = open_store(data)
     workspace = Workspace(content_dir, store)
-    workspace.start()
     publisher = Publisher(workspace, store, data, debounce=debounce)
+    workspace.start(cache=publisher.engine.state)
     return Services(store, workspace, publisher, FailureLimiter(limit=auth_failures))
 
 

@@ -14,6 +14,7 @@ from site_builder.errors import ContentError, Problem
 from site_builder.load import (
     Content,
     Entry,
+    RecordCache,
     load_content,
     read_record,
     reference_problems,
@@ -115,11 +116,12 @@ class Workspace:
 
     # start-up -------------------------------------------------------------------------------
 
-    def start(self) -> Content:
-        """Reconcile files with the database, then load and validate everything."""
+    def start(self, cache: RecordCache | None = None) -> Content:
+        """Reconcile files with the database, then load and validate everything (records
+        whose files are unchanged since the last build come from the builder's cache)."""
         with self.lock:
             self.reconcile()
-            self.content = load_content(self.root)
+            self.content = load_content(self.root, cache)
             return self.content
 
     def _disk_records(self) -> dict[str, tuple[Path, str]]:
