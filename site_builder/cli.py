@@ -17,9 +17,8 @@ from .build import build as build_site
 from .errors import ContentError, PantauError
 from .load import check_slug, load_content, read_record
 from .models import COLLECTIONS, json_schemas
-from .skeletons import SKELETONS
 
-KINDS = {"stage": "stages", "team": "teams", "campaign": "campaigns", "page": "pages"}
+KINDS = {spec.kind: name for name, spec in COLLECTIONS.items()}
 
 content_option = click.option(
     "--content",
@@ -206,7 +205,7 @@ def new(kind: str, slug: str, content_dir: Path) -> None:
     existing = [p for p in path.parent.glob(f"{slug}.*") if p.suffix in (".md", ".yaml", ".yml")]
     if existing:
         raise PantauError(f"{existing[0]} already exists; choose another slug")
-    text = SKELETONS[collection]
+    text = COLLECTIONS[collection].skeleton
     read_record(COLLECTIONS[collection], slug, text, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

@@ -17,11 +17,11 @@ from .load import Entry
 from .models import COLLECTIONS, Regions
 from .pages import Output, href, region_href
 
-EXPORTED = ("stages", "teams", "campaigns")
+EXPORTED = tuple(name for name, spec in COLLECTIONS.items() if spec.exported)
 
 
 def _status(graph: SiteGraph, entry: Entry) -> str | None:
-    return graph.status(entry) if entry.collection == "stages" else None
+    return graph.status(entry) if COLLECTIONS[entry.collection].has_status else None
 
 
 def record_row(graph: SiteGraph, entry: Entry) -> dict[str, Any]:
@@ -42,13 +42,14 @@ def region_rows(graph: SiteGraph) -> list[dict[str, Any]]:
 
 
 def _entries(graph: SiteGraph, collection: str) -> list[Entry]:
-    return {"stages": graph.stages, "teams": graph.teams, "campaigns": graph.campaigns}[collection]
+    return graph.listed(collection)
 
 
 def columns(collection: str) -> list[str]:
     """CSV columns: the id, the page, every field of the model, and a stage's status."""
     fields = list(COLLECTIONS[collection].model.model_fields)
-    return ["id", "url", *fields, *(["status"] if collection == "stages" else [])]
+    status = ["status"] if COLLECTIONS[collection].has_status else []
+    return ["id", "url", *fields, *status]
 
 
 def _cell(value: Any) -> str:

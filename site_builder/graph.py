@@ -33,8 +33,6 @@ PHASE_LABELS = {
     "pasca": "Pasca pemungutan suara",
 }
 
-ROLE_ORDER = {"ketua": 0, "sekretariat": 1, "divisi": 2}
-
 
 @dataclass(frozen=True)
 class Change:
@@ -83,12 +81,6 @@ def stage_status(stage: Stage, today: dt.date) -> str:
     return "akan-datang"
 
 
-def _stage_key(entry: Entry) -> tuple[Any, ...]:
-    stage: Any = entry.data
-    when = stage.start or stage.end
-    return (when is None, when or dt.date.max, stage.end or stage.start or dt.date.max, entry.slug)
-
-
 @dataclass(frozen=True)
 class SiteGraph:
     """The content in the order and with the links the pages need.
@@ -112,21 +104,12 @@ class SiteGraph:
         deps.note("l:" + collection)
         return self.lists[collection]
 
-    @property
-    def stages(self) -> list[Entry]:
-        return self.listed("stages")
-
-    @property
-    def teams(self) -> list[Entry]:
-        return self.listed("teams")
-
-    @property
-    def campaigns(self) -> list[Entry]:
-        return self.listed("campaigns")
-
-    @property
-    def pages(self) -> list[Entry]:
-        return self.listed("pages")
+    def __getattr__(self, name: str) -> list[Entry]:
+        """``graph.stages``, ``graph.campaigns`` ...: a collection's published records."""
+        lists = self.__dict__.get("lists", {})
+        if name in lists:
+            return self.listed(name)
+        raise AttributeError(name)
 
     @property
     def regions(self) -> list[Region]:
@@ -171,13 +154,12 @@ class SiteGraph:
     def stages_in_phase(self, phase: str) -> list[Entry]:
         return self.query("phase", phase)  # type: ignore[no-any-return]
 
-    def stages_of_division(self, slug: str) -> list[Entry]:
-        return self.query("division", slug)  # type: ignore[no-any-return]
-
-    def campaigns_in(self, region: Region) -> list[Entry]:
-        """Campaigns naming this region itself (province-wide ones are listed once, on the
-        province's page, so region pages do not grow with every province-wide campaign)."""
-        return self.query("region", region.slug)  # type: ignore[no-any-return]
+    def backlinks(self, source: str, field: str, slug: str) -> list[Entry]:
+        """The published records of ``source`` whose ``field`` names ``slug`` (the stages of a
+        division, the campaigns of a region: a region's page lists the campaigns naming it,
+        and province-wide ones once, on the province's page, so pages do not grow with every
+        province-wide campaign)."""
+        return self.query("links", f"{source}.{field}:{slug}")  # type: ignore[no-any-return]
 
     def current_stages(self) -> list[Entry]:
         return self.query("current")  # type: ignore[no-any-return]
@@ -202,13 +184,17 @@ class SiteGraph:
         deps.note("status:" + entry.key)
         return stage_status(entry.data, self.build_date)  # type: ignore[arg-type]
 
-    def divisions_of(self, stage: Entry) -> list[Entry]:
-        teams = self.content.entries["teams"]
-        return [teams[slug] for slug in stage.record.divisions]  # type: ignore[attr-defined]
+    def linked(self, entry: Entry, field_name: str) -> list[Entry]:
+        """The records one of a record's reference fields names (a stage's divisions)."""
+        spec = COLLECTIONS[entry.collection]
+        (reference,) = (r for r in spec.references if r.field == field_name)
+        targets = self.content.entries[reference.target]
+        return [targets[slug] for slug in getattr(entry.record, field_name)]
 
-    def regions_of(self, campaign: Entry) -> list[Region]:
+    def regions_of(self, entry: Entry, field_name: str = "regions") -> list[Region]:
+        """The regions a record names in one of its fields."""
         deps.note("regions")
-        return [self.content.regions[s] for s in campaign.record.regions]  # type: ignore[attr-defined]
+        return [self.content.regions[s] for s in getattr(entry.record, field_name)]
 
     def days_to_election(self) -> int:
         """Positive before voting day, 0 on it, negative after."""
@@ -236,38 +222,23 @@ class SiteGraph:
         return max(found, default=start_of_day(self.build_date))
 
 
-def _campaign_recency(entry: Entry) -> tuple[Any, ...]:
-    record: Any = entry.data
-    return (record.start or record.end or dt.date.min, entry.slug)
-
-
 def _phase(graph: SiteGraph, phase: str) -> list[Entry]:
     return [s for s in graph.lists["stages"] if s.data.phase == phase]  # type: ignore[attr-defined]
 
 
-def _division(graph: SiteGraph, slug: str) -> list[Entry]:
-    index = graph.memo.get(("index", "division"), lambda: _division_index(graph))
+def _links(graph: SiteGraph, arg: str) -> list[Entry]:
+    where, _, slug = arg.partition(":")
+    source, _, field_name = where.partition(".")
+    index = graph.memo.get(("links", where), lambda: _link_index(graph, source, field_name))
     return index.get(slug, [])
 
 
-def _division_index(graph: SiteGraph) -> dict[str, list[Entry]]:
+def _link_index(graph: SiteGraph, source: str, field_name: str) -> dict[str, list[Entry]]:
+    """slug -> the records of ``source`` whose ``field_name`` lists it, in display order."""
     index: dict[str, list[Entry]] = {}
-    for stage in graph.lists["stages"]:
-        for slug in stage.data.divisions:  # type: ignore[attr-defined]
-            index.setdefault(slug, []).append(stage)
-    return index
-
-
-def _region(graph: SiteGraph, slug: str) -> list[Entry]:
-    index = graph.memo.get(("index", "region"), lambda: _region_index(graph))
-    return index.get(slug, [])
-
-
-def _region_index(graph: SiteGraph) -> dict[str, list[Entry]]:
-    index: dict[str, list[Entry]] = {}
-    for campaign in graph.lists["campaigns"]:
-        for slug in dict.fromkeys(campaign.data.regions):  # type: ignore[attr-defined]
-            index.setdefault(slug, []).append(campaign)
+    for entry in graph.lists.get(source, []):
+        for slug in dict.fromkeys(getattr(entry.data, field_name)):
+            index.setdefault(slug, []).append(entry)
     return index
 
 
@@ -280,7 +251,9 @@ def _next(graph: SiteGraph, _arg: str) -> Entry | None:
 
 
 def _latest(graph: SiteGraph, count: str) -> list[Entry]:
-    return heapq.nlargest(int(count), graph.lists["campaigns"], key=_campaign_recency)
+    order = COLLECTIONS["campaigns"].order
+    campaigns = graph.lists["campaigns"]
+    return heapq.nlargest(int(count), campaigns, key=lambda e: order(e.data, e.slug))
 
 
 def _feed(graph: SiteGraph, count: str) -> list[Entry]:
@@ -295,8 +268,7 @@ def _menu(graph: SiteGraph, _arg: str) -> list[tuple[str, str]]:
 #: Queries over the content by name: each returns records (or one), compared by their keys.
 QUERIES: dict[str, Callable[[SiteGraph, str], Any]] = {
     "phase": _phase,
-    "division": _division,
-    "region": _region,
+    "links": _links,
     "current": lambda graph, _arg: _status_of(graph, "berlangsung"),
     "next": _next,
     "latest": _latest,
@@ -313,17 +285,12 @@ def build_graph(
     fragments: Fragments | None = None,
 ) -> SiteGraph:
     lists = {
-        "stages": sorted(content.records("stages"), key=_stage_key),
-        "teams": sorted(
-            content.records("teams"),
-            key=lambda e: (ROLE_ORDER[e.data.role], e.data.name),  # type: ignore[attr-defined]
-        ),
-        "campaigns": sorted(
-            (e for e in content.records("campaigns") if not e.data.draft),  # type: ignore[attr-defined]
-            key=_campaign_recency,
-            reverse=True,
-        ),
-        "pages": sorted(content.records("pages"), key=lambda e: e.slug),
+        name: sorted(
+            (e for e in content.records(name) if spec.published(e.data)),
+            key=lambda e, order=spec.order: order(e.data, e.slug),  # type: ignore[misc]
+            reverse=spec.newest_first,
+        )
+        for name, spec in COLLECTIONS.items()
     }
     regions = sorted(content.regions.values(), key=lambda r: (r.kind != "provinsi", r.kind, r.name))
     return SiteGraph(content, today, lists, regions, history, fragments or Fragments())

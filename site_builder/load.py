@@ -289,39 +289,41 @@ def load_content(root: Path, cache: RecordCache | None = None) -> Content:
 
 
 def reference_problems(content: Content) -> list[tuple[Problem, str]]:
-    """Records that point at divisions, regions or images that do not exist: each problem
-    with what it points at (a record key, 'regions' or 'media')."""
+    """Records that point at records, regions or images that do not exist (as each
+    collection's declared references say): each problem with what it points at (a record
+    key, 'regions' or 'media')."""
     problems: list[tuple[Problem, str]] = []
-    teams = content.entries.get("teams", {})
-    teams_dir = content.root / "teams"
-    for entry in content.records("stages"):
-        for index, slug in enumerate(getattr(entry.record, "divisions", [])):
-            if slug not in teams:
-                problem = Problem(
-                    entry.path,
-                    entry.line_of("divisions", index),
-                    f"divisions[{index}]",
-                    f"unknown division '{slug}': there is no {teams_dir / slug}.md or .yaml",
-                )
-                problems.append((problem, f"teams/{slug}"))
     regions_file = content.root / "regions.yaml"
-    for entry in content.records("campaigns"):
-        record: Any = entry.record
-        for index, slug in enumerate(record.regions):
-            if slug not in content.regions:
+    for spec in COLLECTIONS.values():
+        for entry in content.records(spec.name):
+            record: Any = entry.data
+            for ref in spec.references:
+                for index, slug in enumerate(getattr(record, ref.field)):
+                    if ref.target == "regions":
+                        if slug in content.regions:
+                            continue
+                        target = "regions"
+                        where = f"it is not listed in {regions_file}"
+                    else:
+                        if slug in content.entries.get(ref.target, {}):
+                            continue
+                        target = f"{ref.target}/{slug}"
+                        folder = content.root / COLLECTIONS[ref.target].folder
+                        where = f"there is no {folder / slug}.md or .yaml"
+                    problem = Problem(
+                        entry.path,
+                        entry.line_of(ref.field, index),
+                        f"{ref.field}[{index}]",
+                        f"unknown {ref.noun} '{slug}': {where}",
+                    )
+                    problems.append((problem, target))
+            image = getattr(record, "image", None)
+            if image and image.src not in content.media:
                 problem = Problem(
                     entry.path,
-                    entry.line_of("regions", index),
-                    f"regions[{index}]",
-                    f"unknown region '{slug}': it is not listed in {regions_file}",
+                    entry.line_of("image", "src"),
+                    "image.src",
+                    f"the image {content.root / 'media' / image.src} does not exist",
                 )
-                problems.append((problem, "regions"))
-        if record.image and record.image.src not in content.media:
-            problem = Problem(
-                entry.path,
-                entry.line_of("image", "src"),
-                "image.src",
-                f"the image {content.root / 'media' / record.image.src} does not exist",
-            )
-            problems.append((problem, "media"))
+                problems.append((problem, "media"))
     return problems

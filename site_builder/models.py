@@ -2,8 +2,8 @@
 
 The same models validate files on disk (``pantau check``) and, later, updates arriving at the
 sync server. Each field's description feeds the JSON Schema that ``pantau schema`` writes.
-Adding a collection means adding one model here, registered with ``@collection``, plus its
-two templates in the theme.
+Adding a collection means adding one model here, registered with ``@collection`` (its
+declaration says everything else that varies by collection), plus its templates in the theme.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from . import skeletons
 
 WITA = ZoneInfo("Asia/Makassar")
 
@@ -77,33 +79,65 @@ class Record(Strict):
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A field of a record that names other records by slug (or regions), and the name its
+    inverse takes on the target's page (the stages of a division, the campaigns of a region)."""
+
+    field: str
+    target: str  # a collection name, or "regions"
+    noun: str  # what one item is called in messages: "division", "region"
+    backlink: str | None = None
+
+
+@dataclass(frozen=True)
 class CollectionSpec:
-    """How one collection is stored and published."""
+    """Everything that varies by collection: how it is stored, validated, ordered, published,
+    searched, exported, started with `pantau new`, and who may write it."""
 
     name: str
     model: type[Record]
     url: str
     label: str
     label_one: str
+    kind: str  # the singular name used by `pantau new <kind>`
+    page_template: str
+    list_template: str | None = None
+    menu: str | None = None  # the list page's label in the main menu
+    order: Callable[[Any, str], Any] = lambda record, slug: slug
+    newest_first: bool = False
+    search_fields: tuple[str, ...] = ()
+    references: tuple[Reference, ...] = ()
+    writers: frozenset[str] = frozenset({"admin"})
+    exported: bool = True
+    has_status: bool = False  # selesai / berlangsung / akan datang, from its dates
+    skeleton: str = ""
 
     @property
     def folder(self) -> str:
         return self.name
 
+    def published(self, record: Any) -> bool:
+        """Whether a record appears on the site (a draft does not)."""
+        return not getattr(record, "draft", False)
+
 
 COLLECTIONS: dict[str, CollectionSpec] = {}
 
 
-def collection(
-    name: str, *, url: str, label: str, label_one: str
-) -> Callable[[type[Record]], type[Record]]:
-    """Register a record model as a collection stored in ``content/<name>/``."""
+def collection(name: str, **declaration: Any) -> Callable[[type[Record]], type[Record]]:
+    """Register a record model as a collection stored in ``content/<name>/``, with the rest of
+    its declaration (see CollectionSpec)."""
 
     def register(model: type[Record]) -> type[Record]:
-        COLLECTIONS[name] = CollectionSpec(name, model, url, label, label_one)
+        COLLECTIONS[name] = CollectionSpec(name, model, **declaration)
         return model
 
     return register
+
+
+def writable(role: str) -> frozenset[str]:
+    """The collections a role may write."""
+    return frozenset(n for n, spec in COLLECTIONS.items() if role in spec.writers)
 
 
 def check_order(kind: str, start: dt.date | None, end: dt.date | None) -> None:
@@ -130,7 +164,28 @@ class StatusOverride(Strict):
         return self
 
 
-@collection("stages", url="tahapan", label="Tahapan", label_one="Tahapan")
+def _stage_order(record: Any, slug: str) -> tuple[Any, ...]:
+    when = record.start or record.end
+    last = record.end or record.start or dt.date.max
+    return (when is None, when or dt.date.max, last, slug)
+
+
+@collection(
+    "stages",
+    url="tahapan",
+    label="Tahapan",
+    label_one="Tahapan",
+    kind="stage",
+    page_template="stage.html",
+    list_template="stages.html",
+    menu="Tahapan",
+    order=_stage_order,
+    search_fields=("summary", "monitoring"),
+    references=(Reference("divisions", "teams", "division", backlink="stages"),),
+    writers=frozenset({"admin", "editor"}),
+    has_status=True,
+    skeleton=skeletons.STAGE,
+)
 class Stage(Record):
     """One stage (tahapan) of the election schedule."""
 
@@ -181,7 +236,23 @@ class Member(Strict):
     role: Text = Field(description="Its role in the division, e.g. 'anggota'.")
 
 
-@collection("teams", url="tim", label="Tim Pemantau", label_one="Divisi")
+ROLE_ORDER = {"ketua": 0, "sekretariat": 1, "divisi": 2}
+
+
+@collection(
+    "teams",
+    url="tim",
+    label="Tim Pemantau",
+    label_one="Divisi tim",
+    kind="team",
+    page_template="team.html",
+    list_template="teams.html",
+    menu="Tim",
+    order=lambda record, slug: (ROLE_ORDER[record.role], record.name),
+    search_fields=("name", "summary", "tupoksi"),
+    writers=frozenset({"admin", "editor"}),
+    skeleton=skeletons.TEAM,
+)
 class Team(Record):
     """One division of the monitoring team."""
 
@@ -212,7 +283,26 @@ class Image(Strict):
         return value
 
 
-@collection("campaigns", url="kampanye", label="Kampanye Partisipasi", label_one="Kampanye")
+def _campaign_order(record: Any, slug: str) -> tuple[Any, ...]:
+    return (record.start or record.end or dt.date.min, slug)
+
+
+@collection(
+    "campaigns",
+    url="kampanye",
+    label="Kampanye Partisipasi",
+    label_one="Kampanye",
+    kind="campaign",
+    page_template="campaign.html",
+    list_template="campaigns.html",
+    menu="Kampanye",
+    order=_campaign_order,
+    newest_first=True,
+    search_fields=("summary", "organiser", "audience", "channels"),
+    references=(Reference("regions", "regions", "region", backlink="campaigns"),),
+    writers=frozenset({"admin", "campaign"}),
+    skeleton=skeletons.CAMPAIGN,
+)
 class Campaign(Record):
     """A voter-participation campaign."""
 
@@ -238,7 +328,17 @@ class Campaign(Record):
         return self
 
 
-@collection("pages", url="", label="Halaman", label_one="Halaman")
+@collection(
+    "pages",
+    url="",
+    label="Halaman",
+    label_one="Halaman",
+    kind="page",
+    page_template="page.html",
+    search_fields=("summary",),
+    exported=False,
+    skeleton=skeletons.PAGE,
+)
 class Page(Record):
     """A standalone page such as 'tentang' (about), published at /<slug>/."""
 

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw
 
 from .graph import SiteGraph
 from .load import Entry
-from .models import Site
+from .models import COLLECTIONS, Site
 from .pages import href, region_href
 
 ZIP_PATH = "unduh/pantau-situs.zip"
@@ -39,7 +39,6 @@ FINAL = (ZIP_PATH, DATA_PAGE, SW_PATH)
 SHELL = ("index.html", OFFLINE_PAGE, SEARCH_PAGE, SEARCH_PATH, "manifest.webmanifest")
 NOT_PRECACHED = (ZIP_PATH, SW_PATH, ".pantau-build")
 ZIP_EXCLUDES = (ZIP_PATH, SW_PATH, ".pantau-build")
-KINDS = {"stages": "Tahapan", "teams": "Divisi tim", "campaigns": "Kampanye", "pages": "Halaman"}
 
 _MARKUP = re.compile(r"[#*_`>|\[\]()!-]+")
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
@@ -56,10 +55,12 @@ def fold(text: str) -> str:
 
 
 def _entry_text(entry: Entry) -> str:
+    """The fields its collection declares searchable, then the body without markup."""
     record: Any = entry.record
-    parts = [getattr(record, name, "") for name in ("name", "summary", "organiser")]
-    for name in ("monitoring", "tupoksi", "audience", "channels"):
-        parts += getattr(record, name, [])
+    parts: list[Any] = []
+    for name in COLLECTIONS[entry.collection].search_fields:
+        value = getattr(record, name)
+        parts += value if isinstance(value, list) else [value]
     parts.append(_MARKUP.sub(" ", record.body))
     return " ".join(str(p) for p in parts if p)
 
@@ -86,7 +87,9 @@ def _entry_row(entry: Entry) -> str:
     record: Any = entry.record
     title = getattr(record, "title", None) or getattr(record, "name", entry.slug)
     snippet = getattr(record, "summary", None) or ""
-    return _search_row(title, href(entry), KINDS[entry.collection], snippet, _entry_text(entry))
+    return _search_row(
+        title, href(entry), COLLECTIONS[entry.collection].label_one, snippet, _entry_text(entry)
+    )
 
 
 def search_index(graph: SiteGraph) -> bytes:
@@ -94,7 +97,8 @@ def search_index(graph: SiteGraph) -> bytes:
     row per page worth finding (title, url from the site root, kind, snippet, folded text)."""
     rows = [
         graph.fragments.get(("search", entry.key), lambda entry=entry: _entry_row(entry))
-        for entry in (*graph.stages, *graph.teams, *graph.campaigns, *graph.pages)
+        for name in COLLECTIONS
+        for entry in graph.listed(name)
     ]
     for region in graph.regions:
         snippet = region.summary or f"{region.kind.capitalize()}, {region.seat}"

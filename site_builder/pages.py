@@ -11,15 +11,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from .graph import PHASE_LABELS, STATUS_LABELS, SiteGraph, href, region_href
-from .models import COLLECTIONS
+from .load import Entry
+from .models import COLLECTIONS, CollectionSpec, Reference, Region
 
 CHANGES_PAGE = "riwayat/index.html"
 
+
+def list_href(spec: CollectionSpec) -> str:
+    """The site path of a collection's list page."""
+    return f"{spec.url}/index.html"
+
+
 NAV = [
     ("index.html", "Beranda"),
-    ("tahapan/index.html", "Tahapan"),
-    ("tim/index.html", "Tim"),
-    ("kampanye/index.html", "Kampanye"),
+    *((list_href(spec), spec.menu) for spec in COLLECTIONS.values() if spec.menu),
     ("wilayah/index.html", "Wilayah"),
     ("data/index.html", "Data"),
 ]
@@ -47,51 +52,66 @@ def plan_pages(graph: SiteGraph) -> list[Output]:
             "index.html",
             lambda: {"current": graph.current_stages(), "next": graph.next_stage()},
         ),
-        Output("tahapan/index.html", "stages.html"),
-        Output("tim/index.html", "teams.html"),
-        Output("kampanye/index.html", "campaigns.html"),
+        *(
+            Output(list_href(spec), spec.list_template)
+            for spec in COLLECTIONS.values()
+            if spec.list_template
+        ),
         Output("wilayah/index.html", "regions.html"),
         Output("data/index.html", "data.html", final=True),
         Output("404.html", "404.html"),
         Output("offline/index.html", "offline.html"),
         Output("cari/index.html", "search.html"),
     ]
-    lists = graph.lists
+    for spec in COLLECTIONS.values():
+        outputs += [
+            Output(href(entry), spec.page_template, _record_context(graph, entry))
+            for entry in graph.lists[spec.name]
+        ]
     outputs += [
-        Output(href(stage), "stage.html", lambda stage=stage: {"entry": stage})
-        for stage in lists["stages"]
-    ]
-    outputs += [
-        Output(
-            href(team),
-            "team.html",
-            lambda team=team: {"entry": team, "stages": graph.stages_of_division(team.slug)},
-        )
-        for team in lists["teams"]
-    ]
-    outputs += [
-        Output(
-            href(campaign),
-            "campaign.html",
-            lambda campaign=campaign: {"entry": campaign, "regions": graph.regions_of(campaign)},
-        )
-        for campaign in lists["campaigns"]
-    ]
-    outputs += [
-        Output(
-            region_href(region),
-            "region.html",
-            lambda region=region: {"region": region, "campaigns": graph.campaigns_in(region)},
-        )
+        Output(region_href(region), "region.html", _region_context(graph, region))
         for region in graph.region_list
-    ]
-    outputs += [
-        Output(href(page), "page.html", lambda page=page: {"entry": page})
-        for page in lists["pages"]
     ]
     if graph.changes is not None:
         outputs.append(Output(CHANGES_PAGE, "changes.html"))
     return outputs
+
+
+def _record_context(graph: SiteGraph, entry: Entry) -> Callable[[], dict[str, Any]]:
+    """A record page's context: the record, the regions it names, and the records of other
+    collections that name it (the stages of a division), as its declarations say."""
+
+    def context() -> dict[str, Any]:
+        values: dict[str, Any] = {"entry": entry}
+        for reference in COLLECTIONS[entry.collection].references:
+            if reference.target == "regions":
+                values[reference.field] = graph.regions_of(entry, reference.field)
+        for source, reference in backlinks_to(entry.collection):
+            values[reference.backlink] = graph.backlinks(source, reference.field, entry.slug)  # type: ignore[index]
+        return values
+
+    return context
+
+
+def _region_context(graph: SiteGraph, region: Region) -> Callable[[], dict[str, Any]]:
+    def context() -> dict[str, Any]:
+        values: dict[str, Any] = {"region": region}
+        for source, reference in backlinks_to("regions"):
+            values[reference.backlink] = graph.backlinks(source, reference.field, region.slug)  # type: ignore[index]
+        return values
+
+    return context
+
+
+def backlinks_to(target: str) -> list[tuple[str, Reference]]:
+    """(source collection, reference) for every reference to ``target`` that names its
+    inverse (e.g. stages.divisions, shown as 'stages' on a division's page)."""
+    return [
+        (name, reference)
+        for name, spec in COLLECTIONS.items()
+        for reference in spec.references
+        if reference.target == target and reference.backlink
+    ]
 
 
 def render_context(graph: SiteGraph) -> dict[str, Any]:

@@ -1,9 +1,9 @@
-"""Valid starting points for `pantau new`: every required field, placeholders to replace."""
+"""Valid starting points for `pantau new`, one per collection (named in its declaration in
+``models``): every required field, placeholders to replace."""
 
 from __future__ import annotations
 
-SKELETONS = {
-    "stages": """\
+STAGE = """\
 ---
 title: Judul tahapan
 phase: penyelenggaraan  # persiapan | penyelenggaraan | pasca
@@ -19,8 +19,9 @@ sources: []
 #    url: https://...
 ---
 Uraian tahapan dalam Markdown.
-""",
-    "teams": """\
+"""
+
+TEAM = """\
 ---
 name: Nama divisi
 role: divisi           # ketua | sekretariat | divisi
@@ -35,8 +36,9 @@ verified: false
 sources: []
 ---
 Uraian divisi dalam Markdown.
-""",
-    "campaigns": """\
+"""
+
+CAMPAIGN = """\
 ---
 title: Judul kampanye
 summary: Satu atau dua kalimat tentang kampanye ini.
@@ -55,13 +57,13 @@ verified: false
 sources: []
 ---
 Uraian kampanye dalam Markdown.
-""",
-    "pages": """\
+"""
+
+PAGE = """\
 ---
 title: Judul halaman
 verified: false
 sources: []
 ---
 Isi halaman dalam Markdown.
-""",
-}
+"""

@@ -558,7 +558,8 @@ async def upload_asset(request: Request) -> JSONResponse:
         description: Not a PNG, JPEG or WebP image.
     """
     identity = await identify(request)
-    require_write(identity, "campaigns")
+    if not identity.may_upload():
+        raise ApiError(403, f"the role '{identity.role}' may not upload images")
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in IMAGE_TYPES:
         raise ApiError(415, "images must be sent as image/png, image/jpeg or image/webp")

@@ -12,17 +12,12 @@ from collections import deque
 from dataclasses import dataclass
 
 from site_builder.errors import PantauError
+from site_builder.models import COLLECTIONS, writable
 
 from .store import Store, now
 
 ROLES = ("admin", "editor", "campaign")
 
-#: Which collections each role may write. Admin may do everything.
-WRITABLE = {
-    "admin": {"stages", "teams", "campaigns", "pages"},
-    "editor": {"stages", "teams"},
-    "campaign": {"campaigns"},
-}
 
 
 @dataclass(frozen=True)
@@ -33,7 +28,14 @@ class Identity:
     role: str
 
     def may_write(self, collection: str) -> bool:
-        return collection in WRITABLE.get(self.role, set())
+        """Each collection's declaration names the roles that may write it."""
+        return collection in writable(self.role)
+
+    def may_upload(self) -> bool:
+        """Images are uploaded by whoever may write a collection whose records show one."""
+        return any(
+            "image" in COLLECTIONS[name].model.model_fields for name in writable(self.role)
+        )
 
 
 def hash_token(token: str) -> str:

@@ -25,7 +25,7 @@ from .workspace import Workspace
 log = logging.getLogger("pantau.sync")
 
 KEEP_BUILDS = 3
-LINK_COPY_FILES = 2000  # up to this many files, every build gets a fresh folder
+LINK_COPY_FILES = 300  # up to this many files, every build gets a fresh folder
 ACTION_LABELS = {
     "create": "dibuat",
     "update": "diubah",
