@@ -19,6 +19,9 @@ from site_builder.preview import make_server
 
 from .conftest import CONTENT, VOTING_DAY
 
+# Real servers, real browsers or crash rounds: left out of the quick run (-m 'not slow').
+pytestmark = pytest.mark.slow
+
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

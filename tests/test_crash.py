@@ -7,11 +7,15 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from site_builder.load import load_content
 
 from .conftest import CONTENT
 from .server import ServerProcess, make_token
+
+# Real servers, real browsers or crash rounds: left out of the quick run (-m 'not slow').
+pytestmark = pytest.mark.slow
 
 SLUGS = ["kampanye", "masa-tenang", "pemungutan-suara", "coklit"]
 

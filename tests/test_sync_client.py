@@ -15,6 +15,9 @@ from sync_server.client import SyncClient, describe_status, three_way
 
 from .server import ServerProcess, free_port, make_token
 
+# Real servers, real browsers or crash rounds: left out of the quick run (-m 'not slow').
+pytestmark = pytest.mark.slow
+
 STAGE = "stages/pemungutan-suara.md"
 
 

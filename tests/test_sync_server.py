@@ -15,6 +15,9 @@ from sync_server.server import open_store
 
 from .server import ServerProcess, make_token
 
+# Real servers, real browsers or crash rounds: left out of the quick run (-m 'not slow').
+pytestmark = pytest.mark.slow
+
 STAGE_URL = "/api/records/stages/pemungutan-suara"
 
 
