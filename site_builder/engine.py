@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import sys
 import time
 import uuid
 from collections.abc import Hashable
@@ -28,7 +29,7 @@ from .graph import QUERIES, History, stage_status
 from .load import Content
 from .pages import Output
 from .parallel import Rendered, render_all
-from .render import SitePlan, finals, make_plan, render_output
+from .render import SitePlan, download_copy, make_plan, render_output, service_worker
 from .state import Kept, OutputState, State
 from .themes import template_fingerprint
 from .write import MARKER, safe_join
@@ -106,6 +107,11 @@ class Changes:
     seconds: float = 0.0
     sizes: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def download_pending(self) -> bool:
+        """The downloadable copy was left behind and a later build owes it."""
+        return bool(self.meta.get("download_pending"))
+
     def summary(self, seconds: float | None = None) -> str:
         pages = sum(1 for path in self.sizes if path.endswith(".html"))
         search = self.sizes.get(offline.SEARCH_PATH, 0)
@@ -134,10 +140,12 @@ class Engine:
         stage: Path,
         previous: Path | None,
         full: bool = False,
+        download_later: bool = False,
     ) -> Changes:
         """Render what changed since the build that wrote ``previous`` (everything when the
         state does not describe that folder, or with ``full``) into the empty folder
-        ``stage``."""
+        ``stage``. With ``download_later``, an incremental build leaves the downloadable copy
+        as it was (``Changes.download_pending`` then says one is owed)."""
         started = time.perf_counter()
         state = self.state
         incremental = not full and state.describes(previous)
@@ -178,7 +186,8 @@ class Engine:
         changed: dict[str, OutputState] = {}
         written: list[str] = []
         for path, digest, size, keys, fresh in render_all(dirty, render_one, fragments, _heavy):
-            changed[path] = OutputState(digest, size, keys)
+            # Thousands of outputs read the same keys: keep one copy of each.
+            changed[path] = OutputState(digest, size, frozenset(map(sys.intern, keys)))
             if fresh:
                 written.append(path)
         written.sort()
@@ -197,30 +206,45 @@ class Engine:
             folder = stage if path in written_set or previous is None else previous
             return site_file(folder, path).read_bytes()
 
-        stale = [
-            p for p in offline.FINAL if p not in old or not old[p].keys.isdisjoint(changed_keys)
-        ]
-        if not incremental or written or removed or stale:
-            others = [p for p in outputs if p not in offline.FINAL]
-            made, label, made_keys = finals(
+        def keep(path: str, data: bytes, keys: frozenset[str]) -> None:
+            outputs[path] = changed[path] = OutputState(offline.digest(data), len(data), keys)
+            if path not in old or old[path].hash != outputs[path].hash:
+                _write(stage, path, data)
+                written.append(path)
+
+        def stale(path: str) -> bool:
+            return path not in old or not old[path].keys.isdisjoint(changed_keys)
+
+        others = sorted(p for p in outputs if p not in offline.FINAL)
+        # The download copy (zip and data page) is made from every other file. A caller may
+        # defer it on a large site (the old copy stays, consistent with its data page), and
+        # the next build that allows it catches up.
+        pending = bool(state.meta.get("download_pending")) and incremental
+        wanted = not incremental or written or removed or pending or stale(offline.DATA_PAGE)
+        if wanted and not (download_later and incremental):
+            archive, page, label, page_keys = download_copy(
                 plan,
                 others,
                 read,
-                {p: outputs[p].hash for p in others},
-                {p: outputs[p].size for p in others},
                 meta["zip_label"],
                 lambda p: p in old and p not in written_set,
                 site_file(previous, offline.ZIP_PATH) if incremental and previous else None,
             )
             meta["zip_label"] = label
-            for path, data in made.items():
-                rendered += 1
-                outputs[path] = changed[path] = OutputState(
-                    offline.digest(data), len(data), made_keys[path]
-                )
-                if path not in old or old[path].hash != outputs[path].hash:
-                    _write(stage, path, data)
-                    written.append(path)
+            keep(offline.DATA_PAGE, page, page_keys)
+            keep(offline.ZIP_PATH, archive, page_keys)
+            rendered += 2
+        elif wanted:
+            meta["download_pending"] = "1"
+        if not incremental or written or removed or stale(offline.SW_PATH):
+            listed = [*others, offline.DATA_PAGE, offline.ZIP_PATH]
+            worker, worker_keys = service_worker(
+                plan,
+                {p: outputs[p].hash for p in listed},
+                {p: outputs[p].size for p in listed},
+            )
+            keep(offline.SW_PATH, worker, worker_keys)
+            rendered += 1
         checked = {k: fingerprint(k) for o in changed.values() for k in o.keys}
         checked.update((k, fingerprint(k)) for k in changed_keys)
         made_fragments = {k: fragments.used[k] for k in fragments.made}

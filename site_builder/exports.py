@@ -24,10 +24,19 @@ def _status(graph: SiteGraph, entry: Entry) -> str | None:
     return graph.status(entry) if COLLECTIONS[entry.collection].has_status else None
 
 
-def record_row(graph: SiteGraph, entry: Entry) -> dict[str, Any]:
-    """A record as plain JSON data, with its stable id (the slug) and page path."""
+def record_path(entry: Entry) -> str:
+    """data/<collection>/<slug>.json: one record whole, body included."""
+    return f"data/{entry.collection}/{entry.slug}.json"
+
+
+def record_row(graph: SiteGraph, entry: Entry, *, body: bool = True) -> dict[str, Any]:
+    """A record as plain JSON data, with its stable id (the slug) and page path. Without the
+    body (the collection files), it names the file that has the whole record instead, so the
+    collection files grow with the number of records, not with the length of their texts."""
     row: dict[str, Any] = {"id": entry.slug, "url": href(entry)}
-    row.update(entry.record.model_dump(mode="json"))
+    row.update(entry.record.model_dump(mode="json", exclude=None if body else {"body"}))
+    if not body:
+        row["data"] = record_path(entry)
     status = _status(graph, entry)
     if status is not None:
         row["status"] = status
@@ -46,10 +55,11 @@ def _entries(graph: SiteGraph, collection: str) -> list[Entry]:
 
 
 def columns(collection: str) -> list[str]:
-    """CSV columns: the id, the page, every field of the model, and a stage's status."""
-    fields = list(COLLECTIONS[collection].model.model_fields)
+    """CSV columns: the id, the page, every field of the model but the body, a stage's
+    status, and the file with the whole record."""
+    fields = [f for f in COLLECTIONS[collection].model.model_fields if f != "body"]
     status = ["status"] if COLLECTIONS[collection].has_status else []
-    return ["id", "url", *fields, *status]
+    return ["id", "url", *fields, *status, "data"]
 
 
 def _cell(value: Any) -> str:
@@ -86,7 +96,7 @@ def json_export(graph: SiteGraph, collection: str) -> bytes:
         graph.fragments.get(
             ("json", e.key),
             lambda e=e: textwrap.indent(
-                json.dumps(record_row(graph, e), ensure_ascii=False, indent=2), "  "
+                json.dumps(record_row(graph, e, body=False), ensure_ascii=False, indent=2), "  "
             ),
         )
         for e in _entries(graph, collection)
@@ -104,7 +114,7 @@ def csv_export(graph: SiteGraph, collection: str) -> bytes:
     lines = [
         graph.fragments.get(
             ("csv", e.key),
-            lambda e=e: csv_lines(header, [record_row(graph, e)]),
+            lambda e=e: csv_lines(header, [record_row(graph, e, body=False)]),
         )
         for e in _entries(graph, collection)
     ]
@@ -112,8 +122,13 @@ def csv_export(graph: SiteGraph, collection: str) -> bytes:
 
 
 def data_outputs(graph: SiteGraph) -> list[Output]:
-    """data/<collection>.json, .csv and .schema.json."""
-    outputs = []
+    """data/<collection>.json, .csv and .schema.json, and data/<collection>/<slug>.json for
+    each record."""
+    outputs = [
+        Output(record_path(e), make=lambda e=e: to_json(record_row(graph, e)))
+        for collection in EXPORTED
+        for e in graph.lists[collection]
+    ]
     for collection in (*EXPORTED, "regions"):
         model = Regions if collection == "regions" else COLLECTIONS[collection].model
         outputs += [

@@ -267,7 +267,11 @@ def load_content(root: Path, cache: RecordCache | None = None) -> Content:
                     Problem(name, 1, "slug", f"the slug '{path.stem}' is also used by {other}")
                 )
                 continue
-            entries[spec.name][path.stem] = entry
+            # Kept lean: the text is read again from the file, and its line numbers parsed
+            # again, only if something needs them (a sync, an error message).
+            entries[spec.name][path.stem] = replace(
+                entry, source=None, lines=None, known_digest=entry.digest
+            )
 
     media_root = root / "media"
     media = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,22 +182,18 @@ def render_output(plan: SitePlan, output: Output, **extra: Any) -> tuple[bytes, 
     return data, frozenset(keys)
 
 
-def finals(
+def download_copy(
     plan: SitePlan,
-    paths: Iterable[str],
+    others: list[str],
     read: Callable[[str], bytes],
-    hashes: dict[str, str],
-    sizes: dict[str, int],
     zip_label: str,
     unchanged: Callable[[str], bool] = lambda path: False,
     previous_zip: Path | None = None,
-) -> tuple[dict[str, bytes], str, dict[str, frozenset[str]]]:
-    """The outputs made from all other files: the downloadable zip, the data page (which shows
-    the zip's size, so the two are made until they agree; usually once, starting from the
-    size shown last time) and the service worker (which lists every file's content hash).
-    Returns them with the zip's size label and, for each, the keys it read beyond the files.
-    Files for which ``unchanged`` holds are copied into the zip from ``previous_zip``."""
-    others = sorted(p for p in paths if p not in offline.FINAL)
+) -> tuple[bytes, bytes, str, frozenset[str]]:
+    """The downloadable zip of every other file and the data page, which shows the zip's size
+    (so the two are made until they agree; usually once, starting from the size shown last
+    time). Files for which ``unchanged`` holds are copied from ``previous_zip`` still
+    compressed. Returns the zip, the data page, the size label and the keys the page read."""
     data_page = plan.by_path()[offline.DATA_PAGE]
     label = zip_label
     members = [*(p for p in others if p not in offline.ZIP_EXCLUDES), offline.DATA_PAGE]
@@ -216,28 +212,22 @@ def finals(
         if offline.size_label(len(archive)) == label:
             break
         label = offline.size_label(len(archive))
-    made = {offline.DATA_PAGE: page, offline.ZIP_PATH: archive}
-    all_hashes = {p: hashes[p] for p in others}
-    all_sizes = {p: sizes[p] for p in others}
-    for path, data in made.items():
-        all_hashes[path] = offline.digest(data)
-        all_sizes[path] = len(data)
+    return archive, page, label, page_keys
+
+
+def service_worker(
+    plan: SitePlan, hashes: dict[str, str], sizes: dict[str, int]
+) -> tuple[bytes, frozenset[str]]:
+    """sw.js, which lists the content hash of every file it precaches, and the keys it read."""
     budget = plan.graph.content.site.precache_budget_kb * 1024
-    precache = offline.precache_list(all_hashes, all_sizes, budget)
-    version = offline.digest("\n".join(f"{p} {all_hashes[p]}" for p in sorted(all_hashes)).encode())
-    with deps.recording() as worker_keys:
+    precache = offline.precache_list(hashes, sizes, budget)
+    version = offline.digest("\n".join(f"{p} {hashes[p]}" for p in sorted(hashes)).encode())
+    with deps.recording() as keys:
         worker = plan.env.get_template("sw.js").render(
             version=version,
             offline_page=offline.OFFLINE_PAGE,
-            precache=[[p, all_hashes[p]] for p in precache],
-            everything=len(precache)
-            == len([p for p in all_hashes if p not in offline.NOT_PRECACHED]),
+            precache=[[p, hashes[p]] for p in precache],
+            everything=len(precache) == len([p for p in hashes if p not in offline.NOT_PRECACHED]),
         )
-    made[offline.SW_PATH] = worker.encode("utf-8")
-    worker_keys.add("site")  # the precache budget
-    keys = {
-        offline.DATA_PAGE: page_keys,
-        offline.ZIP_PATH: page_keys,
-        offline.SW_PATH: frozenset(worker_keys),
-    }
-    return made, label, keys
+    keys.add("site")  # the precache budget
+    return worker.encode("utf-8"), frozenset(keys)

@@ -19,7 +19,6 @@ from .store import Store, now
 ROLES = ("admin", "editor", "campaign")
 
 
-
 @dataclass(frozen=True)
 class Identity:
     """Who made a request."""
@@ -33,9 +32,7 @@ class Identity:
 
     def may_upload(self) -> bool:
         """Images are uploaded by whoever may write a collection whose records show one."""
-        return any(
-            "image" in COLLECTIONS[name].model.model_fields for name in writable(self.role)
-        )
+        return any("image" in COLLECTIONS[name].model.model_fields for name in writable(self.role))
 
 
 def hash_token(token: str) -> str:

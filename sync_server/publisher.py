@@ -16,6 +16,7 @@ from site_builder.dates import today_wita
 from site_builder.engine import Changes, Engine, apply_changes, write_marker
 from site_builder.errors import PantauError
 from site_builder.graph import Change, History
+from site_builder.offline import ZIP_PATH
 from site_builder.state import state_path
 from site_builder.write import MARKER
 
@@ -25,6 +26,8 @@ from .workspace import Workspace
 log = logging.getLogger("pantau.sync")
 
 KEEP_BUILDS = 3
+DOWNLOAD_EAGER_BYTES = 20 * 1024 * 1024  # below this the download copy follows every change
+DOWNLOAD_INTERVAL = 60.0  # seconds; above it, at most this often (a follow-up build catches up)
 LINK_COPY_FILES = 300  # up to this many files, every build gets a fresh folder
 ACTION_LABELS = {
     "create": "dibuat",
@@ -91,6 +94,9 @@ class Publisher:
         self._last_request = 0.0
         self._retry_full = False
         self._live_id: int | None = None
+        self._site_bytes = 0
+        self._downloaded_at = 0.0
+        self._download_timer: threading.Timer | None = None
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="pantau-builder", daemon=True)
 
@@ -99,6 +105,8 @@ class Publisher:
         self._thread.start()
 
     def stop(self) -> None:
+        if self._download_timer is not None:
+            self._download_timer.cancel()
         with self._cond:
             self._stop = True
             self._cond.notify()
@@ -198,6 +206,7 @@ class Publisher:
                 stage=stage,
                 previous=live,
                 full=full,
+                download_later=self._download_later(),
             )
             if changes.full:
                 write_marker(stage, changes)
@@ -217,7 +226,30 @@ class Publisher:
         finally:
             shutil.rmtree(stage, ignore_errors=True)
         self.engine.commit(changes)
+        self._site_bytes = sum(changes.sizes.values())
+        if changes.download_pending:
+            self._follow_up()
+        elif changes.full or any(p == ZIP_PATH for p in changes.written):
+            self._downloaded_at = time.monotonic()
         return changes
+
+    def _download_later(self) -> bool:
+        """Whether this build may leave the downloadable copy behind: on a large site, zipping
+        it again costs more than the change itself, so it follows at most once a minute."""
+        if self._site_bytes <= DOWNLOAD_EAGER_BYTES:
+            return False
+        return time.monotonic() - self._downloaded_at < DOWNLOAD_INTERVAL
+
+    def _follow_up(self) -> None:
+        """Ask for a build that brings the downloadable copy up to date, once it is due."""
+        if self._download_timer is not None and self._download_timer.is_alive():
+            return
+        wait = max(0.0, self._downloaded_at + DOWNLOAD_INTERVAL - time.monotonic())
+        self._download_timer = threading.Timer(
+            wait, lambda: self.request("refresh the downloadable copy")
+        )
+        self._download_timer.daemon = True
+        self._download_timer.start()
 
     def _fresh_folder(self, build_id: int) -> Path:
         target = self.builds_dir / str(build_id)

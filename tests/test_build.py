@@ -271,6 +271,13 @@ def test_data_exports_match_the_records(built_site: BuildResult) -> None:
             record = content.entries[collection][row["id"]].record
             assert row["sources"] == [s.model_dump() for s in record.sources]
             assert row["verified"] == record.verified
+            # The collection file leaves bodies out and names the file with the whole record.
+            assert "body" not in row
+            whole = json.loads(built_site.files[row["data"]])
+            assert whole["body"] == record.body
+            assert {k: v for k, v in whole.items() if k != "body"} == {
+                k: v for k, v in row.items() if k != "data"
+            }
         table = list(
             csv.DictReader(io.StringIO(built_site.files[f"data/{collection}.csv"].decode()))
         )
