@@ -22,7 +22,7 @@ from .engine import Changes, Engine, apply_changes, write_marker
 from .errors import BuildError
 from .graph import History
 from .load import load_content
-from .state import state_path
+from .state import input_stamp, state_path
 from .write import MARKER, check_replaceable, safe_join, swap_in
 
 
@@ -66,7 +66,7 @@ class BuildResult:
 
     @property
     def pages(self) -> int:
-        return sum(1 for path in self.changes.sizes if path.endswith(".html"))
+        return self.changes.pages
 
     def summary(self) -> str:
         return f"{self.changes.summary(self.seconds)} into {self.out}"
@@ -87,6 +87,16 @@ def build(
     check_replaceable(out)
     today = today or today_wita()
     engine = Engine(state_path(out))
+    # Taken before anything is read: a file changed while this build runs makes the next
+    # stamp differ, so that build looks again.
+    stamp = input_stamp(engine.stamp_folders(Path(content_dir)), today.isoformat())
+    if not full and history is None:
+        unchanged = engine.unchanged(stamp, out)
+        if unchanged is not None:
+            result = BuildResult(out, unchanged, time.perf_counter() - started)
+            if verify:
+                verify_build(content_dir, out, today, history)
+            return result
     content = load_content(Path(content_dir), cache=engine.state)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.stage-", dir=out.parent))
@@ -102,6 +112,8 @@ def build(
         raise BuildError(f"could not write the site: {exc}") from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+    if stamp is not None and history is None:
+        changes.meta["inputs"] = stamp
     engine.commit(changes)
     result = BuildResult(out, changes, time.perf_counter() - started)
     if verify:

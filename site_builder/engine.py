@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import sys
 import time
@@ -108,13 +109,17 @@ class Changes:
     sizes: dict[str, int] = field(default_factory=dict)
 
     @property
+    def pages(self) -> int:
+        return int(self.meta.get("pages", 0))
+
+    @property
     def download_pending(self) -> bool:
         """The downloadable copy was left behind and a later build owes it."""
         return bool(self.meta.get("download_pending"))
 
     def summary(self, seconds: float | None = None) -> str:
-        pages = sum(1 for path in self.sizes if path.endswith(".html"))
-        search = self.sizes.get(offline.SEARCH_PATH, 0)
+        pages = self.pages
+        search = int(self.meta.get("search_bytes", 0))
         return (
             f"Re-rendered {self.rendered} of {self.total} outputs, wrote {len(self.written)} "
             f"files, removed {len(self.removed)}, {seconds or self.seconds:.2f} s "
@@ -196,6 +201,7 @@ class Engine:
         outputs = {p: o for p, o in old.items() if p in paths}
         outputs.update(changed)
         meta = {
+            "dirs": json.dumps([str(d) for d in (*plan.template_dirs, *plan.static_dirs)]),
             "build_id": uuid.uuid4().hex,
             "today": today.isoformat(),
             "zip_label": state.meta.get("zip_label", "") if incremental else "",
@@ -245,6 +251,9 @@ class Engine:
             )
             keep(offline.SW_PATH, worker, worker_keys)
             rendered += 1
+        meta["outputs"] = str(len(paths))
+        meta["pages"] = str(sum(1 for path in outputs if path.endswith(".html")))
+        meta["search_bytes"] = str(outputs[offline.SEARCH_PATH].size)
         checked = {k: fingerprint(k) for o in changed.values() for k in o.keys}
         checked.update((k, fingerprint(k)) for k in changed_keys)
         made_fragments = {k: fragments.used[k] for k in fragments.made}
@@ -262,6 +271,19 @@ class Engine:
             seconds=time.perf_counter() - started,
             sizes={p: o.size for p, o in outputs.items()},
         )
+
+    def unchanged(self, stamp: str | None, previous: Path) -> Changes | None:
+        """What a build does when nothing it reads has changed since the build that wrote
+        ``previous`` (``stamp`` from ``state.input_stamp``): nothing, without loading."""
+        meta = self.state.meta
+        if stamp is None or meta.get("inputs") != stamp or not self.state.describes(previous):
+            return None
+        total = int(meta.get("outputs", 0))
+        return Changes(previous, False, total, 0, [], [], {}, dict(meta), 0.0)
+
+    def stamp_folders(self, content_root: Path) -> list[Path]:
+        """The folders whose files the last build read: the content and the theme."""
+        return [content_root, *(Path(d) for d in json.loads(self.state.meta.get("dirs", "[]")))]
 
     def commit(self, changes: Changes) -> None:
         """Remember a build once its files are in place (a failed build is never committed)."""

@@ -130,9 +130,10 @@ class State:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.meta: dict[str, str] = {}
-        self.outputs: dict[str, OutputState] = {}
-        self.keys: dict[str, str] = {}
-        self._records: dict[str, tuple[int, int, str, str]] = {}
+        self._outputs: dict[str, OutputState] = {}
+        self._keys: dict[str, str] = {}
+        self._records_: dict[str, tuple[int, int, str, str]] = {}
+        self._loaded = True
         self._new_records: dict[str, tuple[int, int, str, str]] = {}
         self._db: sqlite3.Connection | None = None
         if path is not None:
@@ -149,19 +150,51 @@ class State:
             if meta.get("format") != FORMAT or meta.get("version") != program_version():
                 db.close()
                 return
-            outputs = {
-                row[0]: OutputState(row[1], row[2], frozenset(row[3].split("\n")) - {""})
-                for row in db.execute("SELECT path, hash, size, keys FROM outputs")
-            }
-            keys = dict(db.execute("SELECT key, fp FROM keys").fetchall())
-            records = {
-                row[0]: (row[1], row[2], row[3], row[4])
-                for row in db.execute("SELECT path, mtime_ns, size, digest, data FROM records")
-            }
         except (sqlite3.Error, ValueError, TypeError):
             return  # damaged or foreign: start over
-        self.meta, self.outputs, self.keys, self._records = meta, outputs, keys, records
-        self._db = db
+        # The tables are read when first needed: a build that finds nothing changed needs
+        # only the meta data.
+        self.meta, self._db, self._loaded = meta, db, False
+
+    def _load_tables(self) -> None:
+        self._loaded = True
+        if self._db is None:
+            return
+        try:
+            outputs = {
+                row[0]: OutputState(row[1], row[2], frozenset(row[3].split("\n")) - {""})
+                for row in self._db.execute("SELECT path, hash, size, keys FROM outputs")
+            }
+            keys = dict(self._db.execute("SELECT key, fp FROM keys").fetchall())
+            records = {
+                row[0]: (row[1], row[2], row[3], row[4])
+                for row in self._db.execute(
+                    "SELECT path, mtime_ns, size, digest, data FROM records"
+                )
+            }
+        except (sqlite3.Error, ValueError, TypeError):
+            self.meta = {}  # damaged: start over
+            self._close()
+            return
+        self._outputs, self._keys, self._records_ = outputs, keys, records
+
+    @property
+    def outputs(self) -> dict[str, OutputState]:
+        if not self._loaded:
+            self._load_tables()
+        return self._outputs
+
+    @property
+    def keys(self) -> dict[str, str]:
+        if not self._loaded:
+            self._load_tables()
+        return self._keys
+
+    @property
+    def _records(self) -> dict[str, tuple[int, int, str, str]]:
+        if not self._loaded:
+            self._load_tables()
+        return self._records_
 
     def describes(self, folder: Path | None) -> bool:
         """Whether this state is the one that wrote ``folder`` (its marker names the build)."""
@@ -220,15 +253,17 @@ class State:
         fingerprints of the keys it checked and the fragments it made (or, with ``replace``,
         all of them afresh)."""
         removed = list(removed)
+        if not self._loaded:
+            self._load_tables()
         if replace:
-            self.outputs, self.keys = {}, {}
+            self._outputs, self._keys = {}, {}
         for name in removed:
             self.outputs.pop(name, None)
         self.outputs.update(changed)
         self.keys.update(keys)
         self.meta = {**meta, "format": FORMAT, "version": program_version()}
         old, new = self._records, self._new_records
-        self._records, self._new_records = new, {}
+        self._records_, self._new_records = new, {}
         if self.path is None:
             return
         upsert = new if replace else {p: row for p, row in new.items() if old.get(p) != row}
@@ -284,6 +319,26 @@ class State:
                 "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?)",
                 ((p, *row) for p, row in upsert.items()),
             )
+
+
+def input_stamp(folders: Iterable[Path], today: str) -> str | None:
+    """A hash of every file's name, size and modification time under the folders, with the
+    build's date: equal stamps mean nothing a build reads has changed. None when a file is
+    too recent for its modification time to be trusted."""
+    digest = hashlib.blake2b(today.encode(), digest_size=16)
+    newest_trusted = (time.time() - TRUST_AFTER_SECONDS) * 1e9
+    for folder in folders:
+        for root, dirs, names in os.walk(folder):
+            dirs.sort()
+            for name in sorted(names):
+                try:
+                    stat = os.stat(os.path.join(root, name))
+                except OSError:
+                    return None
+                if stat.st_mtime_ns > newest_trusted:
+                    return None
+                digest.update(f"{root}/{name}\0{stat.st_mtime_ns}\0{stat.st_size}\n".encode())
+    return digest.hexdigest()
 
 
 def state_path(out: Path) -> Path:
