@@ -16,14 +16,14 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .dates import today_wita
-from .engine import Changes, Engine, apply_changes, write_marker
 from .errors import BuildError
-from .graph import History
-from .load import load_content
-from .state import input_stamp, state_path
+from .state import Changes, State, input_stamp, state_path
 from .write import MARKER, check_replaceable, safe_join, swap_in
+
+if TYPE_CHECKING:
+    from .graph import History
 
 
 class SiteFiles(Mapping[str, bytes]):
@@ -85,18 +85,26 @@ def build(
     started = time.perf_counter()
     out = Path(out)
     check_replaceable(out)
-    today = today or today_wita()
-    engine = Engine(state_path(out))
+    if today is None:
+        from .dates import today_wita
+
+        today = today_wita()
+    state = State(state_path(out))
     # Taken before anything is read: a file changed while this build runs makes the next
     # stamp differ, so that build looks again.
-    stamp = input_stamp(engine.stamp_folders(Path(content_dir)), today.isoformat())
+    stamp = input_stamp(state.folders(Path(content_dir)), today.isoformat())
     if not full and history is None:
-        unchanged = engine.unchanged(stamp, out)
+        unchanged = state.unchanged(stamp, out)
         if unchanged is not None:
+            # Nothing this build reads has changed: done, without loading or rendering.
             result = BuildResult(out, unchanged, time.perf_counter() - started)
             if verify:
                 verify_build(content_dir, out, today, history)
             return result
+    from .engine import Engine, apply_changes, write_marker
+    from .load import load_content
+
+    engine = Engine(state)
     content = load_content(Path(content_dir), cache=engine.state)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.stage-", dir=out.parent))
@@ -125,6 +133,9 @@ def verify_build(
     content_dir: Path, out: Path, today: dt.date, history: History | None = None
 ) -> None:
     """Build the same content from scratch (no state, no cache) and compare every byte."""
+    from .engine import Engine
+    from .load import load_content
+
     with tempfile.TemporaryDirectory(prefix=".pantau-verify-", dir=out.parent) as tmp:
         clean = Path(tmp) / "site"
         engine = Engine(None)

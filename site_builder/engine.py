@@ -21,7 +21,6 @@ import sys
 import time
 import uuid
 from collections.abc import Hashable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import offline
@@ -31,7 +30,7 @@ from .load import Content
 from .pages import Output
 from .parallel import Rendered, render_all
 from .render import SitePlan, download_copy, make_plan, render_output, service_worker
-from .state import Kept, OutputState, State
+from .state import Changes, Kept, OutputState, State
 from .themes import template_fingerprint
 from .write import MARKER, safe_join
 
@@ -93,46 +92,12 @@ class Fingerprints:
         return "?"  # a key this version does not know: never equal, so always re-rendered
 
 
-@dataclass
-class Changes:
-    """What one build changed, staged and not yet in place."""
-
-    stage: Path
-    full: bool
-    total: int
-    rendered: int
-    written: list[str]
-    removed: list[str]
-    outputs: dict[str, OutputState]
-    meta: dict[str, str]
-    seconds: float = 0.0
-    sizes: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def pages(self) -> int:
-        return int(self.meta.get("pages", 0))
-
-    @property
-    def download_pending(self) -> bool:
-        """The downloadable copy was left behind and a later build owes it."""
-        return bool(self.meta.get("download_pending"))
-
-    def summary(self, seconds: float | None = None) -> str:
-        pages = self.pages
-        search = int(self.meta.get("search_bytes", 0))
-        return (
-            f"Re-rendered {self.rendered} of {self.total} outputs, wrote {len(self.written)} "
-            f"files, removed {len(self.removed)}, {seconds or self.seconds:.2f} s "
-            f"({pages} pages, search index {search / 1024:.1f} KB)"
-        )
-
-
 class Engine:
     """Incremental builds of one output folder. Keep one engine per folder for the life of a
     process (a server) to reuse rendered fragments in memory too."""
 
-    def __init__(self, state_file: Path | None) -> None:
-        self.state = State(state_file)
+    def __init__(self, state: State | Path | None) -> None:
+        self.state = state if isinstance(state, State) else State(state)
         self._memory: dict[Hashable, Kept] = {}
         self._pending: tuple[dict[str, str], dict[Hashable, Kept]] = ({}, {})
 
@@ -271,19 +236,6 @@ class Engine:
             seconds=time.perf_counter() - started,
             sizes={p: o.size for p, o in outputs.items()},
         )
-
-    def unchanged(self, stamp: str | None, previous: Path) -> Changes | None:
-        """What a build does when nothing it reads has changed since the build that wrote
-        ``previous`` (``stamp`` from ``state.input_stamp``): nothing, without loading."""
-        meta = self.state.meta
-        if stamp is None or meta.get("inputs") != stamp or not self.state.describes(previous):
-            return None
-        total = int(meta.get("outputs", 0))
-        return Changes(previous, False, total, 0, [], [], {}, dict(meta), 0.0)
-
-    def stamp_folders(self, content_root: Path) -> list[Path]:
-        """The folders whose files the last build read: the content and the theme."""
-        return [content_root, *(Path(d) for d in json.loads(self.state.meta.get("dirs", "[]")))]
 
     def commit(self, changes: Changes) -> None:
         """Remember a build once its files are in place (a failed build is never committed)."""

@@ -9,8 +9,6 @@ import json
 import textwrap
 from typing import Any
 
-from icalendar import Calendar, Event
-
 from .dates import EN_DASH
 from .graph import STATUS_LABELS, SiteGraph
 from .load import Entry
@@ -144,6 +142,8 @@ def data_outputs(graph: SiteGraph) -> list[Output]:
 
 def calendar(graph: SiteGraph) -> bytes:
     """Every dated stage as an all-day event (end-only stages on their last day)."""
+    from icalendar import Calendar  # imported when a calendar is made: it is slow to load
+
     cal = Calendar()
     cal.add("prodid", "-//Pantau//Tahapan Pilkada//ID")
     cal.add("version", "2.0")
@@ -158,6 +158,8 @@ def calendar(graph: SiteGraph) -> bytes:
 
 def _event(graph: SiteGraph, entry: Entry) -> bytes:
     """One stage as a VEVENT, or nothing for a stage without dates."""
+    from icalendar import Event
+
     base_url = graph.site.base_url
     host = (base_url or "https://pantau.invalid/").split("/")[2]
     stage: Any = entry.record

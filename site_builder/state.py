@@ -24,15 +24,17 @@ import os
 import sqlite3
 import time
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
 from .deps import Kept
-from .load import Entry
 from .write import MARKER
+
+if TYPE_CHECKING:
+    from .load import Entry
 
 FORMAT = "pantau-state-2"
 #: Files changed this recently are parsed again next time: their modification time may not yet
@@ -206,6 +208,19 @@ class State:
         except OSError:
             return False
 
+    def unchanged(self, stamp: str | None, previous: Path) -> Changes | None:
+        """What a build does when nothing it reads has changed since the build that wrote
+        ``previous`` (``stamp`` from ``state.input_stamp``): nothing, without loading."""
+        meta = self.meta
+        if stamp is None or meta.get("inputs") != stamp or not self.describes(previous):
+            return None
+        total = int(meta.get("outputs", 0))
+        return Changes(previous, False, total, 0, [], [], {}, dict(meta), 0.0)
+
+    def folders(self, content_root: Path) -> list[Path]:
+        """The folders whose files the last build read: the content and the theme."""
+        return [content_root, *(Path(d) for d in json.loads(self.meta.get("dirs", "[]")))]
+
     def fragments(self, memory: dict[Hashable, Kept]) -> KeptFragments:
         return KeptFragments(self._db, memory)
 
@@ -319,6 +334,40 @@ class State:
                 "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?)",
                 ((p, *row) for p, row in upsert.items()),
             )
+
+
+@dataclass
+class Changes:
+    """What one build changed, staged and not yet in place."""
+
+    stage: Path
+    full: bool
+    total: int
+    rendered: int
+    written: list[str]
+    removed: list[str]
+    outputs: dict[str, OutputState]
+    meta: dict[str, str]
+    seconds: float = 0.0
+    sizes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return int(self.meta.get("pages", 0))
+
+    @property
+    def download_pending(self) -> bool:
+        """The downloadable copy was left behind and a later build owes it."""
+        return bool(self.meta.get("download_pending"))
+
+    def summary(self, seconds: float | None = None) -> str:
+        pages = self.pages
+        search = int(self.meta.get("search_bytes", 0))
+        return (
+            f"Re-rendered {self.rendered} of {self.total} outputs, wrote {len(self.written)} "
+            f"files, removed {len(self.removed)}, {seconds or self.seconds:.2f} s "
+            f"({pages} pages, search index {search / 1024:.1f} KB)"
+        )
 
 
 def input_stamp(folders: Iterable[Path], today: str) -> str | None:
