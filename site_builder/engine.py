@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import sys
 import time
 import uuid
@@ -144,8 +145,12 @@ class Engine:
             )
         ]
 
+        parts = offline.ZipParts(stage.parent / f"{stage.name}.zip-parts")
+
         def render_one(output: Output) -> Rendered:
             data, keys = render_output(plan, output)
+            if not download_later:
+                parts.add(output.path, data)
             digest = offline.digest(data)
             before = old.get(output.path)
             fresh = before is None or before.hash != digest
@@ -155,7 +160,9 @@ class Engine:
 
         changed: dict[str, OutputState] = {}
         written: list[str] = []
-        for path, digest, size, keys, fresh in render_all(dirty, render_one, fragments, _heavy):
+        for path, digest, size, keys, fresh in render_all(
+            dirty, render_one, fragments, _heavy, parts.close
+        ):
             # Thousands of outputs read the same keys: keep one copy of each.
             changed[path] = OutputState(digest, size, frozenset(map(sys.intern, keys)))
             if fresh:
@@ -169,7 +176,6 @@ class Engine:
             "dirs": json.dumps([str(d) for d in (*plan.template_dirs, *plan.static_dirs)]),
             "build_id": uuid.uuid4().hex,
             "today": today.isoformat(),
-            "zip_label": state.meta.get("zip_label", "") if incremental else "",
         }
         written_set = set(written)
 
@@ -193,15 +199,14 @@ class Engine:
         pending = bool(state.meta.get("download_pending")) and incremental
         wanted = not incremental or written or removed or pending or stale(offline.DATA_PAGE)
         if wanted and not (download_later and incremental):
-            archive, page, label, page_keys = download_copy(
+            archive, page, page_keys = download_copy(
                 plan,
                 others,
                 read,
-                meta["zip_label"],
                 lambda p: p in old and p not in written_set,
                 site_file(previous, offline.ZIP_PATH) if incremental and previous else None,
+                parts.paths(),
             )
-            meta["zip_label"] = label
             keep(offline.DATA_PAGE, page, page_keys)
             keep(offline.ZIP_PATH, archive, page_keys)
             rendered += 2
@@ -216,6 +221,7 @@ class Engine:
             )
             keep(offline.SW_PATH, worker, worker_keys)
             rendered += 1
+        shutil.rmtree(parts.folder, ignore_errors=True)
         meta["outputs"] = str(len(paths))
         meta["pages"] = str(sum(1 for path in outputs if path.endswith(".html")))
         meta["search_bytes"] = str(outputs[offline.SEARCH_PATH].size)

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import io
 import json
+import os
 import re
 import struct
 import unicodedata
@@ -150,32 +151,71 @@ FAST_OVER_BYTES = 1024 * 1024
 FAST_LEVEL = 1
 
 
+#: Where a zip member may be copied from instead of compressed again: an open zip, or a
+#: zip's path or bytes, and which members it may give.
+ZipSource = tuple[Path | bytes | None, Callable[[str], bool]]
+
+
 def make_zip(
-    paths: Iterable[str],
-    read: Callable[[str], bytes],
-    reuse: Callable[[str], bool] = lambda path: False,
-    previous: Path | bytes | None = None,
+    paths: Iterable[str], read: Callable[[str], bytes], sources: Iterable[ZipSource] = ()
 ) -> bytes:
-    """A deterministic zip: sorted names, fixed times and permissions. Members for which
-    ``reuse`` says the file is unchanged are copied, still compressed, from the ``previous``
-    zip, so a rebuild compresses only what changed (the bytes are the same either way)."""
+    """A deterministic zip: sorted names, fixed times and permissions. A member that one of
+    ``sources`` has and may give is copied from it still compressed (the bytes are the same
+    as compressing it again), so a rebuild compresses only what changed."""
     out = io.BytesIO()
     with contextlib.ExitStack() as stack:
-        old = _open_zip(previous, stack)
+        opened = [
+            (found, allowed)
+            for source, allowed in sources
+            if (found := _open_zip(source, stack)) is not None
+        ]
         archive = stack.enter_context(zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED))
         for path in sorted(paths):
-            found = old.NameToInfo.get(path) if old is not None and reuse(path) else None
-            if found is not None:
-                _copy_member(old, found, archive)  # type: ignore[arg-type]
-                continue
-            data = read(path)
-            info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = 0o644 << 16
-            level = FAST_LEVEL if len(data) > FAST_OVER_BYTES else None
-            archive.writestr(info, data, compresslevel=level)
+            for old, allowed in opened:
+                found = old.NameToInfo.get(path)
+                if found is not None and allowed(path):
+                    _copy_member(old, found, archive)
+                    break
+            else:
+                add_member(archive, path, read(path))
     return out.getvalue()
+
+
+def add_member(archive: zipfile.ZipFile, path: str, data: bytes) -> None:
+    """One file, compressed, with fixed time and permissions."""
+    info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3
+    info.external_attr = 0o644 << 16
+    level = FAST_LEVEL if len(data) > FAST_OVER_BYTES else None
+    archive.writestr(info, data, compresslevel=level)
+
+
+class ZipParts:
+    """Files compressed by the process that renders them (each process writes its own part),
+    for the zip to copy: on several cores, compressing is shared out like rendering."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._open: tuple[int, zipfile.ZipFile] | None = None
+
+    def add(self, path: str, data: bytes) -> None:
+        if path in ZIP_EXCLUDES:
+            return
+        if self._open is None or self._open[0] != os.getpid():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            part = self.folder / f"part-{os.getpid()}.zip"
+            self._open = (os.getpid(), zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED))
+        add_member(self._open[1], path, data)
+
+    def close(self) -> None:
+        """Finish this process's part (call in each process once it has rendered)."""
+        if self._open is not None and self._open[0] == os.getpid():
+            self._open[1].close()
+        self._open = None
+
+    def paths(self) -> list[Path]:
+        return sorted(self.folder.glob("part-*.zip")) if self.folder.is_dir() else []
 
 
 def _open_zip(path: Path | bytes | None, stack: contextlib.ExitStack) -> zipfile.ZipFile | None:

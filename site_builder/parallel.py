@@ -41,21 +41,26 @@ def render_all(
     render_one: Callable[[Output], Rendered],
     fragments: Fragments,
     heavy: Callable[[Output], bool],
+    done: Callable[[], None] = lambda: None,
 ) -> list[Rendered]:
     """Render every output with ``render_one``, shared out between forked workers and this
     process (the ``heavy`` ones, lists and exports, dealt out first so each process gets some).
-    The fragments a worker makes come back with its results, so the next build reuses them."""
+    The fragments a worker makes come back with its results, so the next build reuses them.
+    ``done`` runs in every process once it has rendered its share."""
     count = workers()
     if count == 1 or len(outputs) < PARALLEL_FROM:
-        return [render_one(o) for o in outputs]
+        results = [render_one(o) for o in outputs]
+        done()
+        return results
     ordered = [o for o in outputs if heavy(o)] + [o for o in outputs if not heavy(o)]
     shares = [ordered[i::count] for i in range(count)]
     with tempfile.TemporaryDirectory(prefix="pantau-workers-") as tmp:
         children = [
-            _fork(share, render_one, fragments, Path(tmp) / f"{n}.pickle")
+            _fork(share, render_one, fragments, done, Path(tmp) / f"{n}.pickle")
             for n, share in enumerate(shares[1:])
         ]
         results = [render_one(o) for o in shares[0]]
+        done()
         for pid, result_file in children:
             _, status = os.waitpid(pid, 0)
             rendered, made = _collect(result_file, status)
@@ -68,6 +73,7 @@ def _fork(
     share: list[Output],
     render_one: Callable[[Output], Rendered],
     fragments: Fragments,
+    done: Callable[[], None],
     result_file: Path,
 ) -> tuple[int, Path]:
     pid = os.fork()
@@ -75,6 +81,7 @@ def _fork(
         code = 0
         try:
             rendered = [render_one(o) for o in share]
+            done()
             payload: object = [rendered, {k: fragments.used[k] for k in fragments.made}]
         except PantauError as exc:
             payload, code = ("error", str(exc)), 1

@@ -186,33 +186,40 @@ def download_copy(
     plan: SitePlan,
     others: list[str],
     read: Callable[[str], bytes],
-    zip_label: str,
     unchanged: Callable[[str], bool] = lambda path: False,
     previous_zip: Path | None = None,
-) -> tuple[bytes, bytes, str, frozenset[str]]:
+    parts: list[Path] | None = None,
+) -> tuple[bytes, bytes, frozenset[str]]:
     """The downloadable zip of every other file and the data page, which shows the zip's size
-    (so the two are made until they agree; usually once, starting from the size shown last
-    time). Files for which ``unchanged`` holds are copied from ``previous_zip`` still
-    compressed. Returns the zip, the data page, the size label and the keys the page read."""
+    (so the two are made until they agree: the rounds after the first copy every other member
+    from the round before). Files this build compressed already (``parts``, see
+    offline.ZipParts) and files for which ``unchanged`` holds (from ``previous_zip``) are
+    copied still compressed.
+    Returns the zip, the data page and the keys the page read."""
     data_page = plan.by_path()[offline.DATA_PAGE]
-    label = zip_label
+    # Always from the same start, so that a rebuild settles on the same size label as a
+    # clean build (two labels can both be right when the size sits on a rounding edge).
+    label = ""
     members = [*(p for p in others if p not in offline.ZIP_EXCLUDES), offline.DATA_PAGE]
     archive: bytes | None = None
     for _ in range(5):
         page, page_keys = render_output(plan, data_page, zip_size=label)
         # Another round (the size label changed) copies every member but the data page from
         # the round before, still compressed.
-        again = archive is not None
+        sources: list[offline.ZipSource] = (
+            [(archive, lambda p: p != offline.DATA_PAGE)]
+            if archive is not None
+            else [*((part, lambda p: True) for part in parts or []), (previous_zip, unchanged)]
+        )
         archive = offline.make_zip(
             members,
             lambda p, page=page: page if p == offline.DATA_PAGE else read(p),  # type: ignore[misc]
-            lambda p, again=again: p != offline.DATA_PAGE and (again or unchanged(p)),  # type: ignore[misc]
-            archive if archive is not None else previous_zip,
+            sources,
         )
         if offline.size_label(len(archive)) == label:
             break
         label = offline.size_label(len(archive))
-    return archive, page, label, page_keys
+    return archive, page, page_keys
 
 
 def service_worker(
