@@ -6,6 +6,8 @@ An ``Output`` declares no dependencies: the renderer records what each one reads
 
 from __future__ import annotations
 
+import functools
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -124,6 +126,32 @@ def render_context(graph: SiteGraph) -> dict[str, Any]:
     }
 
 
+def relative_link(here: str, target: str) -> str:
+    """posixpath.relpath(target, here) for the plain relative paths of a site (no '..', no
+    '.' parts, no leading '/'), without its normalisation of absolute paths."""
+    if target.endswith("/"):
+        target += "index.html"
+    if here == ".":
+        return target
+    if target.startswith(("/", ".")) or "/." in target or "//" in target:
+        return posixpath.relpath(target, here)
+    up = here.split("/")
+    down = target.split("/")
+    common = 0
+    for a, b in zip(up, down, strict=False):
+        if a != b:
+            break
+        common += 1
+    parts = [".."] * (len(up) - common) + down[common:]
+    return "/".join(parts) or "."
+
+
+@functools.cache
+def folder_of(page_path: str) -> str:
+    """The folder of a page of the site ("." at the root)."""
+    return posixpath.dirname(page_path) or "."
+
+
 class _Nav:
     """The main menu, read lazily so that only pages that show it depend on the menu pages."""
 
@@ -138,6 +166,16 @@ class _Nav:
             *([(CHANGES_PAGE, "Riwayat")] if graph.changes is not None else []),
         ]
         return iter(items)
+
+    def links(self, page_path: str) -> list[tuple[str, str, bool]]:
+        """(link from this page, label, whether it is the current section) for each item."""
+        here = folder_of(page_path)
+        links = []
+        for path, label in self:
+            section = path.rsplit("/", 1)[0] + "/"
+            current = path == page_path or (path != "index.html" and page_path.startswith(section))
+            links.append((relative_link(here, path), label, current))
+        return links
 
 
 #: Names every template can use, the same for every build.

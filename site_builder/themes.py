@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from . import deps
 from .dates import rentang, tanggal, tanggal_jam
 from .errors import PantauError
 from .markup import render_markdown
-from .pages import GLOBALS
+from .pages import GLOBALS, folder_of, relative_link
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -68,27 +67,7 @@ def static_dirs(theme: Path, content_root: Path) -> list[Path]:
 def relative(context: Any, target: str) -> str:
     """The link from the page being rendered to a path of the site (relative, so it works
     from any server path, a zip or file://)."""
-    return _relative(posixpath.dirname(context["page_path"]) or ".", target)
-
-
-def _relative(here: str, target: str) -> str:
-    """posixpath.relpath(target, here) for the plain relative paths of a site (no '..', no
-    '.' parts, no leading '/'), without its normalisation of absolute paths."""
-    if target.endswith("/"):
-        target += "index.html"
-    if here == ".":
-        return target
-    if target.startswith(("/", ".")) or "/." in target or "//" in target:
-        return posixpath.relpath(target, here)
-    up = here.split("/")
-    down = target.split("/")
-    common = 0
-    for a, b in zip(up, down, strict=False):
-        if a != b:
-            break
-        common += 1
-    parts = [".."] * (len(up) - common) + down[common:]
-    return "/".join(parts) or "."
+    return relative_link(folder_of(context["page_path"]), target)
 
 
 class TrackingEnvironment(jinja2.Environment):
