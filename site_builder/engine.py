@@ -31,7 +31,7 @@ from .load import Content
 from .pages import Output
 from .parallel import Rendered, render_all
 from .render import SitePlan, download_copy, make_plan, render_output, service_worker
-from .state import Changes, Kept, OutputState, State
+from .state import TRUST_AFTER_SECONDS, Changes, Kept, OutputState, State
 from .themes import template_fingerprint
 from .write import MARKER, safe_join
 
@@ -73,11 +73,7 @@ class Fingerprints:
         if kind == "t":
             return template_fingerprint(self.plan.env, rest)
         if kind == "f":
-            try:
-                stat = os.stat(rest)
-            except OSError:
-                return "-"
-            return f"{stat.st_mtime_ns}:{stat.st_size}"
+            return file_fingerprint(self.plan.assets.get(rest.split("\t", 1)[0]))
         if kind == "h":
             history = graph.changes
             if rest == "changes":
@@ -91,6 +87,21 @@ class Fingerprints:
         if key == "regions":
             return _digest(content.regions_text)
         return "?"  # a key this version does not know: never equal, so always re-rendered
+
+
+def file_fingerprint(path: Path | None) -> str:
+    """Which file, and its size and modification time; its content's hash while it is too
+    recent for its modification time to tell two writes apart."""
+    if path is None:
+        return "-"
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return "-"
+    if stat.st_mtime_ns / 1e9 > time.time() - TRUST_AFTER_SECONDS:
+        with open(path, "rb") as handle:
+            return f"{path}:{hashlib.file_digest(handle, 'blake2b').hexdigest()[:32]}"
+    return f"{path}:{stat.st_mtime_ns}:{stat.st_size}"
 
 
 class Engine:
@@ -119,6 +130,7 @@ class Engine:
         as it was (``Changes.download_pending`` then says one is owed)."""
         started = time.perf_counter()
         state = self.state
+        state.load()  # a state whose tables cannot be read describes nothing
         incremental = not full and state.describes(previous)
         old = state.outputs if incremental else {}
         if not incremental:
@@ -134,6 +146,8 @@ class Engine:
             {k for k, fp in state.keys.items() if fingerprint(k) != fp} if incremental else set()
         )
         paths = {o.path for o in plan.outputs} | set(offline.FINAL)
+        # A file someone deleted from the output folder is made and written again.
+        missing = {p for p in old if not os.path.exists(os.path.join(previous or "", p))}
         dirty = [
             o
             for o in plan.outputs
@@ -141,7 +155,7 @@ class Engine:
             and (
                 (before := old.get(o.path)) is None
                 or not before.keys.isdisjoint(changed_keys)
-                or not os.path.exists(os.path.join(previous or "", o.path))
+                or o.path in missing
             )
         ]
 
@@ -153,7 +167,7 @@ class Engine:
                 parts.add(output.path, data)
             digest = offline.digest(data)
             before = old.get(output.path)
-            fresh = before is None or before.hash != digest
+            fresh = before is None or before.hash != digest or output.path in missing
             if fresh:
                 _write(stage, output.path, data)
             return output.path, digest, len(data), keys, fresh
@@ -185,19 +199,26 @@ class Engine:
 
         def keep(path: str, data: bytes, keys: frozenset[str]) -> None:
             outputs[path] = changed[path] = OutputState(offline.digest(data), len(data), keys)
-            if path not in old or old[path].hash != outputs[path].hash:
+            if path not in old or path in missing or old[path].hash != outputs[path].hash:
                 _write(stage, path, data)
                 written.append(path)
 
         def stale(path: str) -> bool:
-            return path not in old or not old[path].keys.isdisjoint(changed_keys)
+            return path not in old or path in missing or not old[path].keys.isdisjoint(changed_keys)
 
         others = sorted(p for p in outputs if p not in offline.FINAL)
         # The download copy (zip and data page) is made from every other file. A caller may
         # defer it on a large site (the old copy stays, consistent with its data page), and
         # the next build that allows it catches up.
         pending = bool(state.meta.get("download_pending")) and incremental
-        wanted = not incremental or written or removed or pending or stale(offline.DATA_PAGE)
+        wanted = (
+            not incremental
+            or written
+            or removed
+            or pending
+            or stale(offline.DATA_PAGE)
+            or stale(offline.ZIP_PATH)
+        )
         if wanted and not (download_later and incremental):
             archive, page, page_keys = download_copy(
                 plan,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import deps
 from .graph import PHASE_LABELS, STATUS_LABELS, SiteGraph, href, region_href
 from .load import Entry
 from .models import COLLECTIONS, CollectionSpec, Reference, Region
@@ -97,6 +98,7 @@ def _record_context(graph: SiteGraph, entry: Entry) -> Callable[[], dict[str, An
 
 def _region_context(graph: SiteGraph, region: Region) -> Callable[[], dict[str, Any]]:
     def context() -> dict[str, Any]:
+        deps.note("regions")  # the page shows the region's own fields
         values: dict[str, Any] = {"region": region}
         for source, reference in backlinks_to("regions"):
             values[reference.backlink] = graph.backlinks(source, reference.field, region.slug)  # type: ignore[index]

@@ -40,6 +40,7 @@ class SitePlan:
     static_dirs: list[Path]
     outputs: list[Output]
     context: dict[str, Any] = field(default_factory=dict)
+    assets: dict[str, Path] = field(default_factory=dict)
 
     def by_path(self) -> dict[str, Output]:
         return {o.path: o for o in self.outputs}
@@ -79,9 +80,9 @@ def _robots(graph: SiteGraph) -> bytes:
     return f"User-agent: *\nAllow: /\nSitemap: {graph.site.base_url}sitemap.xml\n".encode()
 
 
-def asset_outputs(graph: SiteGraph, folders: list[Path]) -> list[Output]:
-    """Theme static files, the app icons and content media, copied as they are (a file found
-    in a later folder wins)."""
+def asset_sources(graph: SiteGraph, folders: list[Path]) -> dict[str, Path]:
+    """Site path -> the file copied there: theme static files (a file found in a later folder
+    wins) and content media."""
     found: dict[str, Path] = {}
     for folder in folders:
         for path in sorted(folder.rglob("*")):
@@ -90,7 +91,12 @@ def asset_outputs(graph: SiteGraph, folders: list[Path]) -> list[Output]:
     media = graph.content.root / "media"
     for name in sorted(graph.content.media):
         found[f"media/{name}"] = media / name
-    outputs = [Output(site_path, make=_copy(path)) for site_path, path in found.items()]
+    return found
+
+
+def asset_outputs(found: dict[str, Path]) -> list[Output]:
+    """The copied files, and the app icons."""
+    outputs = [Output(site_path, make=_copy(site_path, path)) for site_path, path in found.items()]
     outputs += [
         Output(f"static/icon-{size}.png", make=lambda size=size: offline.icon_png(size))
         for size in (192, 512)
@@ -98,9 +104,11 @@ def asset_outputs(graph: SiteGraph, folders: list[Path]) -> list[Output]:
     return outputs
 
 
-def _copy(path: Path) -> Callable[[], bytes]:
+def _copy(site_path: str, path: Path) -> Callable[[], bytes]:
     def read() -> bytes:
-        deps.note(f"f:{path}")
+        # Which file is copied (a content/static file can take the place of a theme's) and
+        # what it holds: see engine.Fingerprints.
+        deps.note(f"f:{site_path}\t{path}")
         return path.read_bytes()
 
     return read
@@ -145,8 +153,9 @@ def make_plan(
     theme = theme_dir(content.site.theme, content.root)
     dirs = template_dirs(theme, content.root)
     statics = static_dirs(theme, content.root)
-    outputs = plan_pages(graph) + extra_outputs(graph) + asset_outputs(graph, statics)
-    plan = SitePlan(graph, make_environment(dirs), dirs, statics, outputs)
+    assets = asset_sources(graph, statics)
+    outputs = plan_pages(graph) + extra_outputs(graph) + asset_outputs(assets)
+    plan = SitePlan(graph, make_environment(dirs), dirs, statics, outputs, assets=assets)
     partial, partials = _partials(plan)
     plan.context = {**render_context(graph), "partial": partial, "partials": partials}
     html = [o.path for o in outputs if o.path.endswith(".html") and o.path != "404.html"]
@@ -230,11 +239,16 @@ def service_worker(
     precache = offline.precache_list(hashes, sizes, budget)
     version = offline.digest("\n".join(f"{p} {hashes[p]}" for p in sorted(hashes)).encode())
     with deps.recording() as keys:
-        worker = plan.env.get_template("sw.js").render(
-            version=version,
-            offline_page=offline.OFFLINE_PAGE,
-            precache=[[p, hashes[p]] for p in precache],
-            everything=len(precache) == len([p for p in hashes if p not in offline.NOT_PRECACHED]),
+        worker = _render(
+            plan,
+            "sw.js",
+            {
+                "version": version,
+                "offline_page": offline.OFFLINE_PAGE,
+                "precache": [[p, hashes[p]] for p in precache],
+                "everything": len(precache)
+                == len([p for p in hashes if p not in offline.NOT_PRECACHED]),
+            },
         )
     keys.add("site")  # the precache budget
     return worker.encode("utf-8"), frozenset(keys)

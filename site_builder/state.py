@@ -158,6 +158,11 @@ class State:
         # only the meta data.
         self.meta, self._db, self._loaded = meta, db, False
 
+    def load(self) -> None:
+        """Read the tables now (a damaged table empties the whole state)."""
+        if not self._loaded:
+            self._load_tables()
+
     def _load_tables(self) -> None:
         self._loaded = True
         if self._db is None:

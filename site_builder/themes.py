@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from .dates import rentang, tanggal, tanggal_jam
 from .errors import PantauError
 from .markup import render_markdown
 from .pages import GLOBALS, folder_of, relative_link
+from .state import TRUST_AFTER_SECONDS
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -70,6 +73,23 @@ def relative(context: Any, target: str) -> str:
     return relative_link(folder_of(context["page_path"]), target)
 
 
+class _Loader(jinja2.FileSystemLoader):
+    """A file loader whose compiled templates count as out of date while their file is too
+    recent for its modification time to tell two writes apart."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+
+        def fresh() -> bool:
+            try:
+                recent = os.stat(filename).st_mtime > time.time() - TRUST_AFTER_SECONDS
+            except OSError:
+                return False
+            return not recent and bool(uptodate())
+
+        return source, filename, fresh
+
+
 class TrackingEnvironment(jinja2.Environment):
     """An environment that notes every template a render loads (``t:<name>``), including
     those it extends, includes or imports, as a dependency of the output being rendered."""
@@ -91,7 +111,7 @@ def make_environment(dirs: list[Path]) -> jinja2.Environment:
 @functools.lru_cache(maxsize=8)
 def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
     env = TrackingEnvironment(
-        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+        loader=_Loader([str(d) for d in dirs]),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         trim_blocks=True,
