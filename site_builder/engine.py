@@ -21,6 +21,7 @@ import shutil
 import sys
 import time
 import uuid
+import zlib
 from collections.abc import Hashable
 from pathlib import Path
 
@@ -128,6 +129,25 @@ class Engine:
         state does not describe that folder, or with ``full``) into the empty folder
         ``stage``. With ``download_later``, an incremental build leaves the downloadable copy
         as it was (``Changes.download_pending`` then says one is owed)."""
+        parts = offline.ZipParts(stage.parent / f"{stage.name}.zip-parts")
+        try:
+            return self._render(
+                content, today, history, stage, previous, full, download_later, parts
+            )
+        finally:
+            shutil.rmtree(parts.folder, ignore_errors=True)
+
+    def _render(
+        self,
+        content: Content,
+        today: dt.date,
+        history: History | None,
+        stage: Path,
+        previous: Path | None,
+        full: bool,
+        download_later: bool,
+        parts: offline.ZipParts,
+    ) -> Changes:
         started = time.perf_counter()
         state = self.state
         state.load()  # a state whose tables cannot be read describes nothing
@@ -159,7 +179,6 @@ class Engine:
             )
         ]
 
-        parts = offline.ZipParts(stage.parent / f"{stage.name}.zip-parts")
 
         def render_one(output: Output) -> Rendered:
             data, keys = render_output(plan, output)
@@ -170,15 +189,15 @@ class Engine:
             fresh = before is None or before.hash != digest or output.path in missing
             if fresh:
                 _write(stage, output.path, data)
-            return output.path, digest, len(data), keys, fresh
+            return output.path, digest, len(data), keys, fresh, zlib.crc32(data)
 
         changed: dict[str, OutputState] = {}
         written: list[str] = []
-        for path, digest, size, keys, fresh in render_all(
+        for path, digest, size, keys, fresh, crc in render_all(
             dirty, render_one, fragments, _heavy, parts.close
         ):
             # Thousands of outputs read the same keys: keep one copy of each.
-            changed[path] = OutputState(digest, size, frozenset(map(sys.intern, keys)))
+            changed[path] = OutputState(digest, size, frozenset(map(sys.intern, keys)), crc)
             if fresh:
                 written.append(path)
         written.sort()
@@ -198,7 +217,9 @@ class Engine:
             return site_file(folder, path).read_bytes()
 
         def keep(path: str, data: bytes, keys: frozenset[str]) -> None:
-            outputs[path] = changed[path] = OutputState(offline.digest(data), len(data), keys)
+            outputs[path] = changed[path] = OutputState(
+                offline.digest(data), len(data), keys, zlib.crc32(data)
+            )
             if path not in old or path in missing or old[path].hash != outputs[path].hash:
                 _write(stage, path, data)
                 written.append(path)
@@ -224,7 +245,12 @@ class Engine:
                 plan,
                 others,
                 read,
-                lambda p: p in old and p not in written_set,
+                # A member of the previous zip is reused when it holds the file as it is now
+                # (even if a deferred copy skipped some builds in between).
+                lambda p, info: (
+                    (o := outputs.get(p)) is not None
+                    and (info.CRC, info.file_size) == (o.crc, o.size)
+                ),
                 site_file(previous, offline.ZIP_PATH) if incremental and previous else None,
                 parts.paths(),
             )
@@ -242,7 +268,6 @@ class Engine:
             )
             keep(offline.SW_PATH, worker, worker_keys)
             rendered += 1
-        shutil.rmtree(parts.folder, ignore_errors=True)
         meta["outputs"] = str(len(paths))
         meta["pages"] = str(sum(1 for path in outputs if path.endswith(".html")))
         meta["search_bytes"] = str(outputs[offline.SEARCH_PATH].size)

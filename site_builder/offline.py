@@ -151,9 +151,9 @@ FAST_OVER_BYTES = 1024 * 1024
 FAST_LEVEL = 1
 
 
-#: Where a zip member may be copied from instead of compressed again: an open zip, or a
-#: zip's path or bytes, and which members it may give.
-ZipSource = tuple[Path | bytes | None, Callable[[str], bool]]
+#: Where a zip member may be copied from instead of compressed again: a zip's path or bytes,
+#: and whether it may give a member (by name and the member's zip entry).
+ZipSource = tuple[Path | bytes | None, Callable[[str, zipfile.ZipInfo], bool]]
 
 
 def make_zip(
@@ -173,7 +173,7 @@ def make_zip(
         for path in sorted(paths):
             for old, allowed in opened:
                 found = old.NameToInfo.get(path)
-                if found is not None and allowed(path):
+                if found is not None and allowed(path, found):
                     _copy_member(old, found, archive)
                     break
             else:

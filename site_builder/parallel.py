@@ -24,9 +24,9 @@ from .pages import Output
 #: Below this many outputs a batch is rendered in the calling process.
 PARALLEL_FROM = 400
 
-#: One rendered output: its path, content hash, size, the keys it read, and whether its bytes
-#: differ from the last build's (and so were written).
-Rendered = tuple[str, str, int, frozenset[str], bool]
+#: One rendered output: its path, content hash, size, the keys it read, whether its bytes
+#: differ from the last build's (and so were written), and its CRC-32.
+Rendered = tuple[str, str, int, frozenset[str], bool, int]
 
 
 def workers() -> int:

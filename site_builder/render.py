@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 import traceback
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,7 +196,7 @@ def download_copy(
     plan: SitePlan,
     others: list[str],
     read: Callable[[str], bytes],
-    unchanged: Callable[[str], bool] = lambda path: False,
+    unchanged: Callable[[str, zipfile.ZipInfo], bool] = lambda path, info: False,
     previous_zip: Path | None = None,
     parts: list[Path] | None = None,
 ) -> tuple[bytes, bytes, frozenset[str]]:
@@ -216,9 +217,12 @@ def download_copy(
         # Another round (the size label changed) copies every member but the data page from
         # the round before, still compressed.
         sources: list[offline.ZipSource] = (
-            [(archive, lambda p: p != offline.DATA_PAGE)]
+            [(archive, lambda p, info: p != offline.DATA_PAGE)]
             if archive is not None
-            else [*((part, lambda p: True) for part in parts or []), (previous_zip, unchanged)]
+            else [
+                *((part, lambda p, info: True) for part in parts or []),
+                (previous_zip, unchanged),
+            ]
         )
         archive = offline.make_zip(
             members,

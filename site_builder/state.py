@@ -36,7 +36,7 @@ from .write import MARKER
 if TYPE_CHECKING:
     from .load import Entry
 
-FORMAT = "pantau-state-2"
+FORMAT = "pantau-state-3"
 #: Files changed this recently are parsed again next time: their modification time may not yet
 #: tell two edits apart on a coarse-grained filesystem.
 TRUST_AFTER_SECONDS = 2.0
@@ -44,7 +44,8 @@ TRUST_AFTER_SECONDS = 2.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outputs (
-    path TEXT PRIMARY KEY, hash TEXT NOT NULL, size INTEGER NOT NULL, keys TEXT NOT NULL
+    path TEXT PRIMARY KEY, hash TEXT NOT NULL, size INTEGER NOT NULL, keys TEXT NOT NULL,
+    crc INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, fp TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS fragments (
@@ -73,6 +74,7 @@ class OutputState:
     hash: str
     size: int
     keys: frozenset[str]
+    crc: int = 0  # CRC-32, as a zip records it: says whether a zip member holds this file
 
 
 def _pack(pairs: Iterable[tuple[str, str]]) -> str:
@@ -169,8 +171,8 @@ class State:
             return
         try:
             outputs = {
-                row[0]: OutputState(row[1], row[2], frozenset(row[3].split("\n")) - {""})
-                for row in self._db.execute("SELECT path, hash, size, keys FROM outputs")
+                row[0]: OutputState(row[1], row[2], frozenset(row[3].split("\n")) - {""}, row[4])
+                for row in self._db.execute("SELECT path, hash, size, keys, crc FROM outputs")
             }
             keys = dict(self._db.execute("SELECT key, fp FROM keys").fetchall())
             records = {
@@ -326,8 +328,8 @@ class State:
             db.executemany("INSERT INTO meta VALUES (?, ?)", self.meta.items())
             db.executemany("DELETE FROM outputs WHERE path = ?", ((p,) for p in removed))
             db.executemany(
-                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)",
-                ((p, o.hash, o.size, "\n".join(sorted(o.keys))) for p, o in changed.items()),
+                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?)",
+                ((p, o.hash, o.size, "\n".join(sorted(o.keys)), o.crc) for p, o in changed.items()),
             )
             db.executemany("INSERT OR REPLACE INTO keys VALUES (?, ?)", keys.items())
             db.executemany(
