@@ -122,6 +122,7 @@ def build(
         shutil.rmtree(stage, ignore_errors=True)
     if stamp is not None and history is None:
         changes.meta["inputs"] = stamp
+        changes.meta["output_stamp"] = input_stamp([out], "", recent=True) or ""
     engine.commit(changes)
     result = BuildResult(out, changes, time.perf_counter() - started)
     if verify:

@@ -179,7 +179,6 @@ class Engine:
             )
         ]
 
-
         def render_one(output: Output) -> Rendered:
             data, keys = render_output(plan, output)
             if not download_later:

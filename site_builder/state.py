@@ -221,6 +221,8 @@ class State:
         meta = self.meta
         if stamp is None or meta.get("inputs") != stamp or not self.describes(previous):
             return None
+        if meta.get("output_stamp") != input_stamp([previous], "", recent=True):
+            return None  # someone changed or deleted built files: let the engine look
         total = int(meta.get("outputs", 0))
         return Changes(previous, False, total, 0, [], [], {}, dict(meta), 0.0)
 
@@ -377,12 +379,13 @@ class Changes:
         )
 
 
-def input_stamp(folders: Iterable[Path], today: str) -> str | None:
+def input_stamp(folders: Iterable[Path], today: str, *, recent: bool = False) -> str | None:
     """A hash of every file's name, size and modification time under the folders, with the
     build's date: equal stamps mean nothing a build reads has changed. None when a file is
-    too recent for its modification time to be trusted."""
+    too recent for its modification time to be trusted (unless ``recent`` allows it: the
+    output folder's files are stamped right after this program wrote them)."""
     digest = hashlib.blake2b(today.encode(), digest_size=16)
-    newest_trusted = (time.time() - TRUST_AFTER_SECONDS) * 1e9
+    newest_trusted = float("inf") if recent else (time.time() - TRUST_AFTER_SECONDS) * 1e9
     for folder in folders:
         for root, dirs, names in os.walk(folder):
             dirs.sort()

@@ -1,0 +1,837 @@
+"""Incremental builds equal clean builds: after any sequence of edits to a content folder, an
+incremental ``build`` into the same output folder leaves exactly the bytes a build from
+scratch makes (``verify_build``), and a state file that cannot be trusted is never used."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from site_builder import parallel
+from site_builder.build import BuildResult, SiteFiles, build, verify_build
+from site_builder.errors import BuildError, PantauError, TemplateError
+from site_builder.state import state_path
+from site_builder.themes import shipped
+
+from .conftest import REGIONS, VOTING_DAY, Writer
+
+THEME_TEMPLATES = shipped("themes") / "default" / "templates"
+
+#: 2020-01-01T00:00:00Z: files given a modification time after this (one millisecond apart,
+#: so float-based checks such as Jinja's template reload still tell them apart) are old
+#: enough for the builder to keep their parsed records in its state.
+OLD_NS = 1_577_836_800 * 10**9
+STEP_NS = 1_000_000
+
+COLLECTIONS = ("stages", "teams", "campaigns", "pages")
+SUFFIX = {"stages": ".md", "teams": ".yaml", "campaigns": ".md", "pages": ".md"}
+
+FIRST_DAY = dt.date(2024, 11, 20)
+DAYS = 12
+
+
+# content as data ---------------------------------------------------------------------------
+
+
+def dump(data: dict[str, Any]) -> str:
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
+
+
+def record_text(collection: str, fields: dict[str, Any]) -> str:
+    """A record file: front matter and a Markdown body, or (teams) a YAML file."""
+    front = {k: v for k, v in fields.items() if v is not None and k != "body"}
+    for key in ("start", "end"):
+        if key in front:
+            front[key] = front[key].isoformat()
+    if collection == "teams":
+        if fields.get("body"):
+            front["body"] = fields["body"]
+        return dump(front)
+    return f"---\n{dump(front)}---\n{fields.get('body') or ''}\n"
+
+
+def site_text(site: dict[str, Any]) -> str:
+    fields = {
+        "title": site["title"],
+        "tagline": site["tagline"],
+        "organisation": "Tim Uji",
+        "election_day": VOTING_DAY.isoformat(),
+        "base_url": site["base_url"],
+        "precache_budget_kb": site["budget"],
+    }
+    return dump({k: v for k, v in fields.items() if v is not None})
+
+
+EXTRA_REGION = {
+    "slug": "balikpapan",
+    "name": "Kota Balikpapan",
+    "kind": "kota",
+    "code": "64.71",
+    "seat": "Balikpapan",
+    "election": "Pilwali",
+    "sources": [{"title": "Sumber wilayah", "url": "https://example.org/wilayah"}],
+}
+
+
+# strategies ----------------------------------------------------------------------------------
+
+WORDS = ["Ayo", "memilih", "tahapan", "Pilkada", "Kaltim", "TPS", "suara", "dan", "&", "<b>", "é"]
+words = st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).map(" ".join)
+slugs = st.lists(
+    st.sampled_from(["a", "b", "c", "tps", "suara", "2024", "x1"]), min_size=1, max_size=3
+).map("-".join)
+days = st.integers(0, DAYS - 1).map(lambda n: FIRST_DAY + dt.timedelta(days=n))
+todays = st.integers(-2, DAYS + 1).map(lambda n: FIRST_DAY + dt.timedelta(days=n))
+bodies = st.sampled_from(
+    [
+        "",
+        "Isi **tebal**.",
+        "Paragraf satu.\n\nParagraf dua yang lebih panjang.",
+        "- butir\n- butir lain",
+        "Tautan [contoh](https://example.org) & <em>miring</em>.",
+    ]
+)
+updates = st.one_of(
+    st.none(),
+    st.sampled_from(
+        ["2024-11-01T10:00:00+08:00", "2024-11-25T08:30:00+08:00", "2024-12-03T17:45:00"]
+    ),
+)
+#: Files written with an old modification time (cached by the builder) or just now.
+old_mtime = st.booleans()
+
+
+@st.composite
+def stage_dates(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["start", "range", "end", "note"]))
+    start = draw(days)
+    if kind == "start":
+        return {"start": start, "end": None, "schedule_note": None}
+    if kind == "range":
+        end = start + dt.timedelta(days=draw(st.integers(0, 5)))
+        return {"start": start, "end": end, "schedule_note": None}
+    if kind == "end":
+        return {"start": None, "end": start, "schedule_note": None}
+    return {"start": None, "end": None, "schedule_note": "Tiga hari setelah penetapan."}
+
+
+@st.composite
+def campaign_dates(draw: st.DrawFn) -> dict[str, Any]:
+    start = draw(st.one_of(st.none(), days))
+    end = draw(st.one_of(st.none(), days))
+    if start and end and end < start:
+        start, end = end, start
+    return {"start": start, "end": end}
+
+
+def new_stage(draw: st.DrawFn, teams: list[str]) -> dict[str, Any]:
+    return {
+        "title": draw(words),
+        "phase": draw(st.sampled_from(["persiapan", "penyelenggaraan", "pasca"])),
+        **draw(stage_dates()),
+        "summary": draw(words),
+        "divisions": draw(st.lists(st.sampled_from(teams), unique=True)) if teams else [],
+        "override": draw(
+            st.one_of(st.none(), st.just({"status": "postponed", "reason": "Menunggu putusan."}))
+        ),
+        "verified": False,
+        "updated": draw(updates),
+        "body": draw(bodies),
+    }
+
+
+def new_team(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        "name": draw(words),
+        "role": draw(st.sampled_from(["ketua", "sekretariat", "divisi"])),
+        "summary": draw(words),
+        "tupoksi": draw(st.lists(words, min_size=1, max_size=2)),
+        "verified": False,
+        "updated": draw(updates),
+        "body": draw(bodies),
+    }
+
+
+def new_campaign(draw: st.DrawFn, regions: list[str], media: list[str]) -> dict[str, Any]:
+    posters = st.sampled_from(media).map(lambda src: {"src": src, "alt": "Poster kampanye"})
+    return {
+        "title": draw(words),
+        "summary": draw(words),
+        "audience": ["pemilih pemula"],
+        "regions": draw(st.lists(st.sampled_from(regions), min_size=1, unique=True)),
+        **draw(campaign_dates()),
+        "organiser": "Tim Uji",
+        "call_to_action": "Datang ke TPS.",
+        "draft": draw(st.booleans()),
+        "image": draw(st.one_of(st.none(), posters)) if media else None,
+        "verified": False,
+        "updated": draw(updates),
+        "body": draw(bodies),
+    }
+
+
+def new_page(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        "title": draw(words),
+        "summary": draw(st.one_of(st.none(), words)),
+        "menu": draw(st.one_of(st.none(), st.sampled_from(["Tentang", "Kontak", "FAQ"]))),
+        "verified": False,
+        "updated": draw(updates),
+        "body": draw(bodies),
+    }
+
+
+#: Theme templates a content folder may override, and what an override adds to each: a plain
+#: marker, or something that makes the template read more of the site than before.
+TEMPLATES = [
+    "_stage_item.html",
+    "_status.html",
+    "_campaign_card.html",
+    "team.html",
+    "stage.html",
+    "page.html",
+    "index.html",
+    "base.html",
+    "data.html",
+    "feed.xml",
+    "sw.js",
+]
+TEMPLATE_ADDITIONS = [
+    "<!-- override {n} -->",
+    "<!-- today {{{{ graph.today }}}} -->",
+    "<!-- campaigns {{{{ graph.campaigns | length }}}} -->",
+    "<!-- teams {{% for t in graph.teams %}}{{{{ t.record.name }}}};{{% endfor %}} -->",
+]
+
+
+def override_text(name: str, variant: int, n: int) -> str:
+    """The theme's template with a visible addition (sw.js only sees its own variables)."""
+    text = (THEME_TEMPLATES / name).read_text(encoding="utf-8")
+    if name == "sw.js":
+        return text + f"// override {n}\n"
+    addition = TEMPLATE_ADDITIONS[variant].format(n=n)
+    if "{% block main %}" in text:  # a page extending base.html: only its blocks are output
+        return text.replace("{% block main %}", "{% block main %}" + addition, 1)
+    return text + addition + "\n"
+
+
+STATIC = ["extra.css", "extra.js"]
+THEME_STATIC = ["style.css", "pantau.js"]
+
+# the state machine -----------------------------------------------------------------------
+
+
+class IncrementalBuilds(RuleBasedStateMachine):
+    """Random edits to a small content folder; after each, an incremental build into the same
+    output folder must equal a clean build."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tmp = Path(tempfile.mkdtemp(prefix="pantau-incremental-"))
+        self.content = self.tmp / "content"
+        self.out = self.tmp / "public"
+        self.records: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in COLLECTIONS}
+        self.regions: list[dict[str, Any]] = yaml.safe_load(REGIONS)["regions"]
+        self.site: dict[str, Any] = {
+            "title": "Situs Uji",
+            "tagline": None,
+            "base_url": None,
+            "budget": None,
+        }
+        self.templates: dict[str, str] = {}
+        self.static: dict[str, str] = {}
+        self.media: dict[str, bytes] = {}
+        self.today = VOTING_DAY
+        self.fork = False
+        self.clock = 0
+        self.last_fresh = 0
+        self.last: BuildResult | None = None
+
+    def teardown(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def build(self, full: bool = False) -> BuildResult:
+        with forked_rendering(self.fork):
+            return build(self.content, self.out, today=self.today, full=full)
+
+    def check(self) -> None:
+        with forked_rendering(self.fork):
+            assert_same_as_clean_build(self.content, self.out, self.today)
+
+    # files ---------------------------------------------------------------------------------
+
+    def write(self, relative: str, text: str | bytes, old: bool) -> None:
+        """Write a file with a modification time no earlier write had: long ago (so its
+        record may be cached) or now."""
+        path = self.content / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+        if old:
+            self.clock += 1
+            ns = OLD_NS + self.clock * STEP_NS
+        else:
+            ns = self.last_fresh = max(time.time_ns(), self.last_fresh + STEP_NS)
+        os.utime(path, ns=(ns, ns))
+
+    def remove(self, relative: str, folder_too: bool = False) -> None:
+        path = self.content / relative
+        path.unlink()
+        if folder_too and not any(path.parent.iterdir()):
+            path.parent.rmdir()
+
+    def record_path(self, collection: str, slug: str) -> str:
+        return f"{collection}/{slug}{SUFFIX[collection]}"
+
+    def save(self, collection: str, slug: str, old: bool) -> None:
+        fields = self.records[collection][slug]
+        self.write(self.record_path(collection, slug), record_text(collection, fields), old)
+
+    def save_regions(self, old: bool) -> None:
+        self.write("regions.yaml", dump({"regions": self.regions}), old)
+
+    def referenced(self, collection: str, slug: str) -> bool:
+        if collection != "teams":
+            return False
+        return any(slug in s["divisions"] for s in self.records["stages"].values())
+
+    def poster_in_use(self, name: str) -> bool:
+        return any(
+            (c["image"] or {}).get("src") == name for c in self.records["campaigns"].values()
+        )
+
+    def draw_record(self, collection: str, draw: st.DrawFn) -> dict[str, Any]:
+        if collection == "stages":
+            return new_stage(draw, sorted(self.records["teams"]))
+        if collection == "teams":
+            return new_team(draw)
+        if collection == "campaigns":
+            return new_campaign(draw, [r["slug"] for r in self.regions], sorted(self.media))
+        return new_page(draw)
+
+    def has(self, collection: str) -> bool:
+        return bool(self.records[collection])
+
+    def pick(self, data: st.DataObject, collection: str) -> str:
+        return data.draw(st.sampled_from(sorted(self.records[collection])), label="slug")
+
+    def any_records(self) -> bool:
+        return any(self.records.values())
+
+    # set-up --------------------------------------------------------------------------------
+
+    @initialize(data=st.data(), old=old_mtime)
+    def initial_content(self, data: st.DataObject, old: bool) -> None:
+        self.write("site.yaml", site_text(self.site), old)
+        self.save_regions(old)
+        for collection, slug in [
+            ("teams", "keamanan"),
+            ("stages", "pemungutan-suara"),
+            ("campaigns", "ayo-memilih"),
+            ("pages", "tentang"),
+        ]:
+            self.records[collection][slug] = self.draw_record(collection, data.draw)
+            self.save(collection, slug, old)
+
+    # records -------------------------------------------------------------------------------
+
+    @rule(data=st.data(), collection=st.sampled_from(COLLECTIONS), old=old_mtime)
+    def add_record(self, data: st.DataObject, collection: str, old: bool) -> None:
+        slug = data.draw(slugs.filter(lambda s: s not in self.records[collection]), label="new")
+        self.records[collection][slug] = self.draw_record(collection, data.draw)
+        self.save(collection, slug, old)
+
+    @precondition(any_records)
+    @rule(data=st.data(), old=old_mtime)
+    def change_record(self, data: st.DataObject, old: bool) -> None:
+        collection = data.draw(st.sampled_from([c for c in COLLECTIONS if self.has(c)]))
+        slug = self.pick(data, collection)
+        fields = self.records[collection][slug]
+        fresh = self.draw_record(collection, data.draw)
+        # One field (or, for a stage's or campaign's dates, the dates together) changes.
+        names = [k for k in fresh if k not in ("end", "schedule_note")]
+        name = data.draw(st.sampled_from(names), label="field")
+        together = {"start": ["start", "end", "schedule_note"]}.get(name, [name])
+        if collection == "campaigns" and name == "start":
+            together = ["start", "end"]
+        for key in together:
+            fields[key] = fresh[key]
+        self.save(collection, slug, old)
+
+    @precondition(any_records)
+    @rule(data=st.data(), old=old_mtime)
+    def touch_record(self, data: st.DataObject, old: bool) -> None:
+        """The same text written again: only the modification time changes."""
+        collection = data.draw(st.sampled_from([c for c in COLLECTIONS if self.has(c)]))
+        self.save(collection, self.pick(data, collection), old)
+
+    @precondition(any_records)
+    @rule(data=st.data(), old=old_mtime)
+    def rename_record(self, data: st.DataObject, old: bool) -> None:
+        collection = data.draw(st.sampled_from([c for c in COLLECTIONS if self.has(c)]))
+        slug = self.pick(data, collection)
+        new = data.draw(slugs.filter(lambda s: s not in self.records[collection]), label="new")
+        self.records[collection][new] = self.records[collection].pop(slug)
+        self.remove(self.record_path(collection, slug))
+        self.save(collection, new, old)
+        if collection == "teams":
+            for stage_slug, stage in self.records["stages"].items():
+                if slug in stage["divisions"]:
+                    stage["divisions"] = [new if d == slug else d for d in stage["divisions"]]
+                    self.save("stages", stage_slug, old)
+
+    @precondition(any_records)
+    @rule(data=st.data(), folder_too=st.booleans())
+    def delete_record(self, data: st.DataObject, folder_too: bool) -> None:
+        choices = [
+            (c, s)
+            for c in COLLECTIONS
+            for s in sorted(self.records[c])
+            if not self.referenced(c, s)
+        ]
+        if not choices:
+            return
+        collection, slug = data.draw(st.sampled_from(choices), label="record")
+        del self.records[collection][slug]
+        self.remove(self.record_path(collection, slug), folder_too)
+
+    # regions -------------------------------------------------------------------------------
+
+    @rule(old=old_mtime)
+    def toggle_extra_region(self, old: bool) -> None:
+        """Add a third region, or remove it again when no campaign names it."""
+        if any(r["slug"] == EXTRA_REGION["slug"] for r in self.regions):
+            if any(
+                EXTRA_REGION["slug"] in c["regions"] for c in self.records["campaigns"].values()
+            ):
+                return
+            self.regions = [r for r in self.regions if r["slug"] != EXTRA_REGION["slug"]]
+        else:
+            self.regions = [*self.regions, dict(EXTRA_REGION)]
+        self.save_regions(old)
+
+    @rule(data=st.data(), old=old_mtime)
+    def change_region(self, data: st.DataObject, old: bool) -> None:
+        index = data.draw(st.integers(0, len(self.regions) - 1), label="region")
+        field = data.draw(st.sampled_from(["name", "summary"]), label="field")
+        self.regions[index] = {**self.regions[index], field: data.draw(words)}
+        self.save_regions(old)
+
+    # templates, static files, settings, date -----------------------------------------------
+
+    @rule(
+        name=st.sampled_from(TEMPLATES),
+        variant=st.integers(0, len(TEMPLATE_ADDITIONS) - 1),
+        old=old_mtime,
+    )
+    def override_template(self, name: str, variant: int, old: bool) -> None:
+        self.clock += 1
+        self.templates[name] = override_text(name, variant, self.clock)
+        self.write(f"templates/{name}", self.templates[name], old)
+
+    @precondition(lambda self: bool(self.templates))
+    @rule(data=st.data(), folder_too=st.booleans())
+    def remove_template(self, data: st.DataObject, folder_too: bool) -> None:
+        name = data.draw(st.sampled_from(sorted(self.templates)), label="template")
+        del self.templates[name]
+        self.remove(f"templates/{name}", folder_too)
+
+    @rule(name=st.sampled_from(STATIC), text=words, old=old_mtime)
+    def write_static(self, name: str, text: str, old: bool) -> None:
+        self.static[name] = f"/* {text} */\n"
+        self.write(f"static/{name}", self.static[name], old)
+
+    @precondition(lambda self: bool(self.static))
+    @rule(data=st.data(), folder_too=st.booleans())
+    def remove_static(self, data: st.DataObject, folder_too: bool) -> None:
+        name = data.draw(st.sampled_from(sorted(self.static)), label="static")
+        del self.static[name]
+        self.remove(f"static/{name}", folder_too)
+
+    @rule(name=st.sampled_from(THEME_STATIC), text=words, old=old_mtime)
+    def override_theme_static(self, name: str, text: str, old: bool) -> None:
+        """A file in content/static/ replaces the theme's file of the same name."""
+        self.static[name] = f"/* {text} */\n"
+        self.write(f"static/{name}", self.static[name], old)
+
+    @precondition(lambda self: self.last is not None)
+    @rule(data=st.data())
+    def delete_an_output_file(self, data: st.DataObject) -> None:
+        """Someone deletes a built file: the next build puts it back."""
+        path = data.draw(st.sampled_from(sorted(SiteFiles(self.out))), label="output")
+        (self.out / path).unlink()
+
+    @rule(
+        name=st.sampled_from(["poster.png", "poster-2.webp"]),
+        data=st.binary(min_size=1, max_size=40),
+        old=old_mtime,
+    )
+    def write_media(self, name: str, data: bytes, old: bool) -> None:
+        self.media[name] = data
+        self.write(f"media/{name}", data, old)
+
+    @precondition(lambda self: bool(self.media))
+    @rule(data=st.data(), folder_too=st.booleans())
+    def remove_media(self, data: st.DataObject, folder_too: bool) -> None:
+        unused = [n for n in sorted(self.media) if not self.poster_in_use(n)]
+        if unused:
+            name = data.draw(st.sampled_from(unused), label="media")
+            del self.media[name]
+            self.remove(f"media/{name}", folder_too)
+
+    @precondition(lambda self: self.last is not None)
+    @rule()
+    def full_rebuild(self) -> None:
+        assert self.build(full=True).changes.full
+
+    @precondition(lambda self: self.last is not None)
+    @rule(
+        broken=st.sampled_from(["record", "reference", "template"]),
+        data=st.data(),
+        old=old_mtime,
+    )
+    def failed_build_then_fix(self, broken: str, data: st.DataObject, old: bool) -> None:
+        """A mistake fails the build and leaves the site as it was; then it is undone."""
+        if broken == "template":
+            name = data.draw(st.sampled_from(TEMPLATES), label="template")
+            relative, text = f"templates/{name}", "{{ graph.nothing_here( }}\n"
+        elif broken == "record" or not self.has("stages"):
+            relative, text = "stages/rusak.md", "---\ntitle: ''\n---\n"
+        else:
+            slug = self.pick(data, "stages")
+            relative = self.record_path("stages", slug)
+            fields = {**self.records["stages"][slug], "divisions": ["tidak-ada"]}
+            text = record_text("stages", fields)
+        path = self.content / relative
+        before_text = path.read_bytes() if path.exists() else None
+        before_site = dict(SiteFiles(self.out))
+        self.write(relative, text, old)
+        try:
+            self.build()
+        except PantauError:
+            assert dict(SiteFiles(self.out)) == before_site
+        else:  # a template no output uses: a clean build does not fail either
+            self.check()
+        if before_text is None:
+            self.remove(relative)
+        else:
+            self.write(relative, before_text, old)
+
+    @rule(
+        field=st.sampled_from(["title", "tagline", "base_url", "budget"]),
+        data=st.data(),
+        old=old_mtime,
+    )
+    def change_site(self, field: str, data: st.DataObject, old: bool) -> None:
+        values = {
+            "title": words,
+            "tagline": st.one_of(st.none(), words),
+            "base_url": st.sampled_from([None, "https://pantau.example.id/"]),
+            # A budget too small for the whole site precaches only the shell.
+            "budget": st.sampled_from([None, 1, 100000]),
+        }
+        self.site[field] = data.draw(values[field], label=field)
+        self.write("site.yaml", site_text(self.site), old)
+
+    @rule(today=todays)
+    def move_today(self, today: dt.date) -> None:
+        self.today = today
+
+    @precondition(lambda self: self.has("stages"))
+    @rule(data=st.data(), edge=st.sampled_from(["start", "end"]), side=st.sampled_from([-1, 0, 1]))
+    def move_today_across_a_stage(self, data: st.DataObject, edge: str, side: int) -> None:
+        """The day before, on or after a stage's start or end: its status changes."""
+        stage = self.records["stages"][self.pick(data, "stages")]
+        day = stage[edge] or stage["start"] or stage["end"]
+        if day is not None:
+            self.today = day + dt.timedelta(days=side)
+
+    @precondition(lambda self: self.last is not None)
+    @rule(damage=st.sampled_from(["garbage", "empty", "tables", "foreign"]))
+    def damage_the_state(self, damage: str) -> None:
+        """A state file that cannot be trusted is ignored: the next build is a full one."""
+        state = state_path(self.out)
+        if damage == "garbage":
+            state.write_bytes(b"\x00not SQLite\xff" * 100)
+        elif damage == "empty":
+            state.write_bytes(b"")
+        elif damage == "tables":
+            drop_table(state, "outputs")
+            # and an input changes, or the build answers from the intact meta data that
+            # nothing changed (rightly: the site is as the state says)
+            self.write("site.yaml", site_text(self.site), old=True)
+        else:  # the state of the same content built into another folder
+            other = self.tmp / "other" / "public"
+            with forked_rendering(self.fork):
+                build(self.content, other, today=self.today)
+            shutil.copyfile(state_path(other), state)
+        assert self.build().changes.full
+        self.check()
+
+    @rule(fork=st.booleans())
+    def switch_rendering(self, fork: bool) -> None:
+        """Render in forked workers, as for a big site, or all in this process."""
+        self.fork = fork
+
+    @rule()
+    def rebuild_unchanged(self) -> None:
+        """Nothing changed since the last build: the next one writes and removes nothing."""
+        result = self.build()
+        assert not result.changes.full
+        assert result.changes.written == []
+        assert result.changes.removed == []
+
+    # the property ----------------------------------------------------------------------------
+
+    @invariant()
+    def incremental_build_equals_clean_build(self) -> None:
+        if not (self.content / "site.yaml").exists():
+            return  # before initialize
+        first = self.last is None
+        self.last = self.build()
+        assert self.last.changes.full == first
+        self.check()
+
+
+@contextlib.contextmanager
+def forked_rendering(on: bool) -> Iterator[None]:
+    """With ``on``, every batch of outputs is shared out between forked workers, as a site of
+    PARALLEL_FROM outputs or more is (when this process may fork); else as the site's size
+    decides (for these small sites: all in this process)."""
+    saved = parallel.PARALLEL_FROM
+    parallel.PARALLEL_FROM = 1 if on else saved
+    try:
+        yield
+    finally:
+        parallel.PARALLEL_FROM = saved
+
+
+def drop_table(state: Path, table: str) -> None:
+    """Damage a state file past its meta data: one of its tables is gone."""
+    with contextlib.closing(sqlite3.connect(state)) as db, db:
+        db.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def assert_same_as_clean_build(content: Path, out: Path, today: dt.date) -> None:
+    """verify_build, and on a difference every file that differs (not only the first)."""
+    try:
+        verify_build(content, out, today)
+    except BuildError as exc:
+        with tempfile.TemporaryDirectory(prefix="pantau-clean-") as tmp:
+            clean = build(content, Path(tmp) / "public", today=today).files
+            built = SiteFiles(out)
+            paths = sorted(set(clean) | set(built))
+            differing = [p for p in paths if clean.get(p) != built.get(p)]
+        raise AssertionError(f"{exc}; all files that differ: {differing}") from None
+
+
+@pytest.mark.slow
+def test_incremental_builds_equal_clean_builds() -> None:
+    run_state_machine_as_test(
+        IncrementalBuilds,
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=15,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        ),
+    )
+
+
+# deterministic checks ----------------------------------------------------------------------
+
+STAGE_TEMPLATE = """\
+---
+title: {title}
+phase: penyelenggaraan
+start: 2024-11-{day:02d}
+summary: Tahapan {n}.
+divisions: [keamanan]
+---
+Isi tahapan {n}.
+"""
+
+
+def test_one_changed_title_renders_only_what_shows_it(
+    scratch_content: Path, write: Writer, tmp_path: Path
+) -> None:
+    for n in range(1, 7):
+        write(f"stages/tahap-{n}.md", STAGE_TEMPLATE.format(title=f"Tahap {n}", day=n, n=n))
+    out = tmp_path / "public"
+    first = build(scratch_content, out, today=VOTING_DAY)
+    assert first.changes.full
+    write("stages/tahap-3.md", STAGE_TEMPLATE.format(title="Tahap tiga diganti", day=3, n=3))
+    second = build(scratch_content, out, today=VOTING_DAY)
+    changes = second.changes
+    assert not changes.full
+    assert 0 < changes.rendered <= changes.total // 3, changes.summary()
+    assert "tahapan/tahap-3/index.html" in changes.written
+    others = {f"tahapan/tahap-{n}/index.html" for n in (1, 2, 4, 5, 6)}
+    assert others.isdisjoint(changes.outputs), sorted(changes.outputs)
+    assert "Tahap tiga diganti" in second.files["tahapan/tahap-3/index.html"].decode()
+    assert "Tahap tiga diganti" in second.files["tahapan/index.html"].decode()
+    verify_build(scratch_content, out, VOTING_DAY)
+
+
+def test_a_damaged_state_file_is_ignored(
+    scratch_content: Path, write: Writer, tmp_path: Path
+) -> None:
+    out = tmp_path / "public"
+    build(scratch_content, out, today=VOTING_DAY)
+    state = state_path(out)
+    assert state == tmp_path / ".public.pantau-state"
+    assert state.is_file()
+    state.write_bytes(b"\x00garbage, not SQLite\xff" * 64)
+    write("stages/baru.md", STAGE_TEMPLATE.format(title="Tahap baru", day=1, n=9))
+    result = build(scratch_content, out, today=VOTING_DAY)
+    assert result.changes.full
+    verify_build(scratch_content, out, VOTING_DAY)
+    again = build(scratch_content, out, today=VOTING_DAY)  # the replaced state is trusted
+    assert not again.changes.full
+    assert again.changes.written == []
+
+
+def test_the_state_of_another_folder_is_ignored(
+    scratch_content: Path, write: Writer, tmp_path: Path
+) -> None:
+    one, two = tmp_path / "one" / "public", tmp_path / "two" / "public"
+    build(scratch_content, one, today=VOTING_DAY)
+    write("stages/baru.md", STAGE_TEMPLATE.format(title="Tahap baru", day=1, n=9))
+    build(scratch_content, two, today=VOTING_DAY)
+    shutil.copyfile(state_path(one), state_path(two))  # describes one, not two
+    write("stages/baru.md", STAGE_TEMPLATE.format(title="Tahap baru lagi", day=2, n=9))
+    result = build(scratch_content, two, today=VOTING_DAY)
+    assert result.changes.full
+    verify_build(scratch_content, two, VOTING_DAY)
+    assert "Tahap baru lagi" in result.files["tahapan/baru/index.html"].decode()
+
+
+# bugs the property test found, each pinned by a test ----------------------------------------
+
+
+def test_a_region_page_shows_the_region_as_edited(scratch_content: Path, tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    build(scratch_content, out, today=VOTING_DAY)
+    regions = scratch_content / "regions.yaml"
+    regions.write_text(REGIONS.replace("Provinsi Kalimantan Timur", "Provinsi Kaltim"))
+    result = build(scratch_content, out, today=VOTING_DAY)
+    assert (
+        "<h1>Provinsi Kaltim</h1>" in result.files["wilayah/kalimantan-timur/index.html"].decode()
+    )
+    verify_build(scratch_content, out, VOTING_DAY)
+
+
+@pytest.mark.parametrize("path", ["tim/keamanan/index.html", "sw.js"])
+@pytest.mark.parametrize("settled", [False, True], ids=["fresh-content", "settled-content"])
+def test_a_deleted_output_file_is_written_again(
+    scratch_content: Path, tmp_path: Path, path: str, settled: bool
+) -> None:
+    """Also when no input changed and the content is old enough for the build to answer
+    "nothing changed" from its stamp of the inputs alone."""
+    if settled:
+        for file in scratch_content.rglob("*"):
+            os.utime(file, ns=(OLD_NS, OLD_NS))
+    out = tmp_path / "public"
+    build(scratch_content, out, today=VOTING_DAY)
+    again = build(scratch_content, out, today=VOTING_DAY)
+    assert again.changes.rendered == 0
+    (out / path).unlink()
+    build(scratch_content, out, today=VOTING_DAY)
+    assert (out / path).is_file()
+    verify_build(scratch_content, out, VOTING_DAY)
+
+
+def test_a_content_static_file_replaces_the_theme_file(
+    scratch_content: Path, write: Writer, tmp_path: Path
+) -> None:
+    out = tmp_path / "public"
+    build(scratch_content, out, today=VOTING_DAY)
+    write("static/style.css", "body { color: red }\n")
+    result = build(scratch_content, out, today=VOTING_DAY)
+    assert result.files["static/style.css"] == b"body { color: red }\n"
+    verify_build(scratch_content, out, VOTING_DAY)
+
+
+def coarse_clock() -> Callable[[Path], Path]:
+    """Set files' modification time as a filesystem with one-second timestamps does for
+    writes within one second: the same time for all of them (this second: just written)."""
+    ns = time.time_ns() // 10**9 * 10**9
+
+    def stamp(path: Path) -> Path:
+        os.utime(path, ns=(ns, ns))
+        return path
+
+    return stamp
+
+
+def test_a_static_file_rewritten_within_a_second_is_copied_again(
+    scratch_content: Path, write: Writer, tmp_path: Path
+) -> None:
+    out = tmp_path / "public"
+    stamp = coarse_clock()
+    stamp(write("static/extra.css", "a { color: red }\n"))
+    build(scratch_content, out, today=VOTING_DAY)
+    stamp(write("static/extra.css", "a { color: tan }\n"))
+    result = build(scratch_content, out, today=VOTING_DAY)
+    assert result.files["static/extra.css"] == b"a { color: tan }\n"
+
+
+def test_a_template_rewritten_within_a_second_is_used(
+    scratch_content: Path, write: Writer, tmp_path: Path
+) -> None:
+    out = tmp_path / "public"
+    stamp = coarse_clock()
+    page = "{% extends 'base.html' %}{% block title %}TITLE{% endblock %}"
+    stamp(write("templates/404.html", page.replace("TITLE", "Satu")))
+    build(scratch_content, out, today=VOTING_DAY)
+    stamp(write("templates/404.html", page.replace("TITLE", "Dua!")))
+    result = build(scratch_content, out, today=VOTING_DAY)
+    assert "<title>Dua! · Situs Uji</title>" in result.files["404.html"].decode()
+
+
+def test_a_broken_service_worker_template_is_a_template_error(
+    scratch_content: Path, write: Writer, tmp_path: Path
+) -> None:
+    out = tmp_path / "public"
+    build(scratch_content, out, today=VOTING_DAY)
+    before = dict(SiteFiles(out))
+    write("templates/sw.js", "const X = {{ nothing( }};\n")
+    with pytest.raises(TemplateError, match=r"sw\.js:1"):
+        build(scratch_content, out, today=VOTING_DAY)
+    assert dict(SiteFiles(out)) == before
+
+
+def test_a_state_whose_tables_are_damaged_is_ignored(
+    scratch_content: Path, write: Writer, tmp_path: Path
+) -> None:
+    for folder in ("stages", "teams", "campaigns"):
+        shutil.rmtree(scratch_content / folder)
+    write("static/extra.css", "a { color: red }\n")
+    out = tmp_path / "public"
+    build(scratch_content, out, today=VOTING_DAY)
+    drop_table(state_path(out), "outputs")
+    (scratch_content / "static" / "extra.css").unlink()
+    result = build(scratch_content, out, today=VOTING_DAY)
+    assert result.changes.full
+    verify_build(scratch_content, out, VOTING_DAY)
