@@ -7,8 +7,9 @@ import hashlib
 import io
 import json
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -74,6 +75,7 @@ class Services:
     workspace: Workspace
     publisher: Publisher
     limiter: FailureLimiter
+    ready: threading.Event = field(default_factory=threading.Event)
 
 
 def services(request: Request) -> Services:
@@ -87,6 +89,12 @@ def client_of(request: Request) -> str:
 async def identify(request: Request) -> Identity:
     """401 without a valid token (429 after repeated failures); never 403 here."""
     svc = services(request)
+    if not svc.ready.is_set():
+        raise ApiError(
+            503,
+            "the server is starting: the site is already served, the API answers in a moment",
+            headers={"Retry-After": "2"},
+        )
     client = client_of(request)
     wait = svc.limiter.retry_after(client)
     if wait:
@@ -185,7 +193,11 @@ async def health(request: Request) -> JSONResponse:
     """
     svc = services(request)
     return JSONResponse(
-        {"status": "ok", "last_seq": svc.store.last_seq(), "live_build": svc.publisher.live_build()}
+        {
+            "status": "ok" if svc.ready.is_set() else "starting",
+            "last_seq": svc.store.last_seq(),
+            "live_build": svc.publisher.live_build(),
+        }
     )
 
 

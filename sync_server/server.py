@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import threading
 from pathlib import Path
 
 from site_builder.errors import PantauError
@@ -43,8 +45,27 @@ def open_services(
     store = open_store(data)
     workspace = Workspace(content_dir, store)
     publisher = Publisher(workspace, store, data, debounce=debounce)
-    workspace.start(cache=publisher.engine.state)
     return Services(store, workspace, publisher, FailureLimiter(limit=auth_failures))
+
+
+def start_services(svc: Services) -> None:
+    """Reconcile and load the content, then start publishing; the API answers from then on
+    (the live site is served before, from the first moment)."""
+    svc.workspace.start(cache=svc.publisher.engine.state)
+    svc.publisher.start()
+    svc.publisher.request("startup")
+    svc.ready.set()
+
+
+def _start_in_background(svc: Services) -> None:
+    try:
+        start_services(svc)
+    except Exception as exc:
+        # The server cannot publish: say why and end the process, so that a supervisor
+        # restarts it or an operator sees it, rather than serve an API that never answers.
+        message = str(exc) if isinstance(exc, PantauError) else f"{type(exc).__name__}: {exc}"
+        log.critical("the server cannot start: %s", message)
+        os._exit(1)
 
 
 def serve(data: Path, seed: Path | None, host: str, port: int, auth_failures: int = 10) -> None:
@@ -52,8 +73,9 @@ def serve(data: Path, seed: Path | None, host: str, port: int, auth_failures: in
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     svc = open_services(data, seed, auth_failures=auth_failures)
-    svc.publisher.start()
-    svc.publisher.request("startup")
+    threading.Thread(
+        target=_start_in_background, args=(svc,), name="pantau-startup", daemon=True
+    ).start()
     app = create_app(svc, data / "live")
     log.info("serving the site and the API on http://%s:%s/", host, port)
     try:

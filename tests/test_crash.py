@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -81,3 +83,25 @@ def test_kill_9_during_writes_loses_no_acknowledged_change(tmp_path: Path) -> No
     finally:
         server.stop()
     load_content(server.data / "content")  # the folder is valid and complete
+
+
+def test_content_that_cannot_load_ends_the_process_with_the_reason(tmp_path: Path) -> None:
+    """The server listens (and serves the live site) before the content is loaded; content
+    that then cannot load ends the process with the reason in its log, rather than leaving an
+    API that never answers."""
+    server = ServerProcess(tmp_path / "data", CONTENT)
+    server.start()
+    server.stop()
+    (server.data / "content" / "site.yaml").write_text("title: [unclosed\n")
+    args = [sys.executable, "-m", "sync_server", "serve", "--data", str(server.data)]
+    args += ["--port", str(server.port)]
+    with open(server.log, "ab") as log:
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert code == 1
+    text = server.log.read_text()
+    assert "the server cannot start" in text and "site.yaml" in text
