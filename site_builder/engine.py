@@ -124,15 +124,26 @@ class Engine:
         previous: Path | None,
         full: bool = False,
         download_later: bool = False,
+        look_for_missing: bool = True,
     ) -> Changes:
         """Render what changed since the build that wrote ``previous`` (everything when the
         state does not describe that folder, or with ``full``) into the empty folder
         ``stage``. With ``download_later``, an incremental build leaves the downloadable copy
-        as it was (``Changes.download_pending`` then says one is owed)."""
+        as it was (``Changes.download_pending`` then says one is owed). Without
+        ``look_for_missing``, files deleted from ``previous`` by someone else go unnoticed (a
+        server that alone writes its folders saves a look at every file)."""
         parts = offline.ZipParts(stage.parent / f"{stage.name}.zip-parts")
         try:
             return self._render(
-                content, today, history, stage, previous, full, download_later, parts
+                content,
+                today,
+                history,
+                stage,
+                previous,
+                full,
+                download_later,
+                parts,
+                look_for_missing,
             )
         finally:
             shutil.rmtree(parts.folder, ignore_errors=True)
@@ -147,6 +158,7 @@ class Engine:
         full: bool,
         download_later: bool,
         parts: offline.ZipParts,
+        look_for_missing: bool,
     ) -> Changes:
         started = time.perf_counter()
         state = self.state
@@ -167,7 +179,11 @@ class Engine:
         )
         paths = {o.path for o in plan.outputs} | set(offline.FINAL)
         # A file someone deleted from the output folder is made and written again.
-        missing = {p for p in old if not os.path.exists(os.path.join(previous or "", p))}
+        missing = (
+            {p for p in old if not os.path.exists(os.path.join(previous or "", p))}
+            if look_for_missing
+            else set()
+        )
         dirty = [
             o
             for o in plan.outputs

@@ -96,6 +96,8 @@ class SiteGraph:
     changes: History | None = None
     fragments: Fragments = field(default_factory=Fragments, compare=False, repr=False)
     memo: Memo = field(default_factory=Memo, compare=False, repr=False)
+    #: Query answers of this build (queries note their own key, never what they read).
+    answers: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
 
     # lists ----------------------------------------------------------------------------------
 
@@ -139,11 +141,13 @@ class SiteGraph:
         return self._answer(name, arg)
 
     def _answer(self, name: str, arg: str) -> Any:
-        def run() -> Any:
+        key = (name, arg)
+        try:
+            return self.answers[key]
+        except KeyError:
             with deps.paused():
-                return QUERIES[name](self, arg)
-
-        return self.memo.get(("query", name, arg), run)
+                value = self.answers[key] = QUERIES[name](self, arg)
+            return value
 
     def answer_key(self, name: str, arg: str) -> str:
         """What a query's result is compared by: the keys of the records it returned."""

@@ -160,7 +160,7 @@ def make_plan(
     partial, partials = _partials(plan)
     plan.context = {**render_context(graph), "partial": partial, "partials": partials}
     html = [o.path for o in outputs if o.path.endswith(".html") and o.path != "404.html"]
-    graph.memo.get(("query", "pages", ""), lambda: html)
+    graph.answers[("pages", "")] = html
     return plan
 
 

@@ -207,6 +207,7 @@ class Publisher:
                 previous=live,
                 full=full,
                 download_later=self._download_later(),
+                look_for_missing=False,  # only this process writes the build folders
             )
             if changes.full:
                 write_marker(stage, changes)
