@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import shutil
 import sys
 import time
 import uuid
@@ -132,177 +131,156 @@ class Engine:
         as it was (``Changes.download_pending`` then says one is owed). Without
         ``look_for_missing``, files deleted from ``previous`` by someone else go unnoticed (a
         server that alone writes its folders saves a look at every file)."""
-        parts = offline.ZipParts(stage.parent / f"{stage.name}.zip-parts")
-        try:
-            return self._render(
-                content,
-                today,
-                history,
-                stage,
-                previous,
-                full,
-                download_later,
-                parts,
-                look_for_missing,
+        with offline.ZipParts(stage.parent / f"{stage.name}.zip-parts") as parts:
+            started = time.perf_counter()
+            state = self.state
+            state.load()  # a state whose tables cannot be read describes nothing
+            incremental = not full and state.describes(previous)
+            old = state.outputs if incremental else {}
+            if not incremental:
+                self._memory = {}
+            kept = state.fragments(self._memory) if incremental else self._memory
+            fragments = Fragments(kept)
+            plan = make_plan(content, today, history, fragments)
+            fingerprint = Fingerprints(plan)
+            fragments.fingerprint = fingerprint
+            # Every output that read a key whose fingerprint changed is rendered again; the rest
+            # is as the last build left it.
+            changed_keys = (
+                {k for k, fp in state.keys.items() if fingerprint(k) != fp}
+                if incremental
+                else set()
             )
-        finally:
-            shutil.rmtree(parts.folder, ignore_errors=True)
-
-    def _render(
-        self,
-        content: Content,
-        today: dt.date,
-        history: History | None,
-        stage: Path,
-        previous: Path | None,
-        full: bool,
-        download_later: bool,
-        parts: offline.ZipParts,
-        look_for_missing: bool,
-    ) -> Changes:
-        started = time.perf_counter()
-        state = self.state
-        state.load()  # a state whose tables cannot be read describes nothing
-        incremental = not full and state.describes(previous)
-        old = state.outputs if incremental else {}
-        if not incremental:
-            self._memory = {}
-        kept = state.fragments(self._memory) if incremental else self._memory
-        fragments = Fragments(kept)
-        plan = make_plan(content, today, history, fragments)
-        fingerprint = Fingerprints(plan)
-        fragments.fingerprint = fingerprint
-        # Every output that read a key whose fingerprint changed is rendered again; the rest
-        # is as the last build left it.
-        changed_keys = (
-            {k for k, fp in state.keys.items() if fingerprint(k) != fp} if incremental else set()
-        )
-        paths = {o.path for o in plan.outputs} | set(offline.FINAL)
-        # A file someone deleted from the output folder is made and written again.
-        missing = (
-            {p for p in old if not os.path.exists(os.path.join(previous or "", p))}
-            if look_for_missing
-            else set()
-        )
-        dirty = [
-            o
-            for o in plan.outputs
-            if not o.final
-            and (
-                (before := old.get(o.path)) is None
-                or not before.keys.isdisjoint(changed_keys)
-                or o.path in missing
+            paths = {o.path for o in plan.outputs} | set(offline.FINAL)
+            # A file someone deleted from the output folder is made and written again.
+            missing = (
+                {p for p in old if not os.path.exists(os.path.join(previous or "", p))}
+                if look_for_missing
+                else set()
             )
-        ]
+            dirty = [
+                o
+                for o in plan.outputs
+                if not o.final
+                and (
+                    (before := old.get(o.path)) is None
+                    or not before.keys.isdisjoint(changed_keys)
+                    or o.path in missing
+                )
+            ]
 
-        def render_one(output: Output) -> Rendered:
-            data, keys = render_output(plan, output)
-            if not download_later:
-                parts.add(output.path, data)
-            digest = offline.digest(data)
-            before = old.get(output.path)
-            fresh = before is None or before.hash != digest or output.path in missing
-            if fresh:
-                _write(stage, output.path, data)
-            return output.path, digest, len(data), keys, fresh, zlib.crc32(data)
+            def render_one(output: Output) -> Rendered:
+                data, keys = render_output(plan, output)
+                if not download_later:
+                    parts.add(output.path, data)
+                digest = offline.digest(data)
+                before = old.get(output.path)
+                fresh = before is None or before.hash != digest or output.path in missing
+                if fresh:
+                    _write(stage, output.path, data)
+                return output.path, digest, len(data), keys, fresh, zlib.crc32(data)
 
-        changed: dict[str, OutputState] = {}
-        written: list[str] = []
-        for path, digest, size, keys, fresh, crc in render_all(
-            dirty, render_one, fragments, _heavy, parts.close
-        ):
-            # Thousands of outputs read the same keys: keep one copy of each.
-            changed[path] = OutputState(digest, size, frozenset(map(sys.intern, keys)), crc)
-            if fresh:
-                written.append(path)
-        written.sort()
-        rendered = len(dirty)
-        removed = sorted(p for p in old if p not in paths)
-        outputs = {p: o for p, o in old.items() if p in paths}
-        outputs.update(changed)
-        meta = {
-            "dirs": json.dumps([str(d) for d in (*plan.template_dirs, *plan.static_dirs)]),
-            "build_id": uuid.uuid4().hex,
-            "today": today.isoformat(),
-        }
-        written_set = set(written)
+            changed: dict[str, OutputState] = {}
+            written: list[str] = []
+            for path, digest, size, keys, fresh, crc in render_all(
+                dirty, render_one, fragments, _heavy, parts.close
+            ):
+                # Thousands of outputs read the same keys: keep one copy of each.
+                changed[path] = OutputState(digest, size, frozenset(map(sys.intern, keys)), crc)
+                if fresh:
+                    written.append(path)
+            written.sort()
+            rendered = len(dirty)
+            removed = sorted(p for p in old if p not in paths)
+            outputs = {p: o for p, o in old.items() if p in paths}
+            outputs.update(changed)
+            meta = {
+                "dirs": json.dumps([str(d) for d in (*plan.template_dirs, *plan.static_dirs)]),
+                "build_id": uuid.uuid4().hex,
+                "today": today.isoformat(),
+            }
+            written_set = set(written)
 
-        def read(path: str) -> bytes:
-            folder = stage if path in written_set or previous is None else previous
-            return site_file(folder, path).read_bytes()
+            def read(path: str) -> bytes:
+                folder = stage if path in written_set or previous is None else previous
+                return site_file(folder, path).read_bytes()
 
-        def keep(path: str, data: bytes, keys: frozenset[str]) -> None:
-            outputs[path] = changed[path] = OutputState(
-                offline.digest(data), len(data), keys, zlib.crc32(data)
+            def keep(path: str, data: bytes, keys: frozenset[str]) -> None:
+                outputs[path] = changed[path] = OutputState(
+                    offline.digest(data), len(data), keys, zlib.crc32(data)
+                )
+                if path not in old or path in missing or old[path].hash != outputs[path].hash:
+                    _write(stage, path, data)
+                    written.append(path)
+
+            def stale(path: str) -> bool:
+                return (
+                    path not in old
+                    or path in missing
+                    or not old[path].keys.isdisjoint(changed_keys)
+                )
+
+            others = sorted(p for p in outputs if p not in offline.FINAL)
+            # The download copy (zip and data page) is made from every other file. A caller may
+            # defer it on a large site (the old copy stays, consistent with its data page), and
+            # the next build that allows it catches up.
+            pending = bool(state.meta.get("download_pending")) and incremental
+            wanted = (
+                not incremental
+                or written
+                or removed
+                or pending
+                or stale(offline.DATA_PAGE)
+                or stale(offline.ZIP_PATH)
             )
-            if path not in old or path in missing or old[path].hash != outputs[path].hash:
-                _write(stage, path, data)
-                written.append(path)
-
-        def stale(path: str) -> bool:
-            return path not in old or path in missing or not old[path].keys.isdisjoint(changed_keys)
-
-        others = sorted(p for p in outputs if p not in offline.FINAL)
-        # The download copy (zip and data page) is made from every other file. A caller may
-        # defer it on a large site (the old copy stays, consistent with its data page), and
-        # the next build that allows it catches up.
-        pending = bool(state.meta.get("download_pending")) and incremental
-        wanted = (
-            not incremental
-            or written
-            or removed
-            or pending
-            or stale(offline.DATA_PAGE)
-            or stale(offline.ZIP_PATH)
-        )
-        if wanted and not (download_later and incremental):
-            archive, page, page_keys = download_copy(
-                plan,
-                others,
-                read,
-                # A member of the previous zip is reused when it holds the file as it is now
-                # (even if a deferred copy skipped some builds in between).
-                lambda p, info: (
-                    (o := outputs.get(p)) is not None
-                    and (info.CRC, info.file_size) == (o.crc, o.size)
-                ),
-                site_file(previous, offline.ZIP_PATH) if incremental and previous else None,
-                parts.paths(),
+            if wanted and not (download_later and incremental):
+                archive, page, page_keys = download_copy(
+                    plan,
+                    others,
+                    read,
+                    # A member of the previous zip is reused when it holds the file as it is now
+                    # (even if a deferred copy skipped some builds in between).
+                    lambda p, info: (
+                        (o := outputs.get(p)) is not None
+                        and (info.CRC, info.file_size) == (o.crc, o.size)
+                    ),
+                    site_file(previous, offline.ZIP_PATH) if incremental and previous else None,
+                    parts.paths(),
+                )
+                keep(offline.DATA_PAGE, page, page_keys)
+                keep(offline.ZIP_PATH, archive, page_keys)
+                rendered += 2
+            elif wanted:
+                meta["download_pending"] = "1"
+            if not incremental or written or removed or stale(offline.SW_PATH):
+                listed = [*others, offline.DATA_PAGE, offline.ZIP_PATH]
+                worker, worker_keys = service_worker(
+                    plan,
+                    {p: outputs[p].hash for p in listed},
+                    {p: outputs[p].size for p in listed},
+                )
+                keep(offline.SW_PATH, worker, worker_keys)
+                rendered += 1
+            meta["outputs"] = str(len(paths))
+            meta["pages"] = str(sum(1 for path in outputs if path.endswith(".html")))
+            meta["search_bytes"] = str(outputs[offline.SEARCH_PATH].size)
+            checked = {k: fingerprint(k) for o in changed.values() for k in o.keys}
+            checked.update((k, fingerprint(k)) for k in changed_keys)
+            made_fragments = {k: fragments.used[k] for k in fragments.made}
+            self._memory = fragments.used
+            self._pending = (checked, made_fragments)
+            return Changes(
+                stage=stage,
+                full=not incremental,
+                total=len(paths),
+                rendered=rendered,
+                written=written,
+                removed=removed,
+                outputs=changed,
+                meta=meta,
+                seconds=time.perf_counter() - started,
+                sizes={p: o.size for p, o in outputs.items()},
             )
-            keep(offline.DATA_PAGE, page, page_keys)
-            keep(offline.ZIP_PATH, archive, page_keys)
-            rendered += 2
-        elif wanted:
-            meta["download_pending"] = "1"
-        if not incremental or written or removed or stale(offline.SW_PATH):
-            listed = [*others, offline.DATA_PAGE, offline.ZIP_PATH]
-            worker, worker_keys = service_worker(
-                plan,
-                {p: outputs[p].hash for p in listed},
-                {p: outputs[p].size for p in listed},
-            )
-            keep(offline.SW_PATH, worker, worker_keys)
-            rendered += 1
-        meta["outputs"] = str(len(paths))
-        meta["pages"] = str(sum(1 for path in outputs if path.endswith(".html")))
-        meta["search_bytes"] = str(outputs[offline.SEARCH_PATH].size)
-        checked = {k: fingerprint(k) for o in changed.values() for k in o.keys}
-        checked.update((k, fingerprint(k)) for k in changed_keys)
-        made_fragments = {k: fragments.used[k] for k in fragments.made}
-        self._memory = fragments.used
-        self._pending = (checked, made_fragments)
-        return Changes(
-            stage=stage,
-            full=not incremental,
-            total=len(paths),
-            rendered=rendered,
-            written=written,
-            removed=removed,
-            outputs=changed,
-            meta=meta,
-            seconds=time.perf_counter() - started,
-            sizes={p: o.size for p, o in outputs.items()},
-        )
 
     def commit(self, changes: Changes) -> None:
         """Remember a build once its files are in place (a failed build is never committed)."""

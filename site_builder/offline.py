@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+import shutil
 import struct
 import unicodedata
 import zipfile
@@ -216,6 +217,14 @@ class ZipParts:
 
     def paths(self) -> list[Path]:
         return sorted(self.folder.glob("part-*.zip")) if self.folder.is_dir() else []
+
+    def __enter__(self) -> ZipParts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """The parts are removed when the build is done with them, whatever happened."""
+        self.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _open_zip(path: Path | bytes | None, stack: contextlib.ExitStack) -> zipfile.ZipFile | None:

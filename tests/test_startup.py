@@ -94,6 +94,36 @@ def workspace(content: Path, store: Store) -> Workspace:
 # first and second start ------------------------------------------------------------------------
 
 
+def staff_saves(store: Store, slug: str, text: str) -> None:
+    """A stage revision accepted from an editor, as the API would commit it."""
+    store.add_revision(
+        collection="stages",
+        slug=slug,
+        text=text,
+        ext=".md",
+        deleted=False,
+        action="update",
+        author="staf",
+        role="editor",
+        submitted_hash=text_hash(text),
+    )
+
+
+def staff_deletes(store: Store, slug: str) -> None:
+    """A stage deleted by an editor, as the API would commit it."""
+    store.add_revision(
+        collection="stages",
+        slug=slug,
+        text="",
+        ext=".md",
+        deleted=True,
+        action="delete",
+        author="staf",
+        role="editor",
+        submitted_hash=text_hash(""),
+    )
+
+
 def test_first_start_imports_everything_at_once_and_second_start_changes_nothing(
     tmp_path: Path,
 ) -> None:
@@ -176,17 +206,7 @@ def test_file_holding_an_older_revision_is_rewritten_from_the_database(
     path = content / "stages" / "masa-tenang.md"
     old = path.read_text()
     new = old + "\nRevisi kedua.\n"
-    store.add_revision(
-        collection="stages",
-        slug="masa-tenang",
-        text=new,
-        ext=".md",
-        deleted=False,
-        action="update",
-        author="staf",
-        role="editor",
-        submitted_hash=text_hash(new),
-    )
+    staff_saves(store, "masa-tenang", new)
     before = store.last_seq()
 
     workspace.reconcile()
@@ -200,17 +220,7 @@ def test_leftover_file_of_a_deleted_record_is_removed(
 ) -> None:
     # A crash between the commit of the deletion and the removal of the file.
     path = content / "stages" / "coklit.md"
-    store.add_revision(
-        collection="stages",
-        slug="coklit",
-        text="",
-        ext=".md",
-        deleted=True,
-        action="delete",
-        author="staf",
-        role="editor",
-        submitted_hash=text_hash(""),
-    )
+    staff_deletes(store, "coklit")
     before = store.last_seq()
 
     workspace.reconcile()
@@ -229,17 +239,7 @@ def test_file_of_a_deleted_record_edited_by_hand_is_imported(
 ) -> None:
     path = content / "stages" / "coklit.md"
     text = path.read_text()
-    store.add_revision(
-        collection="stages",
-        slug="coklit",
-        text="",
-        ext=".md",
-        deleted=True,
-        action="delete",
-        author="staf",
-        role="editor",
-        submitted_hash=text_hash(""),
-    )
+    staff_deletes(store, "coklit")
     path.write_text(text + "\nDikembalikan dengan tangan.\n")
 
     workspace.reconcile()
@@ -266,28 +266,8 @@ def test_all_cases_in_one_start(workspace: Workspace, store: Store, content: Pat
     edited = (stages / "kampanye.md").read_text() + "\nSuntingan.\n"
     (stages / "kampanye.md").write_text(edited)
     newer = (stages / "masa-tenang.md").read_text() + "\nRevisi kedua.\n"
-    store.add_revision(
-        collection="stages",
-        slug="masa-tenang",
-        text=newer,
-        ext=".md",
-        deleted=False,
-        action="update",
-        author="staf",
-        role="editor",
-        submitted_hash=text_hash(newer),
-    )
-    store.add_revision(
-        collection="stages",
-        slug="coklit",
-        text="",
-        ext=".md",
-        deleted=True,
-        action="delete",
-        author="staf",
-        role="editor",
-        submitted_hash=text_hash(""),
-    )
+    staff_saves(store, "masa-tenang", newer)
+    staff_deletes(store, "coklit")
     sekretariat = (content / "teams" / "sekretariat.md").read_text()
     (content / "teams" / "sekretariat.md").unlink()
     (stages / "uji-baru.md").write_text(stage_text(1))
@@ -353,17 +333,7 @@ def change(slug: str, text: str) -> NewRevision:
 
 
 def test_add_revisions_numbers_in_order_in_one_commit(store: Store) -> None:
-    store.add_revision(
-        collection="stages",
-        slug="a",
-        text="satu\n",
-        ext=".md",
-        deleted=False,
-        action="update",
-        author="staf",
-        role="editor",
-        submitted_hash=text_hash("satu\n"),
-    )
+    staff_saves(store, "a", "satu\n")
     seen = commits(store)
     added = store.add_revisions([change("a", "dua\n"), change("b", "b\n"), change("a", "tiga\n")])
     assert len(seen) == 1
