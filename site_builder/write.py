@@ -31,14 +31,6 @@ def check_replaceable(out: Path) -> None:
         )
 
 
-def write_files(files: dict[str, bytes], folder: Path) -> None:
-    """Write files under a new folder."""
-    for relative, data in sorted(files.items()):
-        target = safe_join(folder, relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-
-
 def swap_in(fresh: Path, out: Path) -> None:
     """Put a complete new site folder in the place of ``out`` (two renames)."""
     old = out.parent / f".{out.name}.old-{os.getpid()}"
