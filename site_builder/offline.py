@@ -171,15 +171,74 @@ def make_zip(
             if (found := _open_zip(source, stack)) is not None
         ]
         archive = stack.enter_context(zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED))
+        run = _Run(archive)
         for path in sorted(paths):
             for old, allowed in opened:
                 found = old.NameToInfo.get(path)
                 if found is not None and allowed(path, found):
-                    _copy_member(old, found, archive)
+                    run.add(old, found)
                     break
             else:
+                run.flush()
                 add_member(archive, path, read(path))
+        run.flush()
     return out.getvalue()
+
+
+class _Run:
+    """Members copied from one zip that lie back to back in it, copied in one read and one
+    write (their local headers as they are: this program wrote them as zipfile does)."""
+
+    def __init__(self, new: zipfile.ZipFile) -> None:
+        self.new = new
+        self.old: zipfile.ZipFile | None = None
+        self.infos: list[zipfile.ZipInfo] = []
+        self.end = 0
+
+    def add(self, old: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+        if old is not self.old or info.header_offset != self.end:
+            self.flush()
+            self.old = old
+        self.infos.append(info)
+        # Where the next member starts if this one's local header carries no extra field;
+        # flush() checks that against the header itself.
+        name = info.filename.encode("utf-8")
+        self.end = info.header_offset + 30 + len(name) + len(info.extra) + info.compress_size
+
+    def flush(self) -> None:
+        old, infos, new = self.old, self.infos, self.new
+        self.old, self.infos = None, []
+        if old is None or not infos:
+            return
+        assert old.fp is not None and new.fp is not None
+        if not all(_header_length(old, i) for i in (infos[0], infos[-1])):
+            for info in infos:  # not laid out as expected: one member at a time
+                _copy_member(old, info, new)
+            return
+        start = infos[0].header_offset
+        old.fp.seek(start)
+        data = old.fp.read(self.end - start)
+        new.fp.seek(new.start_dir)
+        base = new.fp.tell()
+        new.fp.write(data)
+        for info in infos:
+            member = copy.copy(info)
+            member.header_offset = base + info.header_offset - start
+            new.filelist.append(member)
+            new.NameToInfo[member.filename] = member
+        new.start_dir = new.fp.tell()
+
+
+def _header_length(old: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Whether a member's local header is where the index says, with no extra field beyond
+    the one the index shows (as every zip this program writes)."""
+    assert old.fp is not None
+    old.fp.seek(info.header_offset)
+    header = old.fp.read(30)
+    if header[:4] != b"PK\x03\x04":
+        return False
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    return name_length == len(info.filename.encode("utf-8")) and extra_length == len(info.extra)
 
 
 def add_member(archive: zipfile.ZipFile, path: str, data: bytes) -> None:
