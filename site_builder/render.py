@@ -200,38 +200,21 @@ def download_copy(
     previous_zip: Path | None = None,
     parts: list[Path] | None = None,
 ) -> tuple[bytes, bytes, frozenset[str]]:
-    """The downloadable zip of every other file and the data page, which shows the zip's size
-    (so the two are made until they agree: the rounds after the first copy every other member
-    from the round before). Files this build compressed already (``parts``, see
-    offline.ZipParts) and files for which ``unchanged`` holds (from ``previous_zip``) are
-    copied still compressed.
+    """The downloadable zip of every other file, and the data page, which shows the zip's
+    size. The copy of the data page inside the zip leaves the size out (whoever reads it has
+    the zip already), so the zip never depends on its own size and is made once. Files this
+    build compressed already (``parts``, see offline.ZipParts) and files for which
+    ``unchanged`` holds (from ``previous_zip``) are copied still compressed.
     Returns the zip, the data page and the keys the page read."""
     data_page = plan.by_path()[offline.DATA_PAGE]
-    # Always from the same start, so that a rebuild settles on the same size label as a
-    # clean build (two labels can both be right when the size sits on a rounding edge).
-    label = ""
+    inside, _keys = render_output(plan, data_page, zip_size="")
     members = [*(p for p in others if p not in offline.ZIP_EXCLUDES), offline.DATA_PAGE]
-    archive: bytes | None = None
-    for _ in range(5):
-        page, page_keys = render_output(plan, data_page, zip_size=label)
-        # Another round (the size label changed) copies every member but the data page from
-        # the round before, still compressed.
-        sources: list[offline.ZipSource] = (
-            [(archive, lambda p, info: p != offline.DATA_PAGE)]
-            if archive is not None
-            else [
-                *((part, lambda p, info: True) for part in parts or []),
-                (previous_zip, unchanged),
-            ]
-        )
-        archive = offline.make_zip(
-            members,
-            lambda p, page=page: page if p == offline.DATA_PAGE else read(p),  # type: ignore[misc]
-            sources,
-        )
-        if offline.size_label(len(archive)) == label:
-            break
-        label = offline.size_label(len(archive))
+    archive = offline.make_zip(
+        members,
+        lambda p: inside if p == offline.DATA_PAGE else read(p),
+        [*((part, lambda p, info: True) for part in parts or []), (previous_zip, unchanged)],
+    )
+    page, page_keys = render_output(plan, data_page, zip_size=offline.size_label(len(archive)))
     return archive, page, page_keys
 
 
