@@ -195,7 +195,14 @@ class Engine:
             outputs = {p: o for p, o in old.items() if p in paths}
             outputs.update(changed)
             meta = {
-                "dirs": json.dumps([str(d) for d in (*plan.template_dirs, *plan.static_dirs)]),
+                # Whole theme folders, not only the template and static folders found in them, so
+                # that one created later changes the stamp of the inputs.
+                "dirs": json.dumps(
+                    sorted(
+                        {str(d) for d in (*plan.template_dirs, *plan.static_dirs)}
+                        | ({str(plan.theme)} if plan.theme else set())
+                    )
+                ),
                 "build_id": uuid.uuid4().hex,
                 "today": today.isoformat(),
             }

@@ -42,6 +42,7 @@ class SitePlan:
     outputs: list[Output]
     context: dict[str, Any] = field(default_factory=dict)
     assets: dict[str, Path] = field(default_factory=dict)
+    theme: Path | None = None  # the theme's folder, whose templates/ and static/ may appear
 
     def by_path(self) -> dict[str, Output]:
         return {o.path: o for o in self.outputs}
@@ -156,7 +157,9 @@ def make_plan(
     statics = static_dirs(theme, content.root)
     assets = asset_sources(graph, statics)
     outputs = plan_pages(graph) + extra_outputs(graph) + asset_outputs(assets)
-    plan = SitePlan(graph, make_environment(dirs), dirs, statics, outputs, assets=assets)
+    plan = SitePlan(
+        graph, make_environment(dirs), dirs, statics, outputs, assets=assets, theme=theme
+    )
     partial, partials = _partials(plan)
     plan.context = {**render_context(graph), "partial": partial, "partials": partials}
     html = [o.path for o in outputs if o.path.endswith(".html") and o.path != "404.html"]

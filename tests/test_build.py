@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -365,3 +366,26 @@ def test_copy_of_content_builds_anywhere(tmp_path: Path) -> None:
     shutil.copytree(CONTENT, tmp_path / "content")
     result = build(tmp_path / "content", tmp_path / "out", today=VOTING_DAY)
     assert result.pages > 40
+
+
+def test_a_theme_folder_that_gains_templates_later_is_used(
+    scratch_content: Path, tmp_path: Path
+) -> None:
+    """A theme by path that has no templates/ yet: once one appears, the next build uses it,
+    even when every other input is old enough for the build to answer "nothing changed"."""
+    theme = tmp_path / "tema"
+    theme.mkdir()
+    site = scratch_content / "site.yaml"
+    site.write_text(site.read_text() + "theme: ../tema\n")
+    long_ago = 1_577_836_800 * 10**9
+    for path in [*scratch_content.rglob("*"), theme]:
+        os.utime(path, ns=(long_ago, long_ago))
+    out = tmp_path / "public"
+    build(scratch_content, out, today=VOTING_DAY)
+    assert build(scratch_content, out, today=VOTING_DAY).changes.rendered == 0
+    (theme / "templates").mkdir()
+    page = theme / "templates" / "404.html"
+    page.write_text("{% extends 'base.html' %}{% block title %}Hilang sekali{% endblock %}")
+    os.utime(page, ns=(long_ago, long_ago))
+    result = build(scratch_content, out, today=VOTING_DAY)
+    assert "<title>Hilang sekali · Situs Uji</title>" in result.files["404.html"].decode()
