@@ -201,7 +201,7 @@ def new(kind: str, slug: str, content_dir: Path) -> None:
     """
     collection = KINDS[kind]
     path = content_dir / COLLECTIONS[collection].folder / f"{slug}.md"
-    check_slug(slug, str(path))
+    check_slug(slug, str(path), COLLECTIONS[collection])
     existing = [p for p in path.parent.glob(f"{slug}.*") if p.suffix in (".md", ".yaml", ".yml")]
     if existing:
         raise PantauError(f"{existing[0]} already exists; choose another slug")

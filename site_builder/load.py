@@ -19,7 +19,16 @@ from pydantic import BaseModel, ValidationError
 from . import deps
 from .errors import ContentError, Problem
 from .messages import problems_from
-from .models import COLLECTIONS, SLUG_PATTERN, CollectionSpec, Record, Region, Regions, Site
+from .models import (
+    COLLECTIONS,
+    SLUG_PATTERN,
+    CollectionSpec,
+    Record,
+    Region,
+    Regions,
+    Site,
+    reserved_slugs,
+)
 from .readers import READER_EXTENSIONS, Parsed, parse_record, parse_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -122,7 +131,21 @@ def validate_model(model: type[M], parsed: Parsed, name: str) -> M:
         raise ContentError(problems_from(exc, model, parsed, name)) from None
 
 
-def check_slug(stem: str, name: str) -> None:
+def check_slug(stem: str, name: str, spec: CollectionSpec | None = None) -> None:
+    """A file name that can be a record's slug (and, for ``spec``, is not one of the site's
+    own section names)."""
+    if spec is not None and stem in reserved_slugs(spec):
+        raise ContentError(
+            [
+                Problem(
+                    name,
+                    1,
+                    "slug",
+                    f"the file name '{stem}' is taken by the site's own section {stem}/: "
+                    f"rename the file, e.g. to 'halaman-{stem}'",
+                )
+            ]
+        )
     if not re.match(SLUG_PATTERN, stem):
         suggestion = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "new-record"
         raise ContentError(
@@ -140,7 +163,7 @@ def check_slug(stem: str, name: str) -> None:
 
 def read_record(spec: CollectionSpec, slug: str, text: str, name: str) -> Entry:
     """Parse and validate one record's text (pure). ``name`` is used in messages."""
-    check_slug(slug, name)
+    check_slug(slug, name, spec)
     parsed = parse_record(text, name)
     record = validate_model(spec.model, parsed, name)
     return Entry(spec.name, slug, name, record, text, parsed)

@@ -21,6 +21,12 @@ from . import skeletons
 WITA = ZoneInfo("Asia/Makassar")
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+#: The site's own top-level folders, besides each collection's: a record published at the top
+#: level (a page) may not take one of these names, or two outputs would share one path.
+SITE_SECTIONS = frozenset(
+    {"cari", "data", "offline", "redaksi", "riwayat", "search", "static", "unduh", "wilayah"}
+)
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, description="A slug: a-z, 0-9 and hyphens.")]
 Url = Annotated[
     str,
@@ -122,6 +128,14 @@ class CollectionSpec:
 
 
 COLLECTIONS: dict[str, CollectionSpec] = {}
+
+
+def reserved_slugs(spec: CollectionSpec) -> frozenset[str]:
+    """Slugs this collection's records may not take: the site's own sections, for records
+    published at the top level of the site."""
+    if spec.url:
+        return frozenset()
+    return SITE_SECTIONS | {other.url for other in COLLECTIONS.values() if other.url}
 
 
 def collection(name: str, **declaration: Any) -> Callable[[type[Record]], type[Record]]:

@@ -79,11 +79,20 @@ class _Loader(jinja2.FileSystemLoader):
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
         source, filename, uptodate = super().get_source(environment, template)
+        # A file of this name added since to a folder searched first takes its place.
+        pieces = jinja2.loaders.split_template_path(template)
+        before: list[str] = []
+        for folder in self.searchpath:
+            if filename.startswith(os.path.join(folder, "")):
+                break
+            before.append(os.path.join(folder, *pieces))
 
         def fresh() -> bool:
             try:
                 recent = os.stat(filename).st_mtime > time.time() - TRUST_AFTER_SECONDS
             except OSError:
+                return False
+            if any(os.path.exists(path) for path in before):
                 return False
             return not recent and bool(uptodate())
 

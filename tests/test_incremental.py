@@ -30,7 +30,9 @@ from hypothesis.stateful import (
 
 from site_builder import parallel
 from site_builder.build import BuildResult, SiteFiles, build, verify_build
-from site_builder.errors import BuildError, PantauError, TemplateError
+from site_builder.errors import BuildError, ContentError, PantauError, TemplateError
+from site_builder.models import COLLECTIONS as SPECS
+from site_builder.models import reserved_slugs
 from site_builder.state import state_path
 from site_builder.themes import shipped
 
@@ -929,3 +931,36 @@ def test_a_new_folder_in_a_theme_outside_the_content_is_seen(
     added.write_text(text)  # just written
     build(scratch_content, out, today=VOTING_DAY)
     verify_build(scratch_content, out, VOTING_DAY)
+
+
+@pytest.mark.parametrize("slug", ["tahapan", "cari", "riwayat"])
+def test_a_page_named_like_a_section_is_refused(
+    scratch_content: Path, write: Writer, tmp_path: Path, slug: str
+) -> None:
+    out = tmp_path / "public"
+    build(scratch_content, out, today=VOTING_DAY)
+    write(f"pages/{slug}.md", "---\ntitle: Halaman bernama seperti bagian situs\n---\nIsi.\n")
+    with pytest.raises(ContentError, match=rf"pages/{slug}\.md:1: slug: .*section {slug}/"):
+        build(scratch_content, out, today=VOTING_DAY)
+
+
+def test_every_top_level_folder_of_the_site_is_reserved(
+    scratch_content: Path, tmp_path: Path
+) -> None:
+    """A page can never share a path with a section, including sections added later."""
+    result = build(scratch_content, tmp_path / "public", today=VOTING_DAY)
+    folders = {path.split("/")[0] for path in result.files if "/" in path}
+    pages = {path.stem for path in (scratch_content / "pages").glob("*")}
+    assert folders - pages <= reserved_slugs(SPECS["pages"])
+
+
+def test_a_template_added_beside_other_overrides_is_used(
+    scratch_content: Path, write: Writer, tmp_path: Path
+) -> None:
+    write("templates/404.html", "{% extends 'base.html' %}{% block title %}Hilang{% endblock %}")
+    out = tmp_path / "public"
+    build(scratch_content, out, today=VOTING_DAY)  # compiles the theme's team.html
+    team = (THEME_TEMPLATES / "team.html").read_text(encoding="utf-8")
+    write("templates/team.html", team.replace("<h1>", '<h1 class="diganti">'))
+    result = build(scratch_content, out, today=VOTING_DAY)
+    assert '<h1 class="diganti">' in result.files["tim/keamanan/index.html"].decode()
