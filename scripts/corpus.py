@@ -73,7 +73,7 @@ monitoring:
   - {monitoring}
 divisions:
   - {division}
-verified: false
+checked: unchecked
 updated: {updated}
 ---
 {body}"""
@@ -85,7 +85,7 @@ role: divisi
 summary: {summary}
 tupoksi:
   - {tupoksi}
-verified: false
+checked: unchecked
 updated: {updated}
 ---
 {body}"""
@@ -98,7 +98,7 @@ audience: [pemilih pemula, masyarakat umum]
 regions: [{region}]
 organiser: Penyelenggara uji
 call_to_action: Datang ke TPS dan bawa KTP elektronik.
-verified: false
+checked: unchecked
 updated: {updated}
 ---
 {body}"""

@@ -140,7 +140,13 @@ def check(content_dir: Path) -> None:
     show_default=True,
     help="The built site to serve.",
 )
-@click.option("--port", type=int, default=8000, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="The port (0: any free one).",
+)
 @reports_errors
 def preview(folder: Path, port: int) -> None:
     """Serve the built site on 127.0.0.1 (Ctrl+C stops).
@@ -152,7 +158,7 @@ def preview(folder: Path, port: int) -> None:
     from .preview import make_server
 
     try:
-        server = make_server(folder, "127.0.0.1", port)
+        server = make_server(folder, "127.0.0.1", port, log_requests=True)
     except OSError as exc:
         raise PantauError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
     click.echo(f"Serving {folder} at http://127.0.0.1:{server.server_port}/ (Ctrl+C stops)")

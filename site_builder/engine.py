@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import offline
 from .deps import Fragments
-from .graph import QUERIES, History, stage_status
+from .graph import QUERIES, History
 from .load import Content
 from .pages import Output
 from .parallel import Rendered, render_all
@@ -64,7 +64,8 @@ class Fingerprints:
                 return "-"
             if kind == "r":
                 return entry.digest
-            return stage_status(entry.data, graph.build_date)  # type: ignore[arg-type]
+            window = graph.window(entry) if entry.collection == "stages" else None
+            return f"{graph.status_now(entry)}:{window}"
         if kind == "l":
             return _digest("|".join(e.key for e in graph.lists.get(rest, [])))
         if kind == "q":

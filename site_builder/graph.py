@@ -65,20 +65,57 @@ def region_href(region: Region) -> str:
     return f"wilayah/{region.slug}/index.html"
 
 
-def stage_status(stage: Stage, today: dt.date) -> str:
-    """selesai / berlangsung / akan-datang from the dates, unless overridden by a decision."""
-    if stage.override and stage.override.status == "postponed":
+Window = tuple[dt.date | None, dt.date | None]
+
+
+def stage_status(stage: Any, today: dt.date, window: Window | None = None) -> str:
+    """selesai / berlangsung / akan-datang from the dates (or, for a stage that follows
+    another, from the window worked out by ``stage_windows``), unless overridden by a
+    decision."""
+    override = getattr(stage, "override", None)
+    if override and override.status == "postponed":
         return "ditunda"
-    if stage.override and stage.override.status == "cancelled":
+    if override and override.status == "cancelled":
         return "dibatalkan"
-    first, last = stage.start, stage.end or stage.start
+    first, last = window if window is not None else (stage.start, stage.end)
+    last = last or first
     if last is None:
-        return "relatif"
+        return "relatif"  # follows a stage whose end is not known yet
     if today > last:
         return "selesai"
     if first is None or today >= first:
         return "berlangsung"
     return "akan-datang"
+
+
+def stage_windows(stages: dict[str, Entry]) -> dict[str, Window]:
+    """(first day, last day) of every stage: its own dates, or for a stage that follows
+    another (``after``), from the end of that one to ``days`` later. Unknown where the chain
+    reaches a stage without an end, a missing stage or a loop."""
+    windows: dict[str, Window] = {}
+
+    def window(slug: str, seen: frozenset[str]) -> Window:
+        if slug in windows:
+            return windows[slug]
+        entry = stages.get(slug)
+        if entry is None or slug in seen:
+            return (None, None)
+        stage: Stage = entry.data  # type: ignore[assignment]
+        if stage.after is None or stage.start or stage.end:
+            found: Window = (stage.start, stage.end)
+        else:
+            _, before_end = window(stage.after.stage, seen | {slug})
+            found = (
+                (before_end, before_end + dt.timedelta(days=stage.after.days))
+                if before_end
+                else (None, None)
+            )
+        windows[slug] = found
+        return found
+
+    for slug in stages:
+        window(slug, frozenset())
+    return windows
 
 
 @dataclass(frozen=True)
@@ -180,13 +217,39 @@ class SiteGraph:
 
     # single values ------------------------------------------------------------------------
 
+    def page_of(self, key: str) -> str | None:
+        """The page of a record named by key ('stages/kampanye'), if it is published."""
+        collection, _, slug = key.partition("/")
+        if collection not in self.lists:
+            return None
+        entry = next((e for e in self.listed(collection) if e.slug == slug), None)
+        return href(entry) if entry is not None else None
+
     def revision(self, entry: Entry) -> int | None:
         deps.note("h:rev:" + entry.key)
         return self.changes.revisions.get(entry.key) if self.changes else None
 
     def status(self, entry: Entry) -> str:
         deps.note("status:" + entry.key)
-        return stage_status(entry.data, self.build_date)  # type: ignore[arg-type]
+        return self.status_now(entry)
+
+    def status_now(self, entry: Entry) -> str:
+        """A stage's (or a dated campaign's) status on the build date, noting nothing."""
+        window = self._windows().get(entry.slug) if entry.collection == "stages" else None
+        return stage_status(entry.data, self.build_date, window)
+
+    def window(self, entry: Entry) -> Window:
+        """A stage's (first, last) day, worked out for stages that follow another."""
+        deps.note("status:" + entry.key)
+        return self._windows().get(entry.slug, (None, None))
+
+    def _windows(self) -> dict[str, Window]:
+        with deps.paused():  # read through status keys, fingerprinted by their values
+            return self.memo.get(("windows", ""), lambda: stage_windows(self.stage_records))
+
+    @property
+    def stage_records(self) -> dict[str, Entry]:
+        return self.content.entries.get("stages", {})
 
     def linked(self, entry: Entry, field_name: str) -> list[Entry]:
         """The records one of a record's reference fields names (a stage's divisions)."""
@@ -205,12 +268,16 @@ class SiteGraph:
         return (self.site.election_day - self.today).days
 
     def updated(self, entry: Entry) -> dt.datetime:
-        """When a record last changed: its own 'updated', or the start of the build's day."""
+        """When a record last changed: its own 'updated', or the start of the build's day
+        (for feeds and calendars, which need a time; pages show only known times)."""
         return entry.record.updated or start_of_day(self.today)
 
-    def newest_of(self, keys: set[str] | frozenset[str]) -> dt.datetime:
-        """The newest change among the records read ("Data per ..."), or the start of the
-        build's day when none of them says when it changed."""
+    def updated_today(self) -> dt.datetime:
+        return start_of_day(self.today)
+
+    def newest_of(self, keys: set[str] | frozenset[str]) -> dt.datetime | None:
+        """The newest change among the records read ("Data per ..."), or None when none of
+        them says when it changed (a time is never made up)."""
         found: list[dt.datetime] = []
         entries = self.content.entries
         for key in keys:
@@ -221,9 +288,7 @@ class SiteGraph:
                     found.append(entry.data.updated)
         if "h:changes" in keys and self.changes and self.changes.changes:
             found.append(self.changes.changes[0].time)
-        if not found:
-            deps.note("today")
-        return max(found, default=start_of_day(self.build_date))
+        return max(found, default=None)
 
 
 def _phase(graph: SiteGraph, phase: str) -> list[Entry]:

@@ -325,7 +325,7 @@ def reference_problems(content: Content) -> list[tuple[Problem, str]]:
         for entry in content.records(spec.name):
             record: Any = entry.data
             for ref in spec.references:
-                for index, slug in enumerate(getattr(record, ref.field)):
+                for index, slug in enumerate(ref.values(record)):
                     if ref.target == "regions":
                         if slug in content.regions:
                             continue
@@ -337,10 +337,11 @@ def reference_problems(content: Content) -> list[tuple[Problem, str]]:
                         target = f"{ref.target}/{slug}"
                         folder = content.root / COLLECTIONS[ref.target].folder
                         where = f"there is no {folder / slug}.md or .yaml"
+                    single = "." in ref.field
                     problem = Problem(
                         entry.path,
-                        entry.line_of(ref.field, index),
-                        f"{ref.field}[{index}]",
+                        entry.line_of(*ref.field.split("."), *(() if single else (index,))),
+                        ref.field if single else f"{ref.field}[{index}]",
                         f"unknown {ref.noun} '{slug}': {where}",
                     )
                     problems.append((problem, target))

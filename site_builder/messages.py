@@ -14,6 +14,15 @@ from .readers import Loc, Parsed
 _FIELD_PREFIX = re.compile(r"^(?:Value error, )?([a-z_]+): (.*)$", re.S)
 
 
+#: Fields of earlier versions, and what replaced them.
+RENAMED = {
+    "verified": "'verified' was replaced by 'checked': write checked: document (checked "
+    "against the primary document), press (against agreeing press reports), unchecked or "
+    "illustrative",
+    "code": "'code' is now 'kemendagri_code' (the Home Ministry's code, e.g. '64.01')",
+}
+
+
 def field_name(loc: Loc) -> str:
     """('members', 0, 'kind') -> 'members[0].kind'."""
     out = ""
@@ -68,6 +77,8 @@ def explain(error: dict[str, Any], model: type[BaseModel]) -> tuple[Loc, str]:
     last = loc[-1] if loc else ""
     if kind == "missing":
         return loc, "this required field is missing"
+    if kind == "extra_forbidden" and last in RENAMED:
+        return loc, RENAMED[str(last)]
     if kind == "extra_forbidden":
         allowed = [f for f in _allowed_fields(model, loc) if f != "body"]
         hint = difflib.get_close_matches(str(last), allowed, n=1)
@@ -106,7 +117,7 @@ def explain(error: dict[str, Any], model: type[BaseModel]) -> tuple[Loc, str]:
                 f"found {_shown(value)}, expected a path under content/media/ ending in "
                 ".png, .jpg, .jpeg or .webp"
             )
-        if last == "code":
+        if last == "kemendagri_code":
             return loc, f"found {_shown(value)}, expected a code like '64' or '64.01'"
         return loc, (
             f"found {_shown(value)}, expected a slug: lowercase letters, digits and single hyphens"

@@ -9,12 +9,14 @@ declaration says everything else that varies by collection), plus its templates 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from . import skeletons
 
@@ -28,11 +30,84 @@ SITE_SECTIONS = frozenset(
     {"cari", "data", "offline", "redaksi", "riwayat", "search", "static", "unduh", "wilayah"}
 )
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, description="A slug: a-z, 0-9 and hyphens.")]
+_HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_STRAY_SCHEME = re.compile(r"(?<![a-z0-9+.-])(?!https?:)[a-z][a-z0-9+.-]*:/", re.I)
+
+
+def _well_formed_url(value: str) -> str:
+    """An http(s) address with a real host name and nothing pasted into it: no spaces, no
+    second scheme such as 'whatsapp:/send' (an archived copy's embedded http(s) address is
+    fine)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not value.startswith(f"{parts.scheme}://"):
+        raise ValueError(f"'{value}' is not an address starting with http:// or https://")
+    if any(c.isspace() for c in value):
+        raise ValueError(f"'{value}' contains a space; a source address has none")
+    try:
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        raise ValueError(f"'{value}' has an invalid port after the host name") from None
+    if not (_HOST.match(host) or _IPV4.match(host) or host == "localhost") or parts.username:
+        raise ValueError(f"'{value}' has no valid host name (like www.example.go.id)")
+    del port
+    rest = value[len(parts.scheme) + 3 :]
+    stray = _STRAY_SCHEME.search(rest)
+    if stray:
+        raise ValueError(
+            f"'{value}' has a stray '{stray.group(0)}' inside it; copy the page's own address"
+        )
+    return value
+
+
 Url = Annotated[
     str,
-    Field(pattern=r"^https?://[^\s]+$", description="An http:// or https:// address."),
+    AfterValidator(_well_formed_url),
+    Field(
+        pattern=r"^https?://\S+$",
+        max_length=2000,
+        description="An http:// or https:// address with a host name.",
+    ),
 ]
 Text = Annotated[str, Field(min_length=1)]
+
+
+@dataclass(frozen=True)
+class CheckLevel:
+    """How a record's facts were checked, as the site labels and explains it."""
+
+    label: str  # the badge
+    meaning: str  # one sentence for the about page and the record's footer
+    against: str  # for messages, in English
+
+
+#: The values of a record's ``checked`` field, most trustworthy first.
+CHECKED: dict[str, CheckLevel] = {
+    "document": CheckLevel(
+        "Dicek pada dokumen resmi",
+        "Fakta di halaman ini dicocokkan dengan dokumen resmi yang dikutip: peraturan, "
+        "keputusan, atau putusan.",
+        "the primary document",
+    ),
+    "press": CheckLevel(
+        "Dicek pada pemberitaan",
+        "Fakta di halaman ini dicocokkan dengan beberapa pemberitaan media yang saling "
+        "sesuai; dokumen resminya belum diperiksa.",
+        "press reports",
+    ),
+    "unchecked": CheckLevel(
+        "Belum dicek",
+        "Informasi di halaman ini belum dicocokkan dengan sumbernya; periksa sumbernya "
+        "sebelum mengutip.",
+        "nothing yet",
+    ),
+    "illustrative": CheckLevel(
+        "Ilustrasi",
+        "Halaman ini contoh susunan atau kegiatan yang lazim, bukan keterangan resmi.",
+        "nothing: it is an example",
+    ),
+}
+Checked = Literal["document", "press", "unchecked", "illustrative"]
 
 
 class Strict(BaseModel):
@@ -53,12 +128,14 @@ class Record(Strict):
 
     sources: list[Source] = Field(
         default_factory=list,
-        description="Sources of the facts on this page (title + URL). Required when verified.",
+        description="Sources of the facts on this page (title + URL). Required unless "
+        "checked is 'unchecked' or 'illustrative'.",
     )
-    verified: bool = Field(
-        default=False,
-        description="true once every fact is confirmed by a source; false shows a "
-        "'belum terverifikasi / ilustrasi' badge.",
+    checked: Checked = Field(
+        default="unchecked",
+        description="What the facts were checked against: document (the primary document, "
+        "e.g. the regulation or decision), press (several press reports that agree), "
+        "unchecked (not yet), or illustrative (an example, not a statement of fact).",
     )
     updated: dt.datetime | None = Field(
         default=None,
@@ -75,11 +152,12 @@ class Record(Strict):
         return value
 
     @model_validator(mode="after")
-    def _verified_needs_sources(self) -> Record:
-        if self.verified and not self.sources:
+    def _checked_needs_sources(self) -> Record:
+        if self.checked in ("document", "press") and not self.sources:
             raise ValueError(
-                "verified: a record marked verified: true needs at least one source; "
-                "add one under 'sources' or set verified: false"
+                f"checked: a record checked against {CHECKED[self.checked].against} needs "
+                "the sources it was checked against; add them under 'sources' or set "
+                "checked: unchecked"
             )
         return self
 
@@ -89,10 +167,19 @@ class Reference:
     """A field of a record that names other records by slug (or regions), and the name its
     inverse takes on the target's page (the stages of a division, the campaigns of a region)."""
 
-    field: str
+    field: str  # a list of slugs, or 'field.subfield' for one slug in a mapping
     target: str  # a collection name, or "regions"
     noun: str  # what one item is called in messages: "division", "region"
     backlink: str | None = None
+
+    def values(self, record: Any) -> list[str]:
+        """The slugs this reference names in a record."""
+        name, _, inner = self.field.partition(".")
+        value = getattr(record, name)
+        if inner:
+            value = getattr(value, inner, None) if value is not None else None
+            return [value] if value else []
+        return list(value)
 
 
 @dataclass(frozen=True)
@@ -163,6 +250,13 @@ def check_order(kind: str, start: dt.date | None, end: dt.date | None) -> None:
         )
 
 
+class After(Strict):
+    """A stage that follows another: it ends at most ``days`` after that stage ends."""
+
+    stage: Slug = Field(description="Slug of the stage it follows.")
+    days: int = Field(ge=0, le=3650, description="Within how many days after that stage ends.")
+
+
 class StatusOverride(Strict):
     """A stage's schedule changed by decision rather than by the calendar."""
 
@@ -195,7 +289,10 @@ def _stage_order(record: Any, slug: str) -> tuple[Any, ...]:
     menu="Tahapan",
     order=_stage_order,
     search_fields=("summary", "monitoring"),
-    references=(Reference("divisions", "teams", "division", backlink="stages"),),
+    references=(
+        Reference("divisions", "teams", "division", backlink="stages"),
+        Reference("after.stage", "stages", "stage"),
+    ),
     writers=frozenset({"admin", "editor"}),
     has_status=True,
     skeleton=skeletons.STAGE,
@@ -225,17 +322,25 @@ class Stage(Record):
     divisions: list[Slug] = Field(
         default_factory=list, description="Slugs of the team divisions responsible (content/teams)."
     )
+    after: After | None = Field(
+        default=None,
+        description="For a stage timed relative to another: it ends at most this many days "
+        "after that stage ends (its status follows).",
+    )
     override: StatusOverride | None = Field(
         default=None, description="Set when the stage is postponed or cancelled."
+    )
+    results: list[Tally] = Field(
+        default_factory=list, description="Official counts decided in this stage, if any."
     )
 
     @model_validator(mode="after")
     def _dates(self) -> Stage:
         check_order("stage", self.start, self.end)
-        if not (self.start or self.end or self.schedule_note):
+        if not (self.start or self.end or self.after):
             raise ValueError(
-                "start: a stage needs a start date, an end date, or a schedule_note "
-                "that says when it happens"
+                "start: a stage needs a start date, an end date, or 'after' (the stage it "
+                "follows and within how many days), so that its status can end"
             )
         return self
 
@@ -297,6 +402,13 @@ class Image(Strict):
         return value
 
 
+class Action(Strict):
+    """A button that takes the reader where the campaign asks them to go."""
+
+    label: Text = Field(max_length=60, description="The button's words, e.g. 'Cek DPT online'.")
+    url: Url = Field(description="Where it leads.")
+
+
 def _campaign_order(record: Any, slug: str) -> tuple[Any, ...]:
     return (record.start or record.end or dt.date.min, slug)
 
@@ -334,6 +446,9 @@ class Campaign(Record):
     channels: list[Text] = Field(default_factory=list, description="How it reaches people.")
     image: Image | None = Field(default=None, description="Optional poster, with alt text.")
     call_to_action: Text = Field(description="What the reader is asked to do.")
+    action: Action | None = Field(
+        default=None, description="A link for the call to action, shown as a button."
+    )
     draft: bool = Field(default=False, description="true keeps the campaign off the site.")
 
     @model_validator(mode="after")
@@ -363,14 +478,70 @@ class Page(Record):
     )
 
 
+class VoteCount(Strict):
+    """The votes one candidate pair (or the empty box) received."""
+
+    pair: Text = Field(description="The pair as the ballot names it, or 'Kolom kosong'.")
+    votes: int = Field(ge=0, description="Votes, as the official tally gives them.")
+
+
+class Tally(Strict):
+    """One official count: the raw votes, from which the site computes each share."""
+
+    label: Text = Field(description="Which count, e.g. 'Rekapitulasi KPU' or 'PSU'.")
+    date: dt.date | None = Field(default=None, description="When it was decided.")
+    votes: list[VoteCount] = Field(min_length=1, description="Votes per pair, as tallied.")
+    valid: int | None = Field(
+        default=None,
+        ge=1,
+        description="Valid votes in all. Without it shares are computed from the votes "
+        "listed, and only when every pair is listed (complete: true).",
+    )
+    complete: bool = Field(
+        default=True, description="false when some pairs' votes are not known: no shares."
+    )
+    source: Source = Field(description="Where these figures come from.")
+
+    @model_validator(mode="after")
+    def _valid_covers_votes(self) -> Tally:
+        if self.valid is not None and sum(v.votes for v in self.votes) > self.valid:
+            raise ValueError(
+                f"valid: the votes listed add up to {sum(v.votes for v in self.votes)}, more "
+                f"than the {self.valid} valid votes"
+            )
+        return self
+
+    def shares(self) -> list[float | None]:
+        """Each pair's share of the valid votes in percent, or None where it is unknown."""
+        total = self.valid or (sum(v.votes for v in self.votes) if self.complete else 0)
+        return [100 * v.votes / total if total else None for v in self.votes]
+
+
+class Outcome(Strict):
+    """How a region's election ended."""
+
+    elected: str | None = Field(
+        default=None, description="The pair that took office, once declared."
+    )
+    tallies: list[Tally] = Field(
+        default_factory=list, description="Official counts in order: the tally, then any PSU."
+    )
+    dispute: str | None = Field(
+        default=None, description="What the Constitutional Court (MK) decided, in a sentence."
+    )
+    inaugurated: dt.date | None = Field(default=None, description="Day the pair took office.")
+    sources: list[Source] = Field(min_length=1, description="Sources of the outcome.")
+
+
 class Region(Strict):
     """The province or one of its kabupaten/kota."""
 
     slug: Slug = Field(description="Slug used by records to refer to the region.")
     name: Text = Field(description="Name, e.g. 'Kutai Kartanegara'.")
     kind: Literal["provinsi", "kabupaten", "kota"] = Field(description="Kind of region.")
-    code: Annotated[str, Field(pattern=r"^\d{2}(\.\d{2})?$")] = Field(
-        description="BPS / Kemendagri code, e.g. '64.01'."
+    kemendagri_code: Annotated[str, Field(pattern=r"^\d{2}(\.\d{2})?$")] = Field(
+        description="The Home Ministry's (Kemendagri) region code, e.g. '64.01'. BPS numbers "
+        "some regions differently: do not put a BPS code here."
     )
     seat: Text = Field(description="Seat of government (pusat pemerintahan).")
     election: Literal["Pilgub", "Pilbup", "Pilwali"] = Field(
@@ -378,6 +549,10 @@ class Region(Strict):
     )
     summary: str | None = Field(default=None, description="Short notes on the region's Pilkada.")
     note: str | None = Field(default=None, description="A caveat about the data, if any.")
+    outcome: Outcome | None = Field(
+        default=None,
+        description="How the election ended there, once it has; leave out what no source says.",
+    )
     sources: list[Source] = Field(min_length=1, description="Sources for the region's data.")
 
 
@@ -385,6 +560,13 @@ class Regions(Strict):
     """content/regions.yaml: the shared vocabulary of regions."""
 
     regions: list[Region] = Field(min_length=1, description="The province first, then the rest.")
+
+
+class Licence(Strict):
+    """The terms under which others may reuse the site's data."""
+
+    name: Text = Field(description="e.g. 'CC BY 4.0'.")
+    url: Url = Field(description="The licence's text.")
 
 
 class Site(Strict):
@@ -401,6 +583,9 @@ class Site(Strict):
     base_url: Url | None = Field(
         default=None,
         description="Public address of the site; enables sitemap.xml and robots.txt.",
+    )
+    licence: Licence | None = Field(
+        default=None, description="The licence of the site's data, shown on the data page."
     )
     theme: str = Field(default="default", description="Theme name under themes/, or a path.")
     precache_budget_kb: int = Field(

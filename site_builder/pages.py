@@ -15,7 +15,7 @@ from typing import Any
 from . import deps
 from .graph import PHASE_LABELS, STATUS_LABELS, SiteGraph, href, region_href
 from .load import Entry
-from .models import COLLECTIONS, CollectionSpec, Reference, Region
+from .models import CHECKED, COLLECTIONS, CollectionSpec, Reference, Region
 
 CHANGES_PAGE = "riwayat/index.html"
 
@@ -187,4 +187,5 @@ GLOBALS: dict[str, Any] = {
     "status_labels": STATUS_LABELS,
     "phase_labels": PHASE_LABELS,
     "collections": COLLECTIONS,
+    "checked_levels": CHECKED,
 }

@@ -9,11 +9,14 @@ title: Judul tahapan
 phase: penyelenggaraan  # persiapan | penyelenggaraan | pasca
 start: 2024-11-27
 # end: 2024-11-27      # leave out for a single-day stage
+# after:               # instead of dates, for a stage that follows another
+#   stage: penetapan-calon-terpilih
+#   days: 3            # it ends at most this many days after that one ends
 summary: Satu atau dua kalimat tentang apa yang terjadi pada tahapan ini.
 monitoring:
   - Yang dipantau tim pada tahapan ini.
 divisions: []          # slugs from content/teams/
-verified: false        # true only once every fact has a source below
+checked: unchecked     # document | press (both need sources) | unchecked | illustrative
 sources: []
 #  - title: Nama media, judul berita
 #    url: https://...
@@ -32,7 +35,7 @@ members: []
 #  - name: Nama instansi
 #    kind: perangkat daerah   # perangkat daerah | aparat keamanan | lembaga
 #    role: anggota
-verified: false
+checked: unchecked     # document | press | unchecked | illustrative
 sources: []
 ---
 Uraian divisi dalam Markdown.
@@ -49,11 +52,14 @@ regions:
 organiser: Nama penyelenggara
 channels: []
 call_to_action: Apa yang diminta dari pembaca.
+# action:              # a button under the call to action
+#   label: Cek DPT online
+#   url: https://cekdptonline.kpu.go.id/
 draft: true            # set to false to publish
 # image:
 #   src: poster.webp   # a file under content/media/
 #   alt: Apa yang tampak pada poster
-verified: false
+checked: unchecked     # document | press | unchecked | illustrative
 sources: []
 ---
 Uraian kampanye dalam Markdown.
@@ -62,7 +68,7 @@ Uraian kampanye dalam Markdown.
 PAGE = """\
 ---
 title: Judul halaman
-verified: false
+checked: unchecked     # document | press | unchecked | illustrative
 sources: []
 ---
 Isi halaman dalam Markdown.

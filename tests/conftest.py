@@ -26,7 +26,7 @@ regions:
   - slug: kalimantan-timur
     name: Provinsi Kalimantan Timur
     kind: provinsi
-    code: "64"
+    kemendagri_code: "64"
     seat: Samarinda
     election: Pilgub
     sources:
@@ -35,7 +35,7 @@ regions:
   - slug: samarinda
     name: Kota Samarinda
     kind: kota
-    code: "64.72"
+    kemendagri_code: "64.72"
     seat: Samarinda
     election: Pilwali
     sources:
@@ -51,7 +51,7 @@ start: 2024-11-27
 summary: Hari pemungutan suara.
 divisions:
   - keamanan
-verified: true
+checked: press
 sources:
   - title: Sumber tahapan
     url: https://example.org/tahapan
@@ -69,7 +69,7 @@ members:
   - name: Polda Kalimantan Timur
     kind: aparat keamanan
     role: anggota
-verified: false
+checked: unchecked
 """
 
 CAMPAIGN = """\
@@ -80,7 +80,7 @@ audience: [pemilih pemula]
 regions: [samarinda]
 organiser: Tim Uji
 call_to_action: Datang ke TPS.
-verified: false
+checked: unchecked
 ---
 Isi kampanye.
 """

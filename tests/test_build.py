@@ -83,11 +83,13 @@ def test_no_external_resources(built_site: BuildResult) -> None:
                 assert "://" not in url, f"{path}: {tag} loads {url}"
 
 
-def test_unverified_records_show_the_badge(built_site: BuildResult) -> None:
+def test_every_record_page_says_what_was_checked(built_site: BuildResult) -> None:
     team = built_site.files["tim/keamanan-ketertiban/index.html"].decode()
-    assert "Belum terverifikasi / ilustrasi" in team.split("<main")[1].split("</main>")[0]
+    main = team.split("<main")[1].split("</main>")[0]
+    assert 'class="badge badge-illustrative"' in main and "<strong>Ilustrasi.</strong>" in main
     stage = built_site.files["tahapan/pemungutan-suara/index.html"].decode()
-    assert "badge-unverified" not in stage.split("<main")[1].split("</main>")[0]
+    main = stage.split("<main")[1].split("</main>")[0]
+    assert "badge-illustrative" not in main and "<strong>Dicek pada" in main
 
 
 def test_indonesian_dates(built_site: BuildResult) -> None:
@@ -121,7 +123,9 @@ def test_two_builds_are_byte_identical(tmp_path: Path, built_site: BuildResult) 
         (dt.date(2024, 11, 28), "pemungutan-suara", "selesai"),
         (dt.date(2024, 1, 10), "perencanaan-program-anggaran", "berlangsung"),
         (dt.date(2024, 1, 27), "perencanaan-program-anggaran", "selesai"),
-        (dt.date(2026, 1, 1), "pengusulan-pengangkatan", "relatif"),
+        # follows penetapan-calon-terpilih (ends 11 July 2025) by at most 3 days
+        (dt.date(2025, 7, 14), "pengusulan-pengangkatan", "berlangsung"),
+        (dt.date(2025, 7, 15), "pengusulan-pengangkatan", "selesai"),
     ],
 )
 def test_stage_status_by_date(today: dt.date, slug: str, status: str) -> None:
@@ -271,7 +275,7 @@ def test_data_exports_match_the_records(built_site: BuildResult) -> None:
         for row in rows:
             record = content.entries[collection][row["id"]].record
             assert row["sources"] == [s.model_dump() for s in record.sources]
-            assert row["verified"] == record.verified
+            assert row["checked"] == record.checked
             # The collection file leaves bodies out and names the file with the whole record.
             assert "body" not in row
             whole = json.loads(built_site.files[row["data"]])
@@ -327,7 +331,10 @@ def test_sitemap_and_robots_with_base_url(scratch_content: Path, tmp_path: Path)
 
 def test_drafts_stay_off_the_site(scratch_content: Path, write: Writer, tmp_path: Path) -> None:
     text = (scratch_content / "campaigns/ayo-memilih.md").read_text()
-    write("campaigns/rahasia.md", text.replace("verified: false", "verified: false\ndraft: true"))
+    write(
+        "campaigns/rahasia.md",
+        text.replace("checked: unchecked", "checked: unchecked\ndraft: true"),
+    )
     result = build(scratch_content, tmp_path / "out", today=VOTING_DAY)
     assert "kampanye/rahasia/index.html" not in result.files
     assert b"rahasia" not in result.files["data/campaigns.json"]
@@ -342,7 +349,8 @@ def test_campaign_image_is_copied_and_has_alt(
     write(
         "campaigns/ayo-memilih.md",
         text.replace(
-            "verified: false", "verified: false\nimage:\n  src: poster.png\n  alt: Poster ajakan"
+            "checked: unchecked",
+            "checked: unchecked\nimage:\n  src: poster.png\n  alt: Poster ajakan",
         ),
     )
     result = build(scratch_content, tmp_path / "out", today=VOTING_DAY)

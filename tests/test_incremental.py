@@ -90,7 +90,7 @@ EXTRA_REGION = {
     "slug": "balikpapan",
     "name": "Kota Balikpapan",
     "kind": "kota",
-    "code": "64.71",
+    "kemendagri_code": "64.71",
     "seat": "Balikpapan",
     "election": "Pilwali",
     "sources": [{"title": "Sumber wilayah", "url": "https://example.org/wilayah"}],
@@ -126,17 +126,18 @@ old_mtime = st.booleans()
 
 
 @st.composite
-def stage_dates(draw: st.DrawFn) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["start", "range", "end", "note"]))
+def stage_dates(draw: st.DrawFn, stages: list[str]) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["start", "range", "end", "after"] if stages else ["start"]))
     start = draw(days)
+    none = {"start": None, "end": None, "schedule_note": None, "after": None}
     if kind == "start":
-        return {"start": start, "end": None, "schedule_note": None}
+        return {**none, "start": start}
     if kind == "range":
-        end = start + dt.timedelta(days=draw(st.integers(0, 5)))
-        return {"start": start, "end": end, "schedule_note": None}
+        return {**none, "start": start, "end": start + dt.timedelta(days=draw(st.integers(0, 5)))}
     if kind == "end":
-        return {"start": None, "end": start, "schedule_note": None}
-    return {"start": None, "end": None, "schedule_note": "Tiga hari setelah penetapan."}
+        return {**none, "end": start}
+    after = {"stage": draw(st.sampled_from(stages)), "days": draw(st.integers(0, 3))}
+    return {**none, "after": after, "schedule_note": "Tiga hari setelah penetapan."}
 
 
 @st.composite
@@ -148,17 +149,17 @@ def campaign_dates(draw: st.DrawFn) -> dict[str, Any]:
     return {"start": start, "end": end}
 
 
-def new_stage(draw: st.DrawFn, teams: list[str]) -> dict[str, Any]:
+def new_stage(draw: st.DrawFn, teams: list[str], stages: list[str]) -> dict[str, Any]:
     return {
         "title": draw(words),
         "phase": draw(st.sampled_from(["persiapan", "penyelenggaraan", "pasca"])),
-        **draw(stage_dates()),
+        **draw(stage_dates(stages)),
         "summary": draw(words),
         "divisions": draw(st.lists(st.sampled_from(teams), unique=True)) if teams else [],
         "override": draw(
             st.one_of(st.none(), st.just({"status": "postponed", "reason": "Menunggu putusan."}))
         ),
-        "verified": False,
+        "checked": "unchecked",
         "updated": draw(updates),
         "body": draw(bodies),
     }
@@ -170,7 +171,7 @@ def new_team(draw: st.DrawFn) -> dict[str, Any]:
         "role": draw(st.sampled_from(["ketua", "sekretariat", "divisi"])),
         "summary": draw(words),
         "tupoksi": draw(st.lists(words, min_size=1, max_size=2)),
-        "verified": False,
+        "checked": "unchecked",
         "updated": draw(updates),
         "body": draw(bodies),
     }
@@ -188,7 +189,7 @@ def new_campaign(draw: st.DrawFn, regions: list[str], media: list[str]) -> dict[
         "call_to_action": "Datang ke TPS.",
         "draft": draw(st.booleans()),
         "image": draw(st.one_of(st.none(), posters)) if media else None,
-        "verified": False,
+        "checked": "unchecked",
         "updated": draw(updates),
         "body": draw(bodies),
     }
@@ -199,7 +200,7 @@ def new_page(draw: st.DrawFn) -> dict[str, Any]:
         "title": draw(words),
         "summary": draw(st.one_of(st.none(), words)),
         "menu": draw(st.one_of(st.none(), st.sampled_from(["Tentang", "Kontak", "FAQ"]))),
-        "verified": False,
+        "checked": "unchecked",
         "updated": draw(updates),
         "body": draw(bodies),
     }
@@ -347,9 +348,10 @@ class IncrementalBuilds(RuleBasedStateMachine):
         self.write("regions.yaml", dump({"regions": self.regions}), old)
 
     def referenced(self, collection: str, slug: str) -> bool:
-        if collection != "teams":
-            return False
-        return any(slug in s["divisions"] for s in self.records["stages"].values())
+        stages = self.records["stages"].values()
+        if collection == "stages":
+            return any((s["after"] or {}).get("stage") == slug for s in stages)
+        return collection == "teams" and any(slug in s["divisions"] for s in stages)
 
     def poster_in_use(self, name: str) -> bool:
         return any(
@@ -358,7 +360,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
 
     def draw_record(self, collection: str, draw: st.DrawFn) -> dict[str, Any]:
         if collection == "stages":
-            return new_stage(draw, sorted(self.records["teams"]))
+            return new_stage(draw, sorted(self.records["teams"]), sorted(self.records["stages"]))
         if collection == "teams":
             return new_team(draw)
         if collection == "campaigns":
@@ -405,9 +407,9 @@ class IncrementalBuilds(RuleBasedStateMachine):
         fields = self.records[collection][slug]
         fresh = self.draw_record(collection, data.draw)
         # One field (or, for a stage's or campaign's dates, the dates together) changes.
-        names = [k for k in fresh if k not in ("end", "schedule_note")]
+        names = [k for k in fresh if k not in ("end", "schedule_note", "after")]
         name = data.draw(st.sampled_from(names), label="field")
-        together = {"start": ["start", "end", "schedule_note"]}.get(name, [name])
+        together = {"start": ["start", "end", "schedule_note", "after"]}.get(name, [name])
         if collection == "campaigns" and name == "start":
             together = ["start", "end"]
         for key in together:
@@ -430,11 +432,13 @@ class IncrementalBuilds(RuleBasedStateMachine):
         self.records[collection][new] = self.records[collection].pop(slug)
         self.remove(self.record_path(collection, slug))
         self.save(collection, new, old)
-        if collection == "teams":
-            for stage_slug, stage in self.records["stages"].items():
-                if slug in stage["divisions"]:
-                    stage["divisions"] = [new if d == slug else d for d in stage["divisions"]]
-                    self.save("stages", stage_slug, old)
+        for stage_slug, stage in self.records["stages"].items():
+            if collection == "teams" and slug in stage["divisions"]:
+                stage["divisions"] = [new if d == slug else d for d in stage["divisions"]]
+                self.save("stages", stage_slug, old)
+            if collection == "stages" and (stage["after"] or {}).get("stage") == slug:
+                stage["after"] = {**stage["after"], "stage": new}
+                self.save("stages", stage_slug, old)
 
     @precondition(any_records)
     @rule(data=st.data(), folder_too=st.booleans())

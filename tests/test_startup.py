@@ -26,7 +26,7 @@ monitoring:
   - "Hal yang dipantau {n}"
 divisions:
   - sekretariat
-verified: false
+checked: unchecked
 updated: 2026-11-29T10:00:00+08:00
 ---
 Catatan sintetis untuk uji, bukan data Pilkada.

@@ -286,7 +286,7 @@ def test_asset_upload_checked_by_decoding(server: ServerProcess, tokens: dict[st
         src = ok.json()["src"]
         record = http.get("/api/records/campaigns/ayo-memilih").json()
         text = record["text"].replace(
-            "verified: false", f"verified: false\nimage:\n  src: {src}\n  alt: Poster"
+            "checked: unchecked", f"checked: unchecked\nimage:\n  src: {src}\n  alt: Poster"
         )
         response = put(
             http,

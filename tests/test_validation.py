@@ -37,7 +37,7 @@ def test_shipped_content_is_valid() -> None:
     assert len(content.regions) == 11
     assert sum(1 for r in content.regions.values() if r.kind != "provinsi") == 10
     assert len(content.entries["campaigns"]) >= 5
-    assert all(not e.record.verified for e in content.entries["teams"].values())
+    assert all(e.record.checked == "illustrative" for e in content.entries["teams"].values())
 
 
 def test_missing_required_field(scratch_content: Path, write: Writer) -> None:
@@ -64,7 +64,8 @@ def test_unknown_field_suggests_the_right_one(scratch_content: Path, write: Writ
     [
         ("phase: sebelum", "phase", "found 'sebelum', expected one of: 'persiapan'"),
         ("start: 2024-13-01", "start", "found '2024-13-01', expected a real date"),
-        ("verified: mungkin", "verified", "found 'mungkin', expected true or false"),
+        ("checked: mungkin", "checked", "found 'mungkin', expected one of: 'document'"),
+        ("verified: true", "verified", "'verified' was replaced by 'checked'"),
         ("monitoring: satu hal", "monitoring", "expected a list"),
         ("divisions: [Bukan Slug]", "divisions[0]", "expected a slug"),
     ],
@@ -115,11 +116,53 @@ def test_nested_field_and_url(scratch_content: Path, write: Writer) -> None:
     assert "http:// or https://" in problem.message
 
 
-def test_verified_needs_a_source(scratch_content: Path, write: Writer) -> None:
-    write("pages/tentang.md", "---\ntitle: Tentang\nverified: true\n---\nIsi.\n")
+@pytest.mark.parametrize("level", ["document", "press"])
+def test_checked_needs_a_source(scratch_content: Path, write: Writer, level: str) -> None:
+    write("pages/tentang.md", f"---\ntitle: Tentang\nchecked: {level}\n---\nIsi.\n")
     problem = only(scratch_content)
-    assert problem.field == "verified"
-    assert "needs at least one source" in problem.message
+    assert problem.field == "checked"
+    assert "needs the sources it was checked against" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://rmol.id/amp/2025/02/14/656304/whatsapp:/send", "stray 'whatsapp:/'"),
+        ("https:/kaltim.antaranews.com/berita/1", "starting with http:// or https://"),
+        ("https://kaltim antaranews.com/", "contains a space"),
+        ("https://-/berita", "no valid host name"),
+        ("https://kaltim.antaranews.com:99999/", "invalid port"),
+        ("javascript:alert(1)", "http:// or https://"),
+    ],
+)
+def test_a_malformed_source_url_is_refused(
+    scratch_content: Path, write: Writer, url: str, expected: str
+) -> None:
+    write(
+        "pages/tentang.md",
+        f"---\ntitle: Tentang\nsources:\n  - title: Berita\n    url: {url}\n---\nIsi.\n",
+    )
+    problem = only(scratch_content)
+    assert (problem.line, problem.field) == (5, "sources[0].url")
+    assert expected in problem.message
+
+
+def test_an_archived_copy_keeps_its_embedded_address(scratch_content: Path, write: Writer) -> None:
+    url = "https://web.archive.org/web/2024/https://kaltim.antaranews.com/berita/1"
+    write("pages/tentang.md", f"---\ntitle: T\nsources:\n  - title: B\n    url: {url}\n---\n")
+    assert load_content(scratch_content).entries["pages"]["tentang"].record.sources[0].url == url
+
+
+def test_a_stage_following_an_unknown_stage_is_refused(
+    scratch_content: Path, write: Writer
+) -> None:
+    write(
+        "stages/pengusulan.md",
+        "---\ntitle: P\nphase: pasca\nsummary: S.\nafter:\n  stage: tidak-ada\n  days: 3\n---\n",
+    )
+    problem = only(scratch_content)
+    assert (problem.line, problem.field) == (6, "after.stage")
+    assert "unknown stage 'tidak-ada'" in problem.message
 
 
 def test_invalid_slug_file_name(scratch_content: Path, write: Writer) -> None:
@@ -154,7 +197,9 @@ def test_missing_image(scratch_content: Path, write: Writer) -> None:
     text = (scratch_content / "campaigns/ayo-memilih.md").read_text()
     write(
         "campaigns/ayo-memilih.md",
-        text.replace("verified: false", "verified: false\nimage:\n  src: poster.png\n  alt: P"),
+        text.replace(
+            "checked: unchecked", "checked: unchecked\nimage:\n  src: poster.png\n  alt: P"
+        ),
     )
     problem = only(scratch_content)
     assert problem.field == "image.src"
@@ -165,7 +210,7 @@ def test_image_needs_alt_text(scratch_content: Path, write: Writer) -> None:
     text = (scratch_content / "campaigns/ayo-memilih.md").read_text()
     write(
         "campaigns/ayo-memilih.md",
-        text.replace("verified: false", "verified: false\nimage:\n  src: poster.png"),
+        text.replace("checked: unchecked", "checked: unchecked\nimage:\n  src: poster.png"),
     )
     assert [p.field for p in problems(scratch_content)] == ["image.alt"]
 
