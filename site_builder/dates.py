@@ -1,10 +1,11 @@
-"""Indonesian date formatting (Babel) and the build's reference date in WITA."""
+"""Indonesian formatting of dates and numbers (Babel) and the build's reference date in WITA."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 
 from .models import WITA
 
@@ -44,5 +45,37 @@ def rentang(start: dt.date | None, end: dt.date | None) -> str:
     return ""
 
 
+def rentang_singkat(start: dt.date | None, end: dt.date | None) -> str:
+    """A compact range for lists: '27 Feb – 16 Nov 2024', '27–29 Agu 2024', '24 Des 2024 –
+    6 Jan 2025', 's.d. 26 Jan 2024' when only the end is known."""
+
+    def short(day: dt.date, pattern: str = "d MMM y") -> str:
+        return format_date(day, pattern, locale="id")
+
+    if start and end and end != start:
+        if start.year != end.year:
+            return f"{short(start)} {EN_DASH} {short(end)}"
+        if start.month != end.month:
+            return f"{short(start, 'd MMM')} {EN_DASH} {short(end)}"
+        return f"{start.day}{EN_DASH}{short(end)}"
+    if start:
+        return short(start)
+    if end:
+        return f"s.d. {short(end)}"
+    return ""
+
+
 def start_of_day(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0, 0), tzinfo=WITA)
+
+
+def angka(value: int | float) -> str:
+    """306392 -> '306.392'."""
+    return format_decimal(value, locale="id")
+
+
+def persen(value: float | None) -> str:
+    """88.1234 -> '88,12%' (two decimals, as election results are reported); '' if unknown."""
+    if value is None:
+        return ""
+    return format_decimal(round(value, 2), format="0.00", locale="id") + "%"

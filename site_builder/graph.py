@@ -208,6 +208,15 @@ class SiteGraph:
     def next_stage(self) -> Entry | None:
         return self.query("next")  # type: ignore[no-any-return]
 
+    def last_finished(self) -> Entry | None:
+        """The stage that ended last, once all are over."""
+        return self.query("last")  # type: ignore[no-any-return]
+
+    def now_stage(self) -> Entry | None:
+        """The most specific stage running: of those with both dates, the shortest; stages
+        known only by an end date (background work) come last."""
+        return self.query("now")  # type: ignore[no-any-return]
+
     def latest_campaigns(self, count: int = 3) -> list[Entry]:
         return self.query("latest", str(count))  # type: ignore[no-any-return]
 
@@ -315,6 +324,24 @@ def _status_of(graph: SiteGraph, wanted: str) -> list[Entry]:
     return [s for s in graph.lists["stages"] if graph.status(s) == wanted]
 
 
+def _now(graph: SiteGraph, _arg: str) -> Entry | None:
+    def specific(entry: Entry) -> tuple[Any, ...]:
+        first, last = graph._windows().get(entry.slug, (None, None))
+        if first and last:
+            return (0, (last - first).days, -first.toordinal(), entry.slug)
+        return (1, last.toordinal() if last else 0, 0, entry.slug)
+
+    return min(_status_of(graph, "berlangsung"), key=specific, default=None)
+
+
+def _last(graph: SiteGraph, _arg: str) -> Entry | None:
+    def end(entry: Entry) -> tuple[dt.date, str]:
+        first, last = graph._windows().get(entry.slug, (None, None))
+        return (last or first or dt.date.min, entry.slug)
+
+    return max(_status_of(graph, "selesai"), key=end, default=None)
+
+
 def _next(graph: SiteGraph, _arg: str) -> Entry | None:
     return next(iter(_status_of(graph, "akan-datang")), None)
 
@@ -340,6 +367,8 @@ QUERIES: dict[str, Callable[[SiteGraph, str], Any]] = {
     "links": _links,
     "current": lambda graph, _arg: _status_of(graph, "berlangsung"),
     "next": _next,
+    "now": _now,
+    "last": _last,
     "latest": _latest,
     "menu": _menu,
     "feed": _feed,

@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 
 from . import deps
-from .dates import rentang, tanggal, tanggal_jam
+from .dates import angka, persen, rentang, rentang_singkat, tanggal, tanggal_jam
 from .errors import PantauError
 from .markup import render_markdown
 from .pages import GLOBALS, folder_of, relative_link
@@ -128,9 +128,15 @@ def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        tanggal=tanggal, tanggal_jam=tanggal_jam, markdown=render_markdown, rel=relative
+        tanggal=tanggal,
+        tanggal_jam=tanggal_jam,
+        markdown=render_markdown,
+        rel=relative,
+        angka=angka,
+        persen=persen,
     )
     env.globals["rentang"] = rentang
+    env.globals["rentang_singkat"] = rentang_singkat
     env.globals.update(GLOBALS)
     return env
 

@@ -34,6 +34,15 @@
 
   listCachedPages(document.getElementById("tersedia"));
 
+  // A share link names the page it was tapped on (the address is only known here when the
+  // site has no base_url); nothing is requested before the tap.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-share]");
+    if (!link || location.protocol === "file:" || link.href.indexOf("%2F%2F") !== -1) return;
+    var text = document.title.replace(/ · .*$/, "") + " " + location.href.split("#")[0];
+    link.href = "https://wa.me/?text=" + encodeURIComponent(text);
+  });
+
   if (!("serviceWorker" in navigator) || location.protocol === "file:") return;
 
   var banner = document.getElementById("pembaruan");
