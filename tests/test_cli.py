@@ -60,6 +60,18 @@ def test_bad_today_is_a_clear_error(scratch_content: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_check_refuses_a_malformed_source_address(scratch_content: Path) -> None:
+    stage = scratch_content / "stages/pemungutan-suara.md"
+    text = stage.read_text()
+    stage.write_text(text.replace("https://example.org/", "https://rmol.id/amp/1/whatsapp:/send#"))
+    result = run("check", "--content", str(scratch_content))
+    assert result.returncode == 1
+    assert re.search(
+        rf"{re.escape(str(stage))}:\d+: sources\[0\]\.url: .* stray 'whatsapp:/'", result.stderr
+    ), result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_missing_content_folder(tmp_path: Path) -> None:
     result = run("check", "--content", str(tmp_path / "nowhere"))
     assert result.returncode == 1
