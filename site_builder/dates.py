@@ -46,8 +46,9 @@ def rentang(start: dt.date | None, end: dt.date | None) -> str:
 
 
 def rentang_singkat(start: dt.date | None, end: dt.date | None) -> str:
-    """A compact range for lists: '27 Feb – 16 Nov 2024', '27–29 Agu 2024', '24 Des 2024 –
-    6 Jan 2025', 's.d. 26 Jan 2024' when only the end is known."""
+    """A compact range for lists, with an en dash: '27 Feb to 16 Nov 2024', '27 to 29 Agu
+    2024' (no spaces), '24 Des 2024 to 6 Jan 2025', or 's.d. 26 Jan 2024' (until) when only
+    the end is known."""
 
     def short(day: dt.date, pattern: str = "d MMM y") -> str:
         return format_date(day, pattern, locale="id")

@@ -21,12 +21,13 @@ from .errors import ContentError, Problem
 from .messages import problems_from
 from .models import (
     COLLECTIONS,
-    SLUG_PATTERN,
+    MAX_SLUG,
     CollectionSpec,
     Record,
     Region,
     Regions,
     Site,
+    is_slug,
     reserved_slugs,
 )
 from .readers import READER_EXTENSIONS, Parsed, parse_record, parse_yaml
@@ -146,16 +147,16 @@ def check_slug(stem: str, name: str, spec: CollectionSpec | None = None) -> None
                 )
             ]
         )
-    if not re.match(SLUG_PATTERN, stem):
-        suggestion = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "new-record"
+    if not is_slug(stem):
+        suggestion = re.sub(r"[^a-z0-9]+", "-", stem.lower())[:MAX_SLUG].strip("-") or "new-record"
         raise ContentError(
             [
                 Problem(
                     name,
                     1,
                     "slug",
-                    f"the file name '{stem}' is not a valid slug: use lowercase letters, digits "
-                    f"and single hyphens, e.g. '{suggestion}'",
+                    f"the file name '{stem[:100]}' is not a valid slug: use at most {MAX_SLUG} "
+                    f"lowercase letters, digits and single hyphens, e.g. '{suggestion}'",
                 )
             ]
         )

@@ -29,7 +29,38 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SITE_SECTIONS = frozenset(
     {"cari", "data", "offline", "redaksi", "riwayat", "search", "static", "unduh", "wilayah"}
 )
-Slug = Annotated[str, Field(pattern=SLUG_PATTERN, description="A slug: a-z, 0-9 and hyphens.")]
+#: Longest slug: a file name (and a URL segment) every file system and server accepts.
+MAX_SLUG = 80
+Slug = Annotated[
+    str,
+    Field(
+        pattern=SLUG_PATTERN,
+        max_length=MAX_SLUG,
+        description=f"A slug: a-z, 0-9 and single hyphens, at most {MAX_SLUG} characters.",
+    ),
+]
+
+
+def is_slug(text: str) -> bool:
+    """A whole string that is a slug (``re.match`` with ``$`` would let a final newline in)."""
+    return len(text) <= MAX_SLUG and re.fullmatch(SLUG_PATTERN, text) is not None
+
+
+#: Dates the site can show and every export can write (a calendar event ends a day later).
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+
+
+def _plausible(value: Any) -> Any:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(
+            f"found {day.isoformat()}, expected a date between {FIRST_DAY.year} and {LAST_DAY.year}"
+        )
+    return value
+
+
+Day = Annotated[dt.date, AfterValidator(_plausible)]
+Moment = Annotated[dt.datetime, AfterValidator(_plausible)]
 _HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _STRAY_SCHEME = re.compile(r"(?<![a-z0-9+.-])(?!https?:)[a-z][a-z0-9+.-]*:/", re.I)
@@ -137,7 +168,7 @@ class Record(Strict):
         "e.g. the regulation or decision), press (several press reports that agree), "
         "unchecked (not yet), or illustrative (an example, not a statement of fact).",
     )
-    updated: dt.datetime | None = Field(
+    updated: Moment | None = Field(
         default=None,
         description="When the record last changed (ISO 8601; without an offset it is WITA). "
         "The sync server sets it.",
@@ -304,10 +335,10 @@ class Stage(Record):
     phase: Literal["persiapan", "penyelenggaraan", "pasca"] = Field(
         description="persiapan (preparation), penyelenggaraan (conduct) or pasca (after voting)."
     )
-    start: dt.date | None = Field(
+    start: Day | None = Field(
         default=None, description="First day (YYYY-MM-DD). Leave out when only the end is known."
     )
-    end: dt.date | None = Field(
+    end: Day | None = Field(
         default=None, description="Last day (YYYY-MM-DD). Leave out for a single-day stage."
     )
     schedule_note: str | None = Field(
@@ -440,8 +471,8 @@ class Campaign(Record):
     regions: list[Slug] = Field(
         min_length=1, description="Slugs of the regions it covers (content/regions.yaml)."
     )
-    start: dt.date | None = Field(default=None, description="First day, if known.")
-    end: dt.date | None = Field(default=None, description="Last day, if known.")
+    start: Day | None = Field(default=None, description="First day, if known.")
+    end: Day | None = Field(default=None, description="Last day, if known.")
     organiser: Text = Field(description="Who runs it.")
     channels: list[Text] = Field(default_factory=list, description="How it reaches people.")
     image: Image | None = Field(default=None, description="Optional poster, with alt text.")
@@ -489,7 +520,7 @@ class Tally(Strict):
     """One official count: the raw votes, from which the site computes each share."""
 
     label: Text = Field(description="Which count, e.g. 'Rekapitulasi KPU' or 'PSU'.")
-    date: dt.date | None = Field(default=None, description="When it was decided.")
+    date: Day | None = Field(default=None, description="When it was decided.")
     votes: list[VoteCount] = Field(min_length=1, description="Votes per pair, as tallied.")
     valid: int | None = Field(
         default=None,
@@ -529,7 +560,7 @@ class Outcome(Strict):
     dispute: str | None = Field(
         default=None, description="What the Constitutional Court (MK) decided, in a sentence."
     )
-    inaugurated: dt.date | None = Field(default=None, description="Day the pair took office.")
+    inaugurated: Day | None = Field(default=None, description="Day the pair took office.")
     sources: list[Source] = Field(min_length=1, description="Sources of the outcome.")
 
 
@@ -579,7 +610,7 @@ class Site(Strict):
     timezone: Literal["Asia/Makassar"] = Field(
         default="Asia/Makassar", description="Timezone of dates (WITA)."
     )
-    election_day: dt.date = Field(description="Voting day (YYYY-MM-DD).")
+    election_day: Day = Field(description="Voting day (YYYY-MM-DD).")
     base_url: Url | None = Field(
         default=None,
         description="Public address of the site; enables sitemap.xml and robots.txt.",

@@ -10,7 +10,6 @@ it as ``<slug>.server.<ext>``, and the record is not pushed until that file is r
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ import yaml
 
 from site_builder.errors import ContentError, PantauError
 from site_builder.load import CONFLICT_SUFFIX, record_files
-from site_builder.models import COLLECTIONS, SLUG_PATTERN
+from site_builder.models import COLLECTIONS, is_slug
 from site_builder.readers import READER_EXTENSIONS, parse_record
 
 from .store import text_hash
@@ -74,7 +73,7 @@ def local_records(root: Path) -> dict[str, Path]:
             if (
                 path.suffix in READER_EXTENSIONS
                 and not path.stem.endswith(CONFLICT_SUFFIX)
-                and re.match(SLUG_PATTERN, path.stem)
+                and is_slug(path.stem)
             ):
                 found[f"{spec.name}/{path.stem}"] = path
     return found

@@ -19,7 +19,7 @@ from site_builder.load import (
     read_record,
     reference_problems,
 )
-from site_builder.models import COLLECTIONS, SLUG_PATTERN
+from site_builder.models import COLLECTIONS, is_slug
 from site_builder.readers import READER_EXTENSIONS
 from site_builder.write import safe_join
 
@@ -28,7 +28,6 @@ from .store import NewRevision, Store, text_hash
 log = logging.getLogger("pantau.sync")
 
 _UPDATED = re.compile(r"^updated:.*$", re.M)
-_SLUG = re.compile(SLUG_PATTERN)
 
 
 def set_updated(text: str, ext: str, when: dt.datetime) -> str:
@@ -97,7 +96,7 @@ def _import(collection: str, slug: str, text: str, ext: str, action: str) -> New
 
 def valid_key(collection: str, slug: str) -> bool:
     """Checked before any path is built from request data."""
-    return collection in COLLECTIONS and re.match(SLUG_PATTERN, slug) is not None
+    return collection in COLLECTIONS and is_slug(slug)
 
 
 class Workspace:
@@ -141,7 +140,7 @@ class Workspace:
                 )
             for name in names:
                 stem, ext = os.path.splitext(name)  # as Path.stem/suffix for unhidden names
-                if ext in READER_EXTENSIONS and _SLUG.match(stem):
+                if ext in READER_EXTENSIONS and is_slug(stem):
                     path = folder / name
                     found[f"{spec.name}/{stem}"] = (path, path.read_text(encoding="utf-8"))
         return found

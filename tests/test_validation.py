@@ -172,6 +172,36 @@ def test_invalid_slug_file_name(scratch_content: Path, write: Writer) -> None:
     assert "e.g. 'ayo-memilih'" in problem.message
 
 
+@pytest.mark.parametrize("stem", ["a" * 81, "nl\n", "-awal", "dua--garis"])
+def test_slugs_are_whole_short_matches(scratch_content: Path, write: Writer, stem: str) -> None:
+    write(f"pages/{stem}.md", "---\ntitle: x\n---\n")
+    problem = only(scratch_content)
+    assert problem.field == "slug"
+    assert "at most 80 lowercase letters" in problem.message
+
+
+def test_the_longest_slug_is_accepted(scratch_content: Path, write: Writer) -> None:
+    write(f"pages/{'a' * 80}.md", "---\ntitle: x\n---\n")
+    assert "a" * 80 in load_content(scratch_content).entries["pages"]
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ("end: 9999-12-31", "end"),
+        ("start: 0001-01-01", "start"),
+        ("updated: 9999-12-31T23:59:59+08:00", "updated"),
+    ],
+)
+def test_dates_the_site_cannot_show_are_refused(
+    scratch_content: Path, write: Writer, line: str, field: str
+) -> None:
+    write("stages/jauh.md", f"---\ntitle: X\nphase: pasca\nsummary: Y\n{line}\n---\n")
+    problem = only(scratch_content)
+    assert (problem.line, problem.field) == (5, field)
+    assert "expected a date between 1900 and 2199" in problem.message
+
+
 def test_broken_division_reference_names_both_files(scratch_content: Path, write: Writer) -> None:
     write(
         "stages/rujukan.md",
