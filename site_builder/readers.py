@@ -71,11 +71,78 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[Probl
             _walk(item, (*loc, index), lines, problems, name)
 
 
+#: Bounds on one file's YAML, far above any real record: text size, nesting depth, and the
+#: number of values once aliases are expanded (a few hundred bytes of nested aliases can
+#: otherwise stand for billions of values).
+MAX_YAML_BYTES = 1_000_000
+MAX_DEPTH = 40
+MAX_VALUES = 20_000
+
+
+def _expanded_size(root: yaml.Node, name: str, line_offset: int) -> None:
+    """Refuse a node graph whose expansion (aliases repeated in place) is too deep, too big
+    or endless, before anything walks or builds it. Linear in the graph: each node's
+    expanded size is computed once."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def refuse(node: yaml.Node, why: str) -> ContentError:
+        line = node.start_mark.line + 1 + line_offset
+        return ContentError([Problem(name, line, "", why)])
+
+    def size(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if depth > MAX_DEPTH:
+            raise refuse(node, f"the data is nested more than {MAX_DEPTH} levels deep")
+        if key in open_nodes:
+            raise refuse(node, "an alias (*name) refers to a value that contains it")
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                total += size(key_node, depth + 1) + size(value_node, depth + 1)
+                if total > MAX_VALUES:
+                    break
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += size(item, depth + 1)
+                if total > MAX_VALUES:
+                    break
+        if total > MAX_VALUES:
+            raise refuse(
+                node,
+                f"the data stands for more than {MAX_VALUES:,} values once its aliases "
+                "(*name) are expanded; write the values out or use fewer aliases",
+            )
+        open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root, 0)
+
+
 def parse_yaml(text: str, name: str, line_offset: int = 0) -> Parsed:
-    """Parse a YAML mapping; raise ContentError with the parser's line and column."""
+    """Parse a YAML mapping; raise ContentError with the parser's line and column. The
+    parse is bounded in size, depth and expanded values (see MAX_VALUES)."""
+    if len(text) > MAX_YAML_BYTES:
+        raise ContentError(
+            [
+                Problem(
+                    name,
+                    1 + line_offset,
+                    "",
+                    f"the fields are longer than {MAX_YAML_BYTES:,} "
+                    "characters; a record's fields are a few kilobytes",
+                )
+            ]
+        )
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _expanded_size(node, name, line_offset)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -87,6 +154,17 @@ def parse_yaml(text: str, name: str, line_offset: int = 0) -> Parsed:
         ) from None
     except yaml.YAMLError as exc:
         raise ContentError([Problem(name, 1 + line_offset, "", f"invalid YAML: {exc}")]) from None
+    except RecursionError:
+        raise ContentError(
+            [
+                Problem(
+                    name,
+                    1 + line_offset,
+                    "",
+                    f"the data is nested more than {MAX_DEPTH} levels deep",
+                )
+            ]
+        ) from None
     finally:
         loader.dispose()
     if data is None:

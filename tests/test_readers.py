@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import time
+import tracemalloc
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from site_builder.errors import ContentError
 from site_builder.readers import parse_record
@@ -50,3 +55,57 @@ def test_malformed_markdown_records(text: str, expected: str) -> None:
     with pytest.raises(ContentError) as info:
         parse_record(text, "x.md")
     assert expected in str(info.value)
+
+
+def alias_bomb(levels: int) -> str:
+    """A few hundred bytes that stand for 9**levels values once the aliases expand."""
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for level in range(levels):
+        here, below = chr(98 + level), chr(97 + level)
+        lines.append(f"{here}: &{here} [" + ",".join([f"*{below}"] * 9) + "]")
+    return "---\n" + "\n".join(lines) + "\n---\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "expected"),
+    [
+        (alias_bomb(8), 6, "more than 20,000 values once its aliases"),
+        ("---\na: &a [*a]\n---\n", 2, "refers to a value that contains it"),
+        ("---\na: " + "[" * 5000 + "]" * 5000 + "\n---\n", 2, "nesting depth"),
+        (
+            "---\na:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 60)) + "---\n",
+            42,
+            "nested more than 40 levels",
+        ),
+        ("---\ntitle: " + "x" * 1_000_001 + "\n---\n", 2, "longer than 1,000,000"),
+    ],
+)
+def test_hostile_yaml_is_refused_quickly(text: str, line: int, expected: str) -> None:
+    started = time.monotonic()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ContentError) as info:
+            parse_record(text, "x.md")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    (problem,) = info.value.problems
+    assert (problem.line, expected in problem.message) == (line, True), problem
+    assert time.monotonic() - started < 2
+    assert peak < 50_000_000
+
+
+def test_aliases_within_bounds_still_work() -> None:
+    text = "---\nsources: &s\n  - title: A\n    url: https://example.org/\nlain: *s\n---\n"
+    parsed = parse_record(text, "x.md")
+    assert parsed.data["lain"] == parsed.data["sources"]
+
+
+@settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.sampled_from(list("ab:-[]{}&*!|>'\"#\n ,?%@`\t\\x0")), max_size=200))
+def test_any_text_loads_or_raises_the_projects_error(text: str) -> None:
+    for name in ("x.md", "x.yaml"):
+        try:
+            parse_record(text if name.endswith(".yaml") else f"---\n{text}\n---\n", name)
+        except ContentError as exc:
+            assert all(p.path == name and p.line >= 1 for p in exc.problems)
