@@ -115,7 +115,7 @@ class SiteFiles(StaticFiles):
         slash = scope["path"].endswith("/")
         found = await anyio.to_thread.run_sync(self.find, path, slash)
         if isinstance(found, str):
-            location = scope.get("root_path", "") + "/" + quote(found) + "/"
+            location = scope.get("root_path", "") + "/" + (quote(found) + "/" if found else "")
             if scope.get("query_string"):
                 location += "?" + scope["query_string"].decode("latin-1")
             return RedirectResponse(location, status_code=301)
@@ -147,7 +147,7 @@ class SiteFiles(StaticFiles):
                 index = os.path.join(target, "index.html")
                 if not os.path.isfile(index):
                     return None
-                if not slash and parts:
+                if not slash:
                     return "/".join(parts)
                 target = index
             elif slash or not stat.S_ISREG(info.st_mode):
