@@ -26,7 +26,7 @@ from site_builder.errors import ContentError
 from site_builder.models import COLLECTIONS
 
 from .auth import FailureLimiter, Identity, authenticate
-from .livesite import LiveSite
+from .livesite import live_site
 from .publisher import Publisher
 from .store import Current, Store, now, text_hash
 from .workspace import Workspace, set_updated, valid_key
@@ -683,7 +683,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(svc: Services, live: Path) -> Starlette:
     app = Starlette(
-        routes=[*API_ROUTES, Mount("/", LiveSite(live))],
+        routes=[*API_ROUTES, Mount("/", live_site(live))],
         exception_handlers={ApiError: api_error, HTTPException: http_error},
     )
     app.state.services = svc
