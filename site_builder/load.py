@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -196,6 +197,40 @@ def record_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file())
 
 
+def outside_link(path: Path, root: Path) -> Problem | None:
+    """A symbolic link that leads out of the content folder: refused, so nothing outside the
+    folder (a key, /etc/passwd) can be published into the site or its zip."""
+    if not path.is_symlink() or path.resolve().is_relative_to(root.resolve()):
+        return None
+    return outside_link_problem(path)
+
+
+def outside_link_problem(path: Path) -> Problem:
+    return Problem(
+        str(path),
+        1,
+        "",
+        f"this leads to {path.resolve()}, outside the content folder (a symbolic link); copy "
+        "the file into the content folder instead",
+    )
+
+
+def media_files(media_root: Path, root: Path, problems: list[Problem]) -> frozenset[str]:
+    """Every file under content/media/ (links into the folder are followed; links out of it
+    are refused, and linked folders are not entered)."""
+    found: set[str] = set()
+    if not media_root.is_dir():
+        return frozenset()
+    for folder, dirs, names in os.walk(media_root):
+        for name in [*dirs, *names]:
+            problem = outside_link(Path(folder) / name, root)
+            if problem is not None:
+                problems.append(problem)
+            elif name in names and os.path.isfile(os.path.join(folder, name)):
+                found.add(os.path.relpath(os.path.join(folder, name), media_root))
+    return frozenset(found)
+
+
 class RecordCache(Protocol):
     """Validated records kept between runs, so an unchanged file is not parsed again."""
 
@@ -258,6 +293,11 @@ def load_content(root: Path, cache: RecordCache | None = None) -> Content:
         entries[spec.name] = {}
         for path in record_files(root / spec.folder):
             name = str(path)
+            link = outside_link(path, root)
+            if link is not None:
+                problems.append(link)
+                unreadable.add(f"{spec.name}/{path.stem}")
+                continue
             if path.stem.endswith(CONFLICT_SUFFIX):
                 original = path.with_name(path.stem.removesuffix(CONFLICT_SUFFIX) + path.suffix)
                 problems.append(
@@ -297,12 +337,7 @@ def load_content(root: Path, cache: RecordCache | None = None) -> Content:
                 entry, source=None, lines=None, known_digest=entry.digest
             )
 
-    media_root = root / "media"
-    media = (
-        frozenset(str(p.relative_to(media_root)) for p in media_root.rglob("*") if p.is_file())
-        if media_root.is_dir()
-        else frozenset()
-    )
+    media = media_files(root / "media", root, problems)
     if site is None:
         raise ContentError(problems)
     content = Content(root, site, regions, entries, site_text, regions_text, media)

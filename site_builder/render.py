@@ -23,10 +23,10 @@ from markupsafe import Markup
 
 from . import deps, offline
 from .deps import Fragments
-from .errors import TemplateError
+from .errors import ContentError, Problem, TemplateError
 from .exports import data_outputs, feed_entries
 from .graph import History, SiteGraph, build_graph
-from .load import Content, Entry
+from .load import Content, Entry, outside_link_problem
 from .pages import Output, plan_pages, render_context
 from .themes import make_environment, static_dirs, template_dirs, theme_dir
 
@@ -86,10 +86,19 @@ def asset_sources(graph: SiteGraph, folders: list[Path]) -> dict[str, Path]:
     """Site path -> the file copied there: theme static files (a file found in a later folder
     wins) and content media."""
     found: dict[str, Path] = {}
+    root = graph.content.root
+    real_root = root.resolve()
+    links: list[Problem] = []
     for folder in folders:
         for path in sorted(folder.rglob("*")):
-            if path.is_file():
+            # A file of the content folder (content/static/) that is, or lies in, a link
+            # leading out of it is refused: nothing outside is published.
+            if path.is_relative_to(root) and not path.resolve().is_relative_to(real_root):
+                links.append(outside_link_problem(path))
+            elif path.is_file():
                 found[f"static/{path.relative_to(folder).as_posix()}"] = path
+    if links:
+        raise ContentError(links)
     media = graph.content.root / "media"
     for name in sorted(graph.content.media):
         found[f"media/{name}"] = media / name

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from site_builder.build import build
 from site_builder.errors import ContentError, Problem
 from site_builder.load import load_content, read_record
 from site_builder.models import COLLECTIONS
@@ -294,3 +296,40 @@ def test_check_command_on_valid_content(scratch_content: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "3 records and 2 regions are valid" in result.stdout
+
+
+@pytest.mark.parametrize("where", ["pages/rahasia.md", "media/rahasia.png", "media/luar"])
+def test_links_out_of_the_content_folder_are_refused(
+    scratch_content: Path, tmp_path: Path, where: str
+) -> None:
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "kunci.md").write_text("---\ntitle: Kunci rahasia\n---\nJangan terbit.\n")
+    link = scratch_content / where
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(secret if where == "media/luar" else secret / "kunci.md")
+    problem = only(scratch_content)
+    assert problem.path == str(link)
+    assert "outside the content folder" in problem.message
+
+
+def test_a_link_inside_the_content_folder_is_followed(
+    scratch_content: Path, tmp_path: Path
+) -> None:
+    (scratch_content / "media").mkdir()
+    (scratch_content / "media/poster.png").write_bytes(b"\x89PNG")
+    (scratch_content / "media/sama.png").symlink_to(scratch_content / "media/poster.png")
+    assert "sama.png" in load_content(scratch_content).media
+
+
+def test_a_static_file_linked_from_outside_is_not_published(
+    scratch_content: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "id_rsa"
+    outside.write_text("PRIVATE KEY")
+    (scratch_content / "static").mkdir()
+    (scratch_content / "static/kunci.txt").symlink_to(outside)
+    with pytest.raises(ContentError) as info:
+        build(scratch_content, tmp_path / "out", today=dt.date(2024, 11, 27))
+    assert "outside the content folder" in str(info.value)
+    assert not (tmp_path / "out" / "static" / "kunci.txt").exists()
