@@ -60,16 +60,28 @@ def columns(collection: str) -> list[str]:
     return ["id", "url", *fields, *status, "data"]
 
 
+#: What a spreadsheet takes for the start of a formula ("CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> str:
+    """One CSV cell. Text a spreadsheet would run as a formula gets a leading apostrophe,
+    as OWASP recommends, so opening the file runs nothing."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return "; ".join(value)
-    if isinstance(value, list | dict):
+        text = "; ".join(value)
+    elif isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
+    else:
+        text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) and not _is_number(value) else text
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float)
 
 
 def csv_lines(header: list[str], rows: list[dict[str, Any]]) -> str:

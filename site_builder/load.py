@@ -186,7 +186,7 @@ def _load_settings(root: Path, filename: str, model: type[M]) -> tuple[M, str, P
     if not path.is_file():
         raise ContentError([Problem(name, 1, "", f"{filename} is missing from {root}")])
     text = _read_text(path, name)
-    parsed = parse_yaml(text, name)
+    parsed = parse_yaml(text.removeprefix("\ufeff"), name)
     return validate_model(model, parsed, name), text, parsed
 
 

@@ -7,7 +7,7 @@ Both are pure: they take the text and a name for messages, and never open files.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -185,7 +185,7 @@ def parse_yaml(text: str, name: str, line_offset: int = 0) -> Parsed:
     if node is not None:
         _walk(node, (), lines, problems, name)
     if problems:
-        raise ContentError(problems)
+        raise ContentError([replace(p, line=p.line + line_offset) for p in problems])
     shifted = {loc: line + line_offset for loc, line in lines.items()}
     return Parsed(data=data, lines=shifted, first_line=1 + line_offset)
 
@@ -206,7 +206,9 @@ def split_front_matter(text: str, name: str) -> tuple[str, str]:
 
 
 def parse_record(text: str, name: str) -> Parsed:
-    """Parse a record file by its extension; a Markdown body becomes the 'body' field."""
+    """Parse a record file by its extension; a Markdown body becomes the 'body' field. A byte
+    order mark some editors put first is ignored, as other site generators do."""
+    text = text.removeprefix("\ufeff")
     if name.endswith(".md"):
         front, body = split_front_matter(text, name)
         parsed = parse_yaml(front, name, line_offset=1)

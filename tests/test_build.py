@@ -397,3 +397,17 @@ def test_a_theme_folder_that_gains_templates_later_is_used(
     os.utime(page, ns=(long_ago, long_ago))
     result = build(scratch_content, out, today=VOTING_DAY)
     assert "<title>Hilang sekali · Situs Uji</title>" in result.files["404.html"].decode()
+
+
+def test_csv_cells_never_start_a_formula(scratch_content: Path, tmp_path: Path) -> None:
+    (scratch_content / "stages/pemungutan-suara.md").write_text(
+        "---\ntitle: '@SUM(A1)'\nphase: pasca\nstart: 2024-11-27\n"
+        "summary: '=HYPERLINK(\"https://x.invalid\")'\nmonitoring:\n  - '+1 pantau'\n"
+        "legal_basis: '-2+3'\n---\n"
+    )
+    result = build(scratch_content, tmp_path / "out", today=VOTING_DAY)
+    (row,) = csv.DictReader(io.StringIO(result.files["data/stages.csv"].decode()))
+    assert row["title"] == "'@SUM(A1)"
+    assert row["summary"] == '\'=HYPERLINK("https://x.invalid")'
+    assert row["monitoring"] == "'+1 pantau"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row.values())

@@ -109,3 +109,16 @@ def test_any_text_loads_or_raises_the_projects_error(text: str) -> None:
             parse_record(text if name.endswith(".yaml") else f"---\n{text}\n---\n", name)
         except ContentError as exc:
             assert all(p.path == name and p.line >= 1 for p in exc.problems)
+
+
+def test_a_duplicate_key_in_front_matter_names_its_own_line() -> None:
+    with pytest.raises(ContentError) as info:
+        parse_record("---\ntitle: a\ntitle: b\n---\n", "x.md")
+    (problem,) = info.value.problems
+    assert (problem.line, problem.field) == (3, "title")
+
+
+@pytest.mark.parametrize("name", ["x.md", "x.yaml"])
+def test_a_byte_order_mark_is_ignored(name: str) -> None:
+    text = "---\ntitle: a\n---\nIsi.\n" if name == "x.md" else "title: a\n"
+    assert parse_record("\ufeff" + text, name).data["title"] == "a"
