@@ -27,9 +27,10 @@ from site_builder.models import COLLECTIONS
 
 from .auth import FailureLimiter, Identity, authenticate
 from .livesite import live_site
+from .protocol import text_hash, valid_key
 from .publisher import Publisher
-from .store import Current, Store, now, text_hash
-from .workspace import Workspace, set_updated, valid_key
+from .store import Current, Store, now
+from .workspace import Workspace, set_updated
 
 log = logging.getLogger("pantau.sync")
 T = TypeVar("T")

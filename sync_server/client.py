@@ -23,8 +23,7 @@ from site_builder.load import CONFLICT_SUFFIX, record_files
 from site_builder.models import COLLECTIONS, is_slug
 from site_builder.readers import READER_EXTENSIONS, parse_record
 
-from .store import text_hash
-from .workspace import atomic_remove, atomic_write
+from .protocol import atomic_remove, atomic_write, text_hash, valid_record_name
 
 STATE_FILE = ".pantau-sync.json"
 IGNORED_FIELDS = {"updated"}  # set by the server on every change; never a conflict
@@ -44,13 +43,67 @@ class SyncState:
             return cls()
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(**data)
-        except (ValueError, TypeError) as exc:
-            raise PantauError(f"{path}: the sync state is damaged ({exc}); move it away") from None
+            problem = _state_problem(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            problem = f"it is not JSON ({exc})"
+        if problem:
+            raise PantauError(
+                f"{path}: the sync state is damaged: {problem}. Move it away and run "
+                "'pantau sync pull' to start again from the server (local edits stay)."
+            )
+        return cls(**data)
 
     def save(self, root: Path) -> None:
         data = json.dumps(self.__dict__, indent=2, sort_keys=True, ensure_ascii=False)
         atomic_write(root / STATE_FILE, (data + "\n").encode("utf-8"))
+
+
+_RECORD_FIELDS = {"revision": int, "hash": str, "ext": str, "deleted": bool}
+
+
+def _state_problem(data: Any) -> str | None:
+    """What is wrong with the shape of a loaded sync state, in words, or None."""
+    if not isinstance(data, dict):
+        return f"expected a mapping, found {type(data).__name__}"
+    unknown = set(data) - {"server", "last_seq", "records", "conflicts"}
+    if unknown:
+        return f"unknown field '{sorted(unknown)[0]}'"
+    if not isinstance(data.get("server", ""), str):
+        return "'server' is not an address"
+    if type(data.get("last_seq", 0)) is not int:
+        return "'last_seq' is not a whole number"
+    for part in ("records", "conflicts"):
+        table = data.get(part, {})
+        if not isinstance(table, dict):
+            return f"'{part}' is not a mapping"
+        for key, known in table.items():
+            collection, _, slug = key.partition("/")
+            if not isinstance(known, dict) or not valid_record_name(
+                collection, slug, known.get("ext")
+            ):
+                return f"'{part}' has an invalid entry '{key[:80]}'"
+            if part == "records":
+                for name, kind in _RECORD_FIELDS.items():
+                    if type(known.get(name)) is not kind:
+                        return f"'{key}' has no valid '{name}'"
+    return None
+
+
+def checked_change(change: Any) -> dict[str, Any]:
+    """One entry of the server's changes feed, refused unless every name in it is as strict
+    as the server's own (a slug such as '../../x' would write outside the folder)."""
+    if not isinstance(change, dict) or not valid_record_name(
+        change.get("collection"), change.get("slug"), change.get("ext") or ".md"
+    ):
+        raise PantauError(
+            "the server sent a change with an invalid record name; nothing was written. "
+            "Check the server address."
+        )
+    if type(change.get("revision")) is not int or not isinstance(change.get("deleted"), bool):
+        raise PantauError("the server sent a change without a valid revision; nothing written")
+    if not change["deleted"] and not isinstance(change.get("text"), str):
+        raise PantauError("the server sent a change without its text; nothing was written")
+    return change
 
 
 @dataclass(frozen=True)
@@ -81,6 +134,8 @@ def local_records(root: Path) -> dict[str, Path]:
 
 def record_path(root: Path, key: str, ext: str) -> Path:
     collection, slug = split_key(key)
+    if not valid_record_name(collection, slug, ext):
+        raise PantauError(f"'{key[:80]}{ext[:10]}' is not a record name; nothing was written")
     return root / COLLECTIONS[collection].folder / f"{slug}{ext}"
 
 
@@ -268,15 +323,25 @@ class SyncClient:
             response = self._request("GET", "/api/changes", params={"since": self.state.last_seq})
             if response.status_code != 200:
                 raise PantauError(f"the server answered {response.status_code}: {response.text}")
-            page = response.json()
+            try:
+                page = response.json()
+                changes = [checked_change(change) for change in page["changes"]]
+                last_seq, more = page["last_seq"], page["more"]
+            except (ValueError, KeyError, TypeError):
+                raise PantauError(
+                    "the server's changes feed is not what this client understands; "
+                    "nothing was written"
+                ) from None
+            if type(last_seq) is not int or not isinstance(more, bool):
+                raise PantauError("the server's changes feed has no valid position")
             latest: dict[str, dict[str, Any]] = {}
-            for change in page["changes"]:
+            for change in changes:
                 latest[f"{change['collection']}/{change['slug']}"] = change
             for key, change in latest.items():
                 applied += self._apply(key, change)
-            self.state.last_seq = int(page["last_seq"])
+            self.state.last_seq = last_seq
             self.state.save(self.root)
-            if not page["more"]:
+            if not more:
                 return applied
 
     def _apply(self, key: str, change: dict[str, Any]) -> int:

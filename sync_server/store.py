@@ -9,7 +9,6 @@ that returned survives a crash.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import sqlite3
 import threading
@@ -23,13 +22,11 @@ import sqlite_utils
 
 from site_builder.models import WITA
 
+from .protocol import text_hash
+
 
 def now() -> dt.datetime:
     return dt.datetime.now(WITA).replace(microsecond=0)
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from site_builder.models import COLLECTIONS, is_slug
 from site_builder.readers import READER_EXTENSIONS
 from site_builder.write import safe_join
 
-from .store import NewRevision, Store, text_hash
+from .protocol import atomic_remove, atomic_write, text_hash, valid_key
+from .store import NewRevision, Store
 
 log = logging.getLogger("pantau.sync")
 
@@ -53,32 +54,6 @@ def set_updated(text: str, ext: str, when: dt.datetime) -> str:
     return text + ("" if text.endswith("\n") or not text else "\n") + line + "\n"
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temporary file, fsync, rename, fsync the folder: all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def atomic_remove(path: Path) -> None:
-    if path.exists():
-        path.unlink()
-        _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _import(collection: str, slug: str, text: str, ext: str, action: str) -> NewRevision:
     """A file found on disk, as a new revision of its record."""
     return NewRevision(
@@ -92,11 +67,6 @@ def _import(collection: str, slug: str, text: str, ext: str, action: str) -> New
         role="admin",
         submitted_hash=text_hash(text),
     )
-
-
-def valid_key(collection: str, slug: str) -> bool:
-    """Checked before any path is built from request data."""
-    return collection in COLLECTIONS and is_slug(slug)
 
 
 class Workspace:

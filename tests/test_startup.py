@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sync_server.store import NewRevision, Store, text_hash
+from sync_server.protocol import text_hash
+from sync_server.store import NewRevision, Store
 from sync_server.workspace import Workspace
 
 from .conftest import CONTENT

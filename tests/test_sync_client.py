@@ -192,3 +192,91 @@ def test_token_commands(tmp_path: Path) -> None:
     assert revoked.returncode == 0
     listed = subprocess.run([*run, "list", "--data", str(data)], capture_output=True, text=True)
     assert "revoked" in listed.stdout
+
+
+class HostileFeed:
+    """A real HTTP server on 127.0.0.1 that answers the changes feed with what an attacker
+    (or a damaged server) might send."""
+
+    def __init__(self, changes: list[object]) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        body = json.dumps({"changes": changes, "last_seq": 1, "more": False}).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.http.server_port}"
+
+    def close(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+def change(**fields: object) -> dict[str, object]:
+    base = {"collection": "stages", "slug": "x", "ext": ".md", "revision": 1, "deleted": False}
+    return {**base, "text": "---\ntitle: x\n---\n", **fields}
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        change(slug="../../x"),
+        change(slug="nl\n"),
+        change(slug="a" * 300),
+        change(collection="../etc"),
+        change(ext="/../../x.md"),
+        change(revision="1"),
+        change(text=None),
+        "not a change",
+    ],
+)
+def test_pull_writes_nothing_the_server_names_badly(tmp_path: Path, hostile: object) -> None:
+    feed = HostileFeed([hostile])
+    folder = tmp_path / "staff" / "content"
+    try:
+        client = SyncClient(folder, feed.url, "token", say=lambda line: None)
+        OPEN.append(client)
+        with pytest.raises(PantauError, match=r"nothing was written|no valid|without"):
+            client.pull()
+    finally:
+        feed.close()
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != ".pantau-sync.json"]
+    assert written == []
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        "[]",
+        '{"records": []}',
+        '{"last_seq": "7"}',
+        '{"records": {"stages/x": {}}}',
+        "{",
+        '{"x": 1}',
+    ],
+)
+def test_a_damaged_sync_state_is_one_sentence(tmp_path: Path, state: str) -> None:
+    folder = tmp_path / "content"
+    folder.mkdir()
+    (folder / ".pantau-sync.json").write_text(state)
+    result = subprocess.run(
+        [sys.executable, "-m", "sync_server", "sync", "status", "--content", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "the sync state is damaged" in result.stderr
+    assert "Traceback" not in result.stderr
