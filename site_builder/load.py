@@ -356,7 +356,6 @@ def reference_problems(content: Content) -> list[tuple[Problem, str]]:
     collection's declared references say): each problem with what it points at (a record
     key, 'regions' or 'media')."""
     problems: list[tuple[Problem, str]] = []
-    regions_file = content.root / "regions.yaml"
     for spec in COLLECTIONS.values():
         for entry in content.records(spec.name):
             record: Any = entry.data
@@ -366,13 +365,13 @@ def reference_problems(content: Content) -> list[tuple[Problem, str]]:
                         if slug in content.regions:
                             continue
                         target = "regions"
-                        where = f"it is not listed in {regions_file}"
+                        where = "it is not listed in regions.yaml"
                     else:
                         if slug in content.entries.get(ref.target, {}):
                             continue
                         target = f"{ref.target}/{slug}"
-                        folder = content.root / COLLECTIONS[ref.target].folder
-                        where = f"there is no {folder / slug}.md or .yaml"
+                        folder = COLLECTIONS[ref.target].folder
+                        where = f"there is no {folder}/{slug}.md or .yaml in the content folder"
                     single = "." in ref.field
                     problem = Problem(
                         entry.path,
@@ -387,7 +386,7 @@ def reference_problems(content: Content) -> list[tuple[Problem, str]]:
                     entry.path,
                     entry.line_of("image", "src"),
                     "image.src",
-                    f"the image {content.root / 'media' / image.src} does not exist",
+                    f"the image media/{image.src} is not in the content folder",
                 )
                 problems.append((problem, "media"))
     return problems

@@ -23,6 +23,17 @@ RENAMED = {
 }
 
 
+#: Limits pydantic reports, as the end of "found X, expected ...".
+_BOUNDS = {
+    "greater_than_equal": "a number of at least {ge}",
+    "greater_than": "a number above {gt}",
+    "less_than_equal": "a number of at most {le}",
+    "less_than": "a number below {lt}",
+    "string_too_long": "text of at most {max_length} characters",
+    "too_long": "at most {max_length} items",
+}
+
+
 def field_name(loc: Loc) -> str:
     """('members', 0, 'kind') -> 'members[0].kind'."""
     out = ""
@@ -122,9 +133,15 @@ def explain(error: dict[str, Any], model: type[BaseModel]) -> tuple[Loc, str]:
         return loc, (
             f"found {_shown(value)}, expected a slug: lowercase letters, digits and single hyphens"
         )
+    if kind in _BOUNDS:
+        return loc, f"found {_shown(value)}, expected {_BOUNDS[kind].format(**ctx)}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return loc, f"found {_shown(value)}, expected a whole number"
     if kind == "value_error":
         message = str(error.get("msg", ""))
         match = _FIELD_PREFIX.match(message)
+        if match and loc and loc[-1] == match.group(1):
+            return loc, match.group(2)  # a field validator naming its own field
         if match:
             return (*loc, match.group(1)), match.group(2)
         return loc, message.removeprefix("Value error, ")

@@ -152,6 +152,20 @@ def parse_yaml(text: str, name: str, line_offset: int = 0) -> Parsed:
         raise ContentError(
             [Problem(name, line, "", f"invalid YAML at column {column}: {reason}")]
         ) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1 + line_offset
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise ContentError(
+            [
+                Problem(
+                    name,
+                    line,
+                    "",
+                    f"column {column} holds an invisible control character "
+                    f"(U+{exc.character:04X}); delete it and type the text again",
+                )
+            ]
+        ) from None
     except yaml.YAMLError as exc:
         raise ContentError([Problem(name, 1 + line_offset, "", f"invalid YAML: {exc}")]) from None
     except RecursionError:

@@ -213,7 +213,9 @@ def test_broken_division_reference_names_both_files(scratch_content: Path, write
     problem = only(scratch_content)
     assert problem.path.endswith("stages/rujukan.md")
     assert (problem.line, problem.field) == (8, "divisions[1]")
-    assert str(scratch_content / "teams" / "hantu") + ".md" in problem.message
+    # content-relative, so a server's answer shows none of its own paths
+    assert "there is no teams/hantu.md or .yaml in the content folder" in problem.message
+    assert str(scratch_content) not in problem.message
 
 
 def test_unknown_region_names_regions_file(scratch_content: Path, write: Writer) -> None:
@@ -222,7 +224,7 @@ def test_unknown_region_names_regions_file(scratch_content: Path, write: Writer)
     problem = only(scratch_content)
     assert problem.field == "regions[1]"
     assert "unknown region 'atlantis'" in problem.message
-    assert str(scratch_content / "regions.yaml") in problem.message
+    assert "not listed in regions.yaml" in problem.message
 
 
 def test_missing_image(scratch_content: Path, write: Writer) -> None:
@@ -235,7 +237,7 @@ def test_missing_image(scratch_content: Path, write: Writer) -> None:
     )
     problem = only(scratch_content)
     assert problem.field == "image.src"
-    assert "media/poster.png does not exist" in problem.message
+    assert "the image media/poster.png is not in the content folder" in problem.message
 
 
 def test_image_needs_alt_text(scratch_content: Path, write: Writer) -> None:
