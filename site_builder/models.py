@@ -542,10 +542,12 @@ class Tally(Strict):
             )
         return self
 
-    def shares(self) -> list[float | None]:
-        """Each pair's share of the valid votes in percent, or None where it is unknown."""
+    def rows(self) -> list[tuple[str, int, float | None]]:
+        """(pair, votes, share of the valid votes in percent or None where it is unknown),
+        most votes first."""
         total = self.valid or (sum(v.votes for v in self.votes) if self.complete else 0)
-        return [100 * v.votes / total if total else None for v in self.votes]
+        ordered = sorted(self.votes, key=lambda v: -v.votes)
+        return [(v.pair, v.votes, 100 * v.votes / total if total else None) for v in ordered]
 
 
 class Outcome(Strict):
