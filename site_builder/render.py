@@ -204,6 +204,11 @@ def render_output(plan: SitePlan, output: Output, **extra: Any) -> tuple[bytes, 
     return data, frozenset(keys)
 
 
+#: Pages also sent for addresses they do not live at, so the site gives them a base; the copies
+#: in the zip are opened only at their own address and are made without it.
+SERVED_ANYWHERE = ("404.html", offline.OFFLINE_PAGE)
+
+
 def download_copy(
     plan: SitePlan,
     others: list[str],
@@ -214,17 +219,27 @@ def download_copy(
 ) -> tuple[bytes, bytes, frozenset[str]]:
     """The downloadable zip of every other file, and the data page, which shows the zip's
     size. The copy of the data page inside the zip leaves the size out (whoever reads it has
-    the zip already), so the zip never depends on its own size and is made once. Files this
-    build compressed already (``parts``, see offline.ZipParts) and files for which
+    the zip already), so the zip never depends on its own size and is made once.
+    The 404 and offline pages in the zip are made for their own address (see SERVED_ANYWHERE).
+    Files this build compressed already (``parts``, see offline.ZipParts) and files for which
     ``unchanged`` holds (from ``previous_zip``) are copied still compressed.
     Returns the zip, the data page and the keys the page read."""
-    data_page = plan.by_path()[offline.DATA_PAGE]
-    inside, _keys = render_output(plan, data_page, zip_size="")
+    outputs = plan.by_path()
+    data_page = outputs[offline.DATA_PAGE]
+    inside = {
+        path: render_output(plan, outputs[path], in_copy=True)[0]
+        for path in SERVED_ANYWHERE
+        if path in others and path in outputs
+    }
+    inside[offline.DATA_PAGE], _keys = render_output(plan, data_page, zip_size="")
     members = [*(p for p in others if p not in offline.ZIP_EXCLUDES), offline.DATA_PAGE]
     archive = offline.make_zip(
         members,
-        lambda p: inside if p == offline.DATA_PAGE else read(p),
-        [*((part, lambda p, info: True) for part in parts or []), (previous_zip, unchanged)],
+        lambda p: inside[p] if p in inside else read(p),
+        [
+            *((part, lambda p, info: p not in inside) for part in parts or []),
+            (previous_zip, lambda p, info: p not in inside and unchanged(p, info)),
+        ],
     )
     page, page_keys = render_output(plan, data_page, zip_size=offline.size_label(len(archive)))
     return archive, page, page_keys
