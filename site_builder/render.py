@@ -218,20 +218,29 @@ def download_copy(
     parts: list[Path] | None = None,
 ) -> tuple[bytes, bytes, frozenset[str]]:
     """The downloadable zip of every other file, and the data page, which shows the zip's
-    size. The copy of the data page inside the zip leaves the size out (whoever reads it has
-    the zip already), so the zip never depends on its own size and is made once.
+    size and the size of each file it lists. The copy of the data page inside the zip leaves
+    the zip out (whoever reads it has the zip already, and it is not in itself) and says where
+    the published site is instead, so the zip never depends on its own size and is made once.
     The 404 and offline pages in the zip are made for their own address (see SERVED_ANYWHERE).
     Files this build compressed already (``parts``, see offline.ZipParts) and files for which
     ``unchanged`` holds (from ``previous_zip``) are copied still compressed.
     Returns the zip, the data page and the keys the page read."""
     outputs = plan.by_path()
     data_page = outputs[offline.DATA_PAGE]
+    # The data exports, calendar and feed: the few files at the top of the site or of data/.
+    sizes = {
+        path: offline.size_label(len(read(path)))
+        for path in others
+        if posixpath.dirname(path) in ("", "data") and not path.endswith(".html")
+    }
     inside = {
         path: render_output(plan, outputs[path], in_copy=True)[0]
         for path in SERVED_ANYWHERE
         if path in others and path in outputs
     }
-    inside[offline.DATA_PAGE], _keys = render_output(plan, data_page, zip_size="")
+    inside[offline.DATA_PAGE], _keys = render_output(
+        plan, data_page, zip_size="", sizes=sizes, in_copy=True
+    )
     members = [*(p for p in others if p not in offline.ZIP_EXCLUDES), offline.DATA_PAGE]
     archive = offline.make_zip(
         members,
@@ -241,7 +250,9 @@ def download_copy(
             (previous_zip, lambda p, info: p not in inside and unchanged(p, info)),
         ],
     )
-    page, page_keys = render_output(plan, data_page, zip_size=offline.size_label(len(archive)))
+    page, page_keys = render_output(
+        plan, data_page, zip_size=offline.size_label(len(archive)), sizes=sizes, in_copy=False
+    )
     return archive, page, page_keys
 
 
