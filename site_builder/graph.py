@@ -327,6 +327,7 @@ def _status_of(graph: SiteGraph, wanted: str) -> list[Entry]:
 def _now(graph: SiteGraph, _arg: str) -> Entry | None:
     def specific(entry: Entry) -> tuple[Any, ...]:
         first, last = graph._windows().get(entry.slug, (None, None))
+        last = last or first  # a single-day stage (voting day) is the most specific of all
         if first and last:
             return (0, (last - first).days, -first.toordinal(), entry.slug)
         return (1, last.toordinal() if last else 0, 0, entry.slug)

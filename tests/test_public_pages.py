@@ -40,6 +40,13 @@ def test_in_season_the_home_page_shows_one_stage_now_and_folds_the_rest(
     assert home.index("data-now") < home.index('<details class="others">')
 
 
+def test_on_voting_day_the_vote_is_the_stage_now(tmp_path: Path) -> None:
+    result = build(CONTENT, tmp_path / "out", today=dt.date(2024, 11, 27))
+    home = main_of(result.files["index.html"])
+    now = home.split("data-now", 1)[1].split("</ul>", 1)[0]
+    assert "Pemungutan suara" in now and "Penghitungan" not in now
+
+
 def test_after_the_vote_the_home_page_shows_no_day_count(tmp_path: Path) -> None:
     home = words(main_of(build(CONTENT, tmp_path / "out", today=AFTER).files["index.html"]))
     assert "hari sejak" not in home

@@ -8,7 +8,7 @@
     caches.open("pantau").then(function (cache) {
       return cache.keys().then(function (requests) {
         var pages = requests.map(function (r) { return r.url; }).filter(function (url) {
-          return /\.html$/.test(url) && url.indexOf("/offline/") === -1;
+          return /\.html$/.test(url) && url.indexOf("/offline/") === -1 && !/\/404\.html$/.test(url);
         }).slice(0, 300);
         return Promise.all(pages.map(function (url) {
           return cache.match(url).then(function (response) { return response.text(); }).then(function (html) {
