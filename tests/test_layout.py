@@ -501,3 +501,24 @@ def test_data_page_without_licence_says_nothing_of_one(
     build(scratch_content, tmp_path / "public", today=VOTING_DAY)
     html = (tmp_path / "public" / "data" / "index.html").read_text(encoding="utf-8")
     assert "Lisensi" not in html and "lisensi" not in html
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", WIDTHS)
+def test_in_season_the_home_page_shows_one_stage_now(
+    tmp_path: Path, context: Any, width: int
+) -> None:
+    """28 August 2024: seven stages are running; one is shown as now, the next one after it,
+    and the others stay folded until asked for."""
+    out = tmp_path / "public"
+    build(CONTENT, out, today=dt.date(2024, 8, 28))
+    page = open_page(context, (out / "index.html").as_uri(), width)
+    screenshot(page, "beranda-musim")
+    visible = """sel => [...document.querySelectorAll(sel)].filter(
+        e => e.checkVisibility()).map(e => e.querySelector('h3').textContent.trim())"""
+    assert page.evaluate(visible, "[data-now] li") == ["Pendaftaran pasangan calon"]
+    shown = page.evaluate(visible, "section[aria-labelledby=sekarang] li.stage")
+    assert shown == ["Pendaftaran pasangan calon", "Penetapan pasangan calon"]
+    page.click("details.others summary")
+    assert len(page.evaluate(visible, "section[aria-labelledby=sekarang] li.stage")) == 8
+    assert page.evaluate(LAYOUT_PROBLEMS) == []
