@@ -80,8 +80,16 @@ class Store:
         self.db.execute("PRAGMA foreign_keys=ON")
         self.lock = threading.RLock()
         self._create()
+        # Tokens are looked up on a connection of their own, so that checking one never
+        # waits for a write in progress (WAL lets a reader see the last commit meanwhile).
+        self._tokens = sqlite3.connect(path, check_same_thread=False)
+        self._tokens.row_factory = sqlite3.Row
+        self._tokens_lock = threading.Lock()
+        #: The sequence number of the last committed change, readable without any lock.
+        self.latest_seq = self.last_seq()
 
     def close(self) -> None:
+        self._tokens.close()
         self.db.close()
 
     def _create(self) -> None:
@@ -218,7 +226,9 @@ class Store:
         )
         with self.transaction():
             previous = self.current(collection, slug)
-            return self._insert_revision(change, previous.revision if previous else 0)
+            saved = self._insert_revision(change, previous.revision if previous else 0)
+        self._committed(saved.seq)
+        return saved
 
     def add_revisions(self, changes: Iterable[NewRevision]) -> list[Current]:
         """Record many new revisions as current, in order, in ONE transaction (one commit, so
@@ -233,7 +243,12 @@ class Store:
                 current = self._insert_revision(change, latest.get(change.key, 0))
                 latest[change.key] = current.revision
                 added.append(current)
-            return added
+        self._committed(added[-1].seq)
+        return added
+
+    def _committed(self, seq: int) -> None:
+        with self.lock:
+            self.latest_seq = max(self.latest_seq, seq)
 
     def _insert_revision(self, change: NewRevision, previous_revision: int) -> Current:
         """Insert one revision after `previous_revision` and make it current; the caller
@@ -332,7 +347,11 @@ class Store:
     # tokens ---------------------------------------------------------------------------------
 
     def token_by_hash(self, token_hash: str) -> dict[str, Any] | None:
-        return self._row("SELECT * FROM tokens WHERE token_hash = ?", [token_hash])
+        with self._tokens_lock:
+            row = self._tokens.execute(
+                "SELECT * FROM tokens WHERE token_hash = ?", [token_hash]
+            ).fetchone()
+        return dict(row) if row is not None else None
 
     def tokens(self) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM tokens ORDER BY name")
