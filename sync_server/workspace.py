@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import threading
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from site_builder.errors import ContentError, Problem
@@ -24,7 +25,7 @@ from site_builder.readers import READER_EXTENSIONS
 from site_builder.write import safe_join
 
 from .protocol import atomic_remove, atomic_write, text_hash, valid_key
-from .store import NewRevision, Store
+from .store import Current, NewRevision, Store, now
 
 log = logging.getLogger("pantau.sync")
 
@@ -69,29 +70,81 @@ def _import(collection: str, slug: str, text: str, ext: str, action: str) -> New
     )
 
 
-class Workspace:
-    """The content folder and its validated in-memory copy."""
+@dataclass
+class _Candidate:
+    """A record file found on disk that the history does not hold: a new file or a hand edit."""
 
-    def __init__(self, root: Path, store: Store) -> None:
+    collection: str
+    slug: str
+    path: Path
+    text: str
+    action: str
+    current: Current | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.collection}/{self.slug}"
+
+    def revision(self) -> NewRevision:
+        return _import(self.collection, self.slug, self.text, self.path.suffix, self.action)
+
+
+class Workspace:
+    """The content folder and its validated in-memory copy.
+
+    The database is the truth; the files are its copy. A record file that cannot be written
+    (something other than a file is in its place, the disk refuses) is reported in
+    ``problems`` and served from the database; a file edited by hand that is not valid is
+    moved to the ``rejected`` folder, reported in ``notices``, and the last good revision is
+    written in its place."""
+
+    def __init__(self, root: Path, store: Store, rejected: Path | None = None) -> None:
         self.root = root
         self.store = store
+        self.rejected = rejected if rejected is not None else root.parent / "rejected"
         self.lock = threading.RLock()
         self.content: Content | None = None
+        #: Record files that could not be written, by 'collection/slug': one sentence each.
+        self.problems: dict[str, str] = {}
+        #: What start-up refused to import, one sentence each.
+        self.notices: list[str] = []
 
     def path(self, collection: str, slug: str, ext: str) -> Path:
         if not valid_key(collection, slug) or ext not in READER_EXTENSIONS:
             raise ValueError(f"invalid record {collection}/{slug}{ext}")
         return safe_join(self.root, f"{COLLECTIONS[collection].folder}/{slug}{ext}")
 
+    def name(self, path: Path | str) -> str:
+        """A path as the content-relative name messages show (e.g. 'stages/kampanye.md')."""
+        path = Path(path)
+        return (
+            path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else str(path)
+        )
+
+    def relative(self, problem: Problem) -> Problem:
+        return replace(problem, path=self.name(problem.path))
+
     # start-up -------------------------------------------------------------------------------
 
     def start(self, cache: RecordCache | None = None) -> Content:
         """Reconcile files with the database, then load and validate everything (records
-        whose files are unchanged since the last build come from the builder's cache)."""
+        whose files are unchanged since the last build come from the builder's cache). A
+        file edited by hand becomes a revision only once the whole content loads with it."""
         with self.lock:
-            self.reconcile()
-            self.content = load_content(self.root, cache)
-            return self.content
+            unwritten: dict[str, Current] = {}
+            candidates = self._reconcile_files(unwritten, validate=False)
+            content = self._load(cache, candidates)
+            self._commit(candidates)
+            for current in unwritten.values():
+                content = self._overlay(content, current)
+            self.content = content
+            return content
+
+    def reconcile(self) -> None:
+        """Make files and history agree (see `_reconcile_files`), recording every file the
+        history does not hold and that is valid on its own as a new revision."""
+        with self.lock:
+            self._commit(self._reconcile_files({}, validate=True))
 
     def _disk_records(self) -> dict[str, tuple[Path, str]]:
         """Every record file by 'collection/slug': one directory scan per collection, hidden
@@ -112,17 +165,26 @@ class Workspace:
                 stem, ext = os.path.splitext(name)  # as Path.stem/suffix for unhidden names
                 if ext in READER_EXTENSIONS and is_slug(stem):
                     path = folder / name
-                    found[f"{spec.name}/{stem}"] = (path, path.read_text(encoding="utf-8"))
+                    try:
+                        text = path.read_text(encoding="utf-8")
+                    except UnicodeDecodeError:
+                        text = path.read_bytes().decode("utf-8", "replace")  # refused below
+                    found[f"{spec.name}/{stem}"] = (path, text)
         return found
 
-    def reconcile(self) -> None:
+    def _reconcile_files(self, unwritten: dict[str, Current], validate: bool) -> list[_Candidate]:
         """Make files and history agree. The database wins where a file holds an older
-        revision (a crash between commit and rename); a file the database has never seen
-        (a manual edit) is imported as a new revision, so nothing is lost either way.
+        revision (a crash between commit and rename), unless that revision is not valid and
+        the file is (a good text restored by hand wins). A file the database has never seen
+        (a manual edit) is returned to be recorded as a new revision if it is valid; one
+        that is not is moved to the rejected folder and the last good revision is written
+        back, so nothing is lost either way. With `validate`, each such file is checked on
+        its own here; otherwise the caller loads the folder, which checks them all at once.
+        Files that cannot be written are left in `unwritten` (and in `problems`).
 
         A file whose text is the current revision needs nothing more; only the other keys'
-        history is read (in one query), and every import is recorded in one transaction at
-        the end. Files written here hold revisions that are already committed."""
+        history is read (in one query). Files written here hold revisions that are already
+        committed."""
         disk = self._disk_records()
         known = {c.key: c for c in self.store.all_current()}
         hashes = {key: text_hash(text) for key, (_, text) in disk.items()}
@@ -132,53 +194,193 @@ class Workspace:
             if key in disk and (current.deleted or hashes[key] != current.hash)
         ]
         history = self.store.known_hashes(suspect) if suspect else {}
-        imports: list[NewRevision] = []
+        candidates: list[_Candidate] = []
         for key in sorted(set(disk) | set(known)):
             collection, slug = key.split("/", 1)
             current = known.get(key)
             path, text = disk.get(key, (None, None))
-            if current is None:
-                assert path is not None and text is not None
-                imports.append(_import(collection, slug, text, path.suffix, "import"))
+            if path is None or text is None:
+                if current is not None and not current.deleted:
+                    log.warning("restoring %s/%s from its last revision", collection, slug)
+                    self._write_current(current, unwritten)
                 continue
-            if current.deleted:
-                if path is None or text is None:
-                    continue
-                if hashes[key] in history.get(key, ()):
-                    log.warning("removing %s: it was deleted before the last stop", path)
-                    atomic_remove(path)
+            if current is not None and hashes[key] == current.hash and not current.deleted:
+                continue
+            older = current is not None and hashes[key] in history.get(key, ())
+            if current is not None and current.deleted and older:
+                log.warning("removing %s: it was deleted before the last stop", path)
+                self._remove(key, path, current, unwritten)
+            elif current is not None and older and self._valid(current.text, key, current.ext):
+                log.warning("rewriting %s from revision %s", path, current.revision)
+                self._write_current(current, unwritten)
+            else:
+                action = "import" if current is None else "disk"
+                candidate = _Candidate(collection, slug, path, text, action, current)
+                problems = self._problems(candidate) if validate else []
+                if problems:
+                    self._reject(candidate, problems, unwritten)
                 else:
-                    imports.append(_import(collection, slug, text, path.suffix, "disk"))
-            elif path is None or text is None:
-                log.warning("restoring %s/%s from its last revision", collection, slug)
-                atomic_write(self.path(collection, slug, current.ext), current.text.encode())
-            elif hashes[key] != current.hash:
-                if hashes[key] in history.get(key, ()):
-                    log.warning("rewriting %s from revision %s", path, current.revision)
-                    atomic_write(path, current.text.encode())
-                else:
-                    imports.append(_import(collection, slug, text, path.suffix, "disk"))
-        if imports:
-            self.store.add_revisions(imports)
-            log.info("imported %d record file(s) into the history", len(imports))
+                    candidates.append(candidate)
+        return candidates
+
+    def _valid(self, text: str, key: str, ext: str) -> bool:
+        collection, slug = key.split("/", 1)
+        name = f"{COLLECTIONS[collection].folder}/{slug}{ext}"
+        try:
+            read_record(COLLECTIONS[collection], slug, text, name)
+        except ContentError:
+            return False
+        return True
+
+    def _problems(self, candidate: _Candidate) -> list[Problem]:
+        """What is wrong with a file on its own (its references are checked by `_load`)."""
+        name = self.name(candidate.path)
+        if "\ufffd" in candidate.text and not _is_utf8(candidate.path):
+            return [Problem(name, 1, "", "the file is not UTF-8 text")]
+        try:
+            read_record(COLLECTIONS[candidate.collection], candidate.slug, candidate.text, name)
+        except ContentError as exc:
+            return [self.relative(p) for p in exc.problems]
+        return []
+
+    def _load(self, cache: RecordCache | None, candidates: list[_Candidate]) -> Content:
+        """Load the folder; while it fails because of files edited by hand (a reference to
+        a record that does not exist, say), refuse those files and load again."""
+        while True:
+            try:
+                return load_content(self.root, cache)
+            except ContentError as exc:
+                blamed = [
+                    (candidate, [self.relative(p) for p in exc.problems if p.path == path])
+                    for candidate in candidates
+                    if (path := str(candidate.path)) in {p.path for p in exc.problems}
+                ]
+                if not blamed:
+                    raise ContentError([self.relative(p) for p in exc.problems]) from None
+                for candidate, problems in blamed:
+                    candidates.remove(candidate)
+                    self._reject(candidate, problems, {})
+
+    def _commit(self, candidates: list[_Candidate]) -> None:
+        if candidates:
+            self.store.add_revisions(candidate.revision() for candidate in candidates)
+            log.info("imported %d record file(s) into the history", len(candidates))
+
+    def _reject(
+        self, candidate: _Candidate, problems: list[Problem], unwritten: dict[str, Current]
+    ) -> None:
+        """Move a file that is not valid out of the content folder, keeping it for the
+        operator, and put the last good revision (if any) back in its place."""
+        name = self.name(candidate.path)
+        kept = self._aside(candidate.key, candidate.path)
+        if kept is None:
+            return
+        current = candidate.current
+        now_served = (
+            f"revision {current.revision} is served"
+            if current is not None and not current.deleted
+            else "the record is not published"
+        )
+        reasons = "; ".join(str(p) for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        sentence = (
+            f"{name} was changed while the server was stopped, but it is not valid "
+            f"({reasons}{more}); it was moved to {kept} and {now_served}. Correct it there "
+            f"and send it again."
+        )
+        log.error("%s", sentence)
+        self.notices.append(sentence)
+        del self.notices[:-20]
+        if current is not None and not current.deleted:
+            self._write_current(current, unwritten)
+
+    def _aside(self, key: str, path: Path) -> str | None:
+        """Move a file under the rejected folder (rejected/<time>/<collection>/<name>);
+        return where it went, relative to the data folder."""
+        stamp = now().strftime("%Y-%m-%dT%H-%M-%S")
+        relative = path.relative_to(self.root)
+        target = self.rejected / stamp / relative
+        number = 1
+        while target.exists():
+            number += 1
+            target = self.rejected / f"{stamp}-{number}" / relative
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        except OSError as exc:
+            key = f"{relative.parent.as_posix()}/{path.stem}"
+            self._cannot_write(
+                key, self.name(path), f"it could not be moved aside ({exc.strerror})"
+            )
+            return None
+        return target.relative_to(self.rejected.parent).as_posix()
+
+    def _write_current(self, current: Current, unwritten: dict[str, Current]) -> None:
+        path = self.path(current.collection, current.slug, current.ext)
+        try:
+            atomic_write(path, current.text.encode("utf-8"))
+        except OSError as exc:
+            unwritten[current.key] = current
+            self._cannot_write(current.key, self.name(path), self._why(path, exc), current.revision)
+
+    def _remove(
+        self, key: str, path: Path, current: Current, unwritten: dict[str, Current]
+    ) -> None:
+        try:
+            atomic_remove(path)
+        except OSError as exc:
+            unwritten[key] = current
+            self._cannot_write(key, self.name(path), self._why(path, exc), current.revision)
+
+    def _overlay(self, content: Content, current: Current) -> Content:
+        """The database's revision of a record whose file could not be written."""
+        if current.deleted:
+            return content.without(current.collection, current.slug)
+        name = f"{COLLECTIONS[current.collection].folder}/{current.slug}{current.ext}"
+        try:
+            entry = read_record(COLLECTIONS[current.collection], current.slug, current.text, name)
+        except ContentError:
+            return content
+        return content.with_entry(entry)
+
+    def _why(self, path: Path, exc: OSError) -> str:
+        if path.is_dir() and not path.is_symlink():
+            return "a folder is in its place"
+        return exc.strerror or type(exc).__name__
+
+    def _cannot_write(self, key: str, name: str, why: str, revision: int | None = None) -> None:
+        held = f"; revision {revision} is served from the database" if revision else ""
+        sentence = f"{name} cannot be written: {why}{held}. Clear the way and restart the server."
+        log.error("%s", sentence)
+        self.problems[key] = sentence
 
     # updates ---------------------------------------------------------------------------------
 
     def snapshot(self) -> Content:
-        with self.lock:
-            if self.content is None:
-                raise RuntimeError("the workspace has not started")
-            return self.content
+        """The validated content as of the last change (read without waiting for a change in
+        progress: the attribute is replaced whole, never changed in place)."""
+        content = self.content
+        if content is None:
+            raise RuntimeError("the workspace has not started")
+        return content
+
+    def read(self, collection: str, slug: str, text: str, ext: str) -> Entry:
+        """Validate one record's text on its own (no lock needed); raise ContentError."""
+        name = f"{COLLECTIONS[collection].folder}/{slug}{ext}"
+        return read_record(COLLECTIONS[collection], slug, text, name)
+
+    def check_references(self, entry: Entry) -> None:
+        """Refuse a record that points at records, regions or images that do not exist."""
+        content = self.snapshot().with_entry(entry)
+        problems = [p for p, _ in reference_problems(content) if p.path == entry.path]
+        if problems:
+            raise ContentError([self.relative(p) for p in problems])
 
     def prepare(self, collection: str, slug: str, text: str, ext: str) -> Entry:
         """Validate one record's new text with the builder's models and the references it
         makes; raise ContentError with the same messages as `pantau check`."""
-        name = f"{COLLECTIONS[collection].folder}/{slug}{ext}"
-        entry = read_record(COLLECTIONS[collection], slug, text, name)
-        content = self.snapshot().with_entry(entry)
-        problems = [p for p, _ in reference_problems(content) if p.path == name]
-        if problems:
-            raise ContentError(problems)
+        entry = self.read(collection, slug, text, ext)
+        self.check_references(entry)
         return entry
 
     def check_delete(self, collection: str, slug: str) -> None:
@@ -186,29 +388,68 @@ class Workspace:
         content = self.snapshot().without(collection, slug)
         target = f"{collection}/{slug}"
         problems = [
-            Problem(p.path, p.line, p.field, f"still refers to {target}, which would be deleted")
+            Problem(
+                self.name(p.path),
+                p.line,
+                p.field,
+                f"still refers to {target}, which would be deleted",
+            )
             for p, points_at in reference_problems(content)
             if points_at == target
         ]
         if problems:
             raise ContentError(problems)
 
+    def obstacle(self, collection: str, slug: str, ext: str) -> str | None:
+        """Why a record's file could not be written, checked before a change is committed;
+        None when nothing is in the way."""
+        path = self.path(collection, slug, ext)
+        name = self.name(path)
+        for folder in (path.parent, *path.parent.parents):
+            if folder == self.root.parent:
+                break
+            if folder.exists() and not folder.is_dir():
+                return f"{name} cannot be written: {self.name(folder)} is not a folder"
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            return f"{name} cannot be written: something other than a file is in its place"
+        return None
+
     def save(self, entry: Entry, ext: str) -> None:
+        """Write a committed revision's file and make it part of the content. A file that
+        cannot be written is reported in `problems`; the content (and the site) follows the
+        database all the same."""
         with self.lock:
             content = self.snapshot()
             old = content.entries.get(entry.collection, {}).get(entry.slug)
             path = self.path(entry.collection, entry.slug, ext)
-            atomic_write(path, entry.text.encode("utf-8"))
-            if old is not None and Path(old.path).suffix != ext:
-                atomic_remove(self.path(entry.collection, entry.slug, Path(old.path).suffix))
+            try:
+                atomic_write(path, entry.text.encode("utf-8"))
+                if old is not None and Path(old.path).suffix != ext:
+                    atomic_remove(self.path(entry.collection, entry.slug, Path(old.path).suffix))
+                self.problems.pop(entry.key, None)
+            except OSError as exc:
+                self._cannot_write(entry.key, self.name(path), self._why(path, exc))
             self.content = content.with_entry(entry)
 
     def remove(self, collection: str, slug: str, ext: str) -> None:
         with self.lock:
-            atomic_remove(self.path(collection, slug, ext))
+            path = self.path(collection, slug, ext)
+            try:
+                atomic_remove(path)
+                self.problems.pop(f"{collection}/{slug}", None)
+            except OSError as exc:
+                self._cannot_write(f"{collection}/{slug}", self.name(path), self._why(path, exc))
             self.content = self.snapshot().without(collection, slug)
 
     def add_media(self, name: str, data: bytes) -> None:
         with self.lock:
             atomic_write(safe_join(self.root / "media", name), data)
             self.content = self.snapshot().with_media(name)
+
+
+def _is_utf8(path: Path) -> bool:
+    try:
+        path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return True

@@ -367,3 +367,112 @@ def test_add_revisions_is_all_or_nothing(store: Store) -> None:
         store.add_revisions([change("a", "a\n"), bad])
     assert store.last_seq() == 0
     assert store.all_current() == []
+
+
+# hand edits that are not valid, and files that cannot be written ---------------------------------
+
+
+def test_hand_broken_file_is_moved_aside_and_the_last_good_revision_stays(
+    workspace: Workspace, store: Store, content: Path, tmp_path: Path
+) -> None:
+    path = content / "stages" / "kampanye.md"
+    good = path.read_text()
+    broken = "---\ntitle: [unclosed\n---\nRusak.\n"
+    path.write_text(broken)
+    before = store.last_seq()
+
+    loaded = workspace.start()
+    assert store.last_seq() == before  # never a revision
+    assert store.current("stages", "kampanye").text == good  # type: ignore[union-attr]
+    assert path.read_text() == good
+    assert "kampanye" in loaded.entries["stages"]
+    (kept,) = (tmp_path / "rejected").rglob("kampanye.md")
+    assert kept.read_text() == broken
+    (notice,) = workspace.notices
+    assert notice.startswith("stages/kampanye.md was changed while the server was stopped")
+    assert "stages/kampanye.md:3: invalid YAML" in notice
+    assert str(tmp_path) not in notice
+
+    workspace.start()  # and the next start has nothing left to do
+    assert store.last_seq() == before
+
+
+def test_a_restored_good_text_wins_over_a_broken_revision(
+    workspace: Workspace, store: Store, content: Path
+) -> None:
+    """A broken revision that an earlier version imported: the operator puts the previous
+    good text back, and that text wins instead of being overwritten by the broken one."""
+    path = content / "stages" / "masa-tenang.md"
+    good = path.read_text()
+    staff_saves(store, "masa-tenang", "---\ntitle: [unclosed\n---\n")
+    before = store.last_seq()
+
+    workspace.start()
+    current = store.current("stages", "masa-tenang")
+    assert current is not None
+    assert (current.text, current.author, current.revision) == (good, "disk", 3)
+    assert path.read_text() == good
+    assert store.last_seq() == before + 1
+
+
+def test_hand_edit_pointing_at_a_missing_record_is_refused(
+    workspace: Workspace, store: Store, content: Path, tmp_path: Path
+) -> None:
+    path = content / "stages" / "kampanye.md"
+    good = path.read_text()
+    dangling = good.replace("divisions:\n", "divisions:\n  - divisi-hantu\n", 1)
+    assert dangling != good
+    path.write_text(dangling)
+    before = store.last_seq()
+
+    workspace.start()
+    assert store.last_seq() == before
+    assert path.read_text() == good
+    (kept,) = (tmp_path / "rejected").rglob("kampanye.md")
+    assert kept.read_text() == dangling
+    assert "divisi-hantu" in workspace.notices[0]
+
+
+def test_new_file_that_is_not_valid_is_not_imported(
+    workspace: Workspace, store: Store, content: Path, tmp_path: Path
+) -> None:
+    path = content / "stages" / "baru.md"
+    path.write_text("---\ntitle: Baru\n---\n")  # required fields missing
+    before = store.last_seq()
+
+    loaded = workspace.start()
+    assert store.last_seq() == before
+    assert store.current("stages", "baru") is None
+    assert not path.exists() and "baru" not in loaded.entries["stages"]
+    assert [p.name for p in (tmp_path / "rejected").rglob("*.md")] == ["baru.md"]
+    assert "the record is not published" in workspace.notices[0]
+
+
+def test_reconcile_alone_checks_each_file_too(
+    workspace: Workspace, store: Store, content: Path
+) -> None:
+    (content / "stages" / "kampanye.md").write_text("---\ntitle: [unclosed\n---\n")
+    (content / "stages" / "uji-baru.md").write_text(stage_text(3))
+    before = store.last_seq()
+    workspace.reconcile()
+    assert [row["slug"] for row in store.changes(before, 10)] == ["uji-baru"]
+
+
+def test_a_record_file_that_cannot_be_written_is_served_from_the_database(
+    workspace: Workspace, store: Store, content: Path
+) -> None:
+    path = content / "stages" / "masa-tenang.md"
+    newer = path.read_text().replace("title:", "title: Baru -", 1)
+    staff_saves(store, "masa-tenang", newer)
+    path.unlink()
+    (path / "sesuatu").mkdir(parents=True)  # a folder where the file should be
+
+    loaded = workspace.start()
+    assert loaded.entries["stages"]["masa-tenang"].record.title.startswith("Baru -")
+    assert workspace.problems == {
+        "stages/masa-tenang": "stages/masa-tenang.md cannot be written: a folder is in its "
+        "place; revision 2 is served from the database. Clear the way and restart the server."
+    }
+    assert workspace.obstacle("stages", "masa-tenang", ".md") == (
+        "stages/masa-tenang.md cannot be written: something other than a file is in its place"
+    )
