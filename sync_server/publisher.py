@@ -10,6 +10,7 @@ import os
 import shutil
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from site_builder.dates import today_wita
@@ -76,6 +77,20 @@ def _title(text: str) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class BuildFailure:
+    """A build that failed: the site served is still the last one that succeeded."""
+
+    build: int
+    live: int | None
+    error: str
+
+    def sentence(self, with_error: bool) -> str:
+        served = f"build {self.live}" if self.live is not None else "the previous site"
+        why = f": {self.error}" if with_error else "; GET /api/builds with a token says why"
+        return f"build {self.build} failed, so {served} is still served{why}"
+
+
 class Publisher:
     """Owns the build folders and the 'live' link the public site is served from."""
 
@@ -98,6 +113,8 @@ class Publisher:
         self._downloaded_at = 0.0
         self._download_timer: threading.Timer | None = None
         self._stop = False
+        #: The last finished build if it failed; None once one succeeds.
+        self.failure: BuildFailure | None = None
         self._thread = threading.Thread(target=self._run, name="pantau-builder", daemon=True)
 
     def start(self) -> None:
@@ -158,12 +175,16 @@ class Publisher:
         full = full or self._retry_full
         try:
             changes = self._publish(build_id, full)
+        except MemoryError:
+            raise  # fatal: the thread ends, and with it the process (see fatal.install)
         except Exception as exc:
             # A failed full build is retried as a full build; any other is retried by the next
             # build, which re-renders whatever still differs from the live site.
             self._retry_full = full
             message = str(exc) if isinstance(exc, PantauError) else f"{type(exc).__name__}: {exc}"
+            message = self._relative(message)
             log.error("build %s failed; the previous site stays live: %s", build_id, message)
+            self.failure = BuildFailure(build_id, self._live_id, message)
             self.store.update_build(
                 build_id,
                 status="failed",
@@ -174,6 +195,7 @@ class Publisher:
             return
         self._retry_full = False
         self._live_id = build_id
+        self.failure = None
         duration = time.perf_counter() - started
         log.info("build %s: %s", build_id, changes.summary(duration))
         self.store.update_build(
@@ -184,6 +206,13 @@ class Publisher:
             files=len(changes.written),
         )
         self._cleanup()
+
+    def _relative(self, message: str) -> str:
+        """A message with the data folder's own location left out of the paths it names."""
+        for folder in (self.workspace.root, self.builds_dir.parent):
+            for form in {str(folder), str(folder.resolve())}:
+                message = message.replace(form + os.sep, "")
+        return message
 
     def _publish(self, build_id: int, full: bool) -> Changes:
         """Render what changed (the engine decides) and publish it. A build that renders
