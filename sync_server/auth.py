@@ -6,9 +6,6 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass
 
 from site_builder.errors import PantauError
@@ -80,44 +77,12 @@ def token_status(row: dict[str, object], at: dt.datetime | None = None) -> str:
     return "active"
 
 
-def authenticate(store: Store, header: str | None) -> Identity | None:
-    """The identity behind an 'Authorization: Bearer <token>' header, or None."""
-    if not header or not header.startswith("Bearer "):
-        return None
-    presented = hash_token(header.removeprefix("Bearer ").strip())
+def identify(store: Store, token: str) -> Identity | None:
+    """The identity behind a presented token, or None if it is unknown, revoked or expired."""
+    presented = hash_token(token)
     row = store.token_by_hash(presented)
     if row is None or not hmac.compare_digest(str(row["token_hash"]), presented):
         return None
     if token_status(row) != "active":
         return None
     return Identity(str(row["name"]), str(row["role"]))
-
-
-class FailureLimiter:
-    """Slows clients that keep failing to authenticate: after ``limit`` failures within
-    ``window`` seconds, further attempts get 429 until the window has passed."""
-
-    def __init__(self, limit: int = 10, window: float = 60.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, client: str, at: float) -> deque[float]:
-        failures = self._failures.setdefault(client, deque())
-        while failures and failures[0] <= at - self.window:
-            failures.popleft()
-        return failures
-
-    def retry_after(self, client: str) -> int:
-        """Seconds to wait, or 0 when the client may try."""
-        at = time.monotonic()
-        with self._lock:
-            failures = self._recent(client, at)
-            if len(failures) < self.limit:
-                return 0
-            return max(1, int(failures[0] + self.window - at) + 1)
-
-    def failed(self, client: str) -> None:
-        with self._lock:
-            self._recent(client, time.monotonic()).append(time.monotonic())

@@ -37,10 +37,23 @@ data_option = click.option(
     type=click.IntRange(min=1),
     default=10,
     show_default=True,
-    help="Failed authentications per client per minute before answering 429.",
+    help="Failed authentications of one token per client per minute before answering 429.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    help="Addresses of a reverse proxy whose X-Forwarded-For is trusted, e.g. 127.0.0.1 "
+    "behind a local nginx. By default forwarding headers are ignored.",
 )
 @reports_errors
-def serve(seed: Path | None, data: Path, host: str, port: int, max_auth_failures: int) -> None:
+def serve(
+    seed: Path | None,
+    data: Path,
+    host: str,
+    port: int,
+    max_auth_failures: int,
+    forwarded_allow_ips: str | None,
+) -> None:
     """Run the sync server: the live site at / and the API at /api/.
 
     \b
@@ -50,7 +63,7 @@ def serve(seed: Path | None, data: Path, host: str, port: int, max_auth_failures
     """
     from .server import serve as run
 
-    run(data, seed, host, port, max_auth_failures)
+    run(data, seed, host, port, max_auth_failures, forwarded_allow_ips)
 
 
 @main.group()

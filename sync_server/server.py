@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import shutil
+import sys
 import threading
 from pathlib import Path
 
 from site_builder.errors import PantauError
 from site_builder.themes import shipped
 
-from .app import Services, create_app
-from .auth import FailureLimiter
+from .app import create_app
+from .fatal import describe, die, install
+from .limiter import FailureLimiter
 from .publisher import Publisher
+from .records import Records
+from .services import Services
 from .store import Store
 from .workspace import Workspace
 
@@ -46,7 +49,8 @@ def open_services(
     store = open_store(data)
     workspace = Workspace(content_dir, store)
     publisher = Publisher(workspace, store, data, debounce=debounce)
-    return Services(store, workspace, publisher, FailureLimiter(limit=auth_failures))
+    records = Records(store, workspace, publisher)
+    return Services(store, workspace, publisher, FailureLimiter(limit=auth_failures), records)
 
 
 def start_services(svc: Services) -> None:
@@ -68,15 +72,28 @@ def _start_in_background(svc: Services) -> None:
     except Exception as exc:
         # The server cannot publish: say why and end the process, so that a supervisor
         # restarts it or an operator sees it, rather than serve an API that never answers.
-        message = str(exc) if isinstance(exc, PantauError) else f"{type(exc).__name__}: {exc}"
-        log.critical("the server cannot start: %s", message)
-        os._exit(1)
+        message = str(exc) if isinstance(exc, PantauError) else describe(exc)
+        die(f"the server cannot start: {message}")
 
 
-def serve(data: Path, seed: Path | None, host: str, port: int, auth_failures: int = 10) -> None:
+def serve(
+    data: Path,
+    seed: Path | None,
+    host: str,
+    port: int,
+    auth_failures: int = 10,
+    forwarded_allow_ips: str | None = None,
+) -> None:
+    """Serve until stopped. Forwarding headers (X-Forwarded-For) are ignored unless
+    ``forwarded_allow_ips`` names the proxies allowed to send them."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    install()
+    # The event loop shares the interpreter with the threads that validate updates and build
+    # the site; switching between threads every millisecond (rather than five) keeps the
+    # public site and /api/health answering quickly while they work.
+    sys.setswitchinterval(0.001)
     svc = open_services(data, seed, auth_failures=auth_failures)
     threading.Thread(
         target=_start_in_background, args=(svc,), name="pantau-startup", daemon=True
@@ -84,7 +101,16 @@ def serve(data: Path, seed: Path | None, host: str, port: int, auth_failures: in
     app = create_app(svc, data / "live")
     log.info("serving the site and the API on http://%s:%s/", host, port)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            server_header=False,
+            proxy_headers=bool(forwarded_allow_ips),
+            forwarded_allow_ips=forwarded_allow_ips or None,
+        )
     finally:
         svc.publisher.stop()
         svc.store.close()

@@ -33,10 +33,17 @@ def make_token(data: Path, name: str, role: str, expires: int | None = None) -> 
 class ServerProcess:
     """`pantau serve` in a child process; output goes to a log file in the data folder."""
 
-    def __init__(self, data: Path, seed: Path | None = None, auth_failures: int = 1000) -> None:
+    def __init__(
+        self,
+        data: Path,
+        seed: Path | None = None,
+        auth_failures: int = 1000,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.data = data
         self.seed = seed
         self.auth_failures = auth_failures
+        self.extra_args = extra_args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -47,6 +54,7 @@ class ServerProcess:
         args += ["--port", str(self.port), "--max-auth-failures", str(self.auth_failures)]
         if self.seed is not None:
             args += ["--content", str(self.seed)]
+        args += self.extra_args
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -71,6 +79,14 @@ class ServerProcess:
         if self.process and self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=15)
+
+    def memory(self, field: str = "VmHWM") -> int:
+        """A memory figure of the server process from /proc (VmHWM: its peak resident set),
+        in bytes."""
+        assert self.process is not None
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        line = next(line for line in status.splitlines() if line.startswith(field + ":"))
+        return int(line.split()[1]) * 1024
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

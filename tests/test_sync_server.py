@@ -357,13 +357,15 @@ def test_repeated_failed_logins_are_slowed(tmp_path: Path) -> None:
     try:
         with strict.client("pantau_wrong") as http:
             codes = [http.get("/api/records/stages").status_code for _ in range(7)]
+            slowed = http.get("/api/records/stages")
         with strict.client(token) as http:
-            blocked = http.get("/api/records/stages")
+            valid = http.get("/api/records/stages")
     finally:
         strict.stop()
     assert codes == [401] * 5 + [429] * 2
-    assert blocked.status_code == 429  # even a good token waits: the client is slowed
-    assert int(blocked.headers["retry-after"]) > 0
+    assert int(slowed.headers["retry-after"]) > 0
+    # Someone else's failures never lock out a valid token from the same address.
+    assert valid.status_code == 200
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

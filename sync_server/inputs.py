@@ -1,0 +1,114 @@
+"""Read what a request sends and check its shape: bodies with a size cap, revision numbers in
+headers and JSON, record text, the changes feed's cursor. Anything malformed is refused with
+a sentence (Malformed, TooLarge, Unsupported), never with a server error."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.requests import Request
+
+from .errors import Malformed, TooLarge, Unsupported
+
+MAX_RECORD_BYTES = 1024 * 1024
+#: Revisions and sequence numbers are SQLite integers: below 2**63.
+MAX_NUMBER = 2**63 - 1
+TEXT_TYPES = {"text/markdown": ".md", "application/yaml": ".yaml", "text/yaml": ".yaml",
+              "application/x-yaml": ".yaml", "text/plain": None}  # fmt: skip
+FORMATS = {"md": ".md", "yaml": ".yaml"}
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def read_body(request: Request, cap: int) -> bytes:
+    """The whole body, refused (TooLarge) as soon as it passes `cap` bytes."""
+    length = request.headers.get("content-length", "")
+    if _DIGITS.fullmatch(length) and int(length) > cap:
+        raise TooLarge(f"the body is larger than {cap:,} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise TooLarge(f"the body is larger than {cap:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def whole_number(text: str, what: str) -> int:
+    """A whole number written in ASCII digits, from 0 to MAX_NUMBER."""
+    if not _DIGITS.fullmatch(text) or int(text) > MAX_NUMBER:
+        shown = text if len(text) <= 20 and text.isprintable() else text[:20] + "..."
+        raise Malformed(f"{what} must be a whole number from 0 to {MAX_NUMBER}, found '{shown}'")
+    return int(text)
+
+
+def revision_header(value: str | None, name: str = "If-Match") -> int | None:
+    """The revision an If-Match header names ('3', '"3"' or 'W/"3"'), or None if absent."""
+    if value is None:
+        return None
+    return whole_number(value.strip().removeprefix("W/").strip('"'), f"{name} (a revision)")
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        raise Malformed("the body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise Malformed(
+            f"the body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except RecursionError:
+        raise Malformed("the JSON body is nested too deeply") from None
+
+
+def _no_surrogates(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise Malformed(
+            f"the text holds an unpaired surrogate (\\u{ord(text[exc.start]):04x}) at "
+            f"character {exc.start}; send it as UTF-8 text"
+        ) from None
+    return text
+
+
+def record_text(body: bytes, kind: str) -> tuple[str, str | None]:
+    """The record text, and its file extension if the request says, from a raw body
+    (markdown or YAML) or JSON {"text": ..., "format": "md" | "yaml"}."""
+    if kind == "application/json":
+        payload = _json(body)
+        if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
+            raise Malformed('a JSON body must be {"text": "<the record file text>"}')
+        fmt = payload.get("format")
+        if fmt is not None and (not isinstance(fmt, str) or fmt not in FORMATS):
+            raise Malformed("format must be 'md' or 'yaml'")
+        return _no_surrogates(payload["text"]), FORMATS.get(fmt) if fmt else None
+    if kind in TEXT_TYPES or kind == "":
+        try:
+            return body.decode("utf-8"), TEXT_TYPES.get(kind)
+        except UnicodeDecodeError:
+            raise Malformed("the body is not UTF-8 text") from None
+    raise Unsupported("send the record as text/markdown, application/yaml or application/json")
+
+
+def revert_revision(body: bytes) -> int:
+    """The revision of a revert request, JSON {"revision": N} with N a whole number (not
+    true, 1.9 or 1e400)."""
+    payload = _json(body or b"{}")
+    revision = payload.get("revision") if isinstance(payload, dict) else None
+    if type(revision) is not int or not 1 <= revision <= MAX_NUMBER:
+        raise Malformed('send JSON {"revision": N}, N a whole number of 1 or more')
+    return revision
+
+
+def feed_window(query: dict[str, str]) -> tuple[int, int]:
+    """The changes feed's `since` (default 0) and `limit` (default 500, at most 1000)."""
+    since = whole_number(query.get("since", "0"), "since")
+    limit = whole_number(query.get("limit", "500"), "limit")
+    return since, min(max(limit, 1), 1000)

@@ -1,0 +1,239 @@
+"""The record transactions: create or update, delete, revert. Each checks the revision it is
+based on (never a silent overwrite), validates with the builder's models, commits a new
+revision, writes the file and asks for a build. They raise the server's own errors (see
+errors.py) and know nothing of HTTP.
+
+Validation of a record on its own (the costly part: YAML and the models) runs before the
+content lock is taken, so a slow or hostile update never holds up another; only the checks
+against the current state, the commit and the file write run under it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from site_builder.errors import ContentError
+from site_builder.load import Entry
+
+from .auth import Identity
+from .errors import Conflict, Invalid, NotFound, PreconditionRequired, Unavailable
+from .protocol import text_hash
+from .publisher import Publisher
+from .store import Current, Store, now
+from .workspace import Workspace, set_updated
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The record after a change, and the build that will publish it (None for a change
+    that was already in: the live build shows it)."""
+
+    current: Current
+    build: int | None
+    created: bool = False
+    replayed: bool = False
+    reverted_to: int | None = None
+
+
+def checked(error: str, check: Callable[..., T], *args: object) -> T:
+    """Run a content check; its problems become Invalid, with file, line and field each."""
+    try:
+        return check(*args)
+    except ContentError as exc:
+        raise Invalid(error, [p.to_json() for p in exc.problems]) from None
+
+
+def _stale(current: Current | None, message: str) -> Conflict:
+    return Conflict(
+        message,
+        revision=current.revision if current else None,
+        deleted=current.deleted if current else None,
+        text=current.text if current else None,
+    )
+
+
+class Records:
+    """Changes to records, one at a time under the workspace's lock."""
+
+    def __init__(self, store: Store, workspace: Workspace, publisher: Publisher) -> None:
+        self.store = store
+        self.workspace = workspace
+        self.publisher = publisher
+
+    def _replayed(self, current: Current | None, who: Identity, submitted: str) -> bool:
+        """A re-sent request whose change is already in: answered as before, not applied."""
+        return (
+            current is not None
+            and not current.deleted
+            and current.submitted_hash == submitted
+            and current.author == who.name
+        )
+
+    @staticmethod
+    def _ext(current: Current | None, hint: str | None, text: str) -> str:
+        if current is not None and not current.deleted:
+            return current.ext
+        return hint or (".md" if text.lstrip().startswith("---") else ".yaml")
+
+    def _check_precondition(
+        self, current: Current | None, key: str, if_match: int | None, create: bool
+    ) -> None:
+        exists = current is not None and not current.deleted
+        if create:
+            if exists:
+                raise _stale(current, f"{key} already exists; update it with If-Match")
+        elif if_match is None:
+            raise PreconditionRequired(
+                "send If-Match with the revision your edit is based on, "
+                "or If-None-Match: * to create a record"
+            )
+        elif not exists or current is None or current.revision != if_match:
+            raise _stale(
+                current,
+                f"your edit is based on revision {if_match}, but the current revision is "
+                f"{current.revision if current else 'none'}"
+                + (" (deleted)" if current and current.deleted else "")
+                + "; merge with the current text and send again",
+            )
+
+    def _entry(self, collection: str, slug: str, text: str, ext: str) -> Entry:
+        return checked("the record is not valid", self.workspace.read, collection, slug, text, ext)
+
+    def put(
+        self,
+        who: Identity,
+        collection: str,
+        slug: str,
+        text: str,
+        ext_hint: str | None,
+        if_match: int | None,
+        create: bool,
+    ) -> Outcome:
+        """Create (``create``) or update (``if_match``) a record from its file text."""
+        key = f"{collection}/{slug}"
+        submitted = text_hash(text)
+        current = self.store.current(collection, slug)
+        if self._replayed(current, who, submitted):
+            assert current is not None
+            return Outcome(current, self.publisher.live_build(), replayed=True)
+        self._check_precondition(current, key, if_match, create)
+        ext = self._ext(current, ext_hint, text)
+        final = set_updated(text, ext, now())
+        entry = self._entry(collection, slug, final, ext)  # the costly part, unlocked
+        with self.workspace.lock:
+            current = self.store.current(collection, slug)
+            if self._replayed(current, who, submitted):
+                assert current is not None
+                return Outcome(current, self.publisher.live_build(), replayed=True)
+            self._check_precondition(current, key, if_match, create)
+            if self._ext(current, ext_hint, text) != ext:  # created meanwhile with another
+                ext = self._ext(current, ext_hint, text)
+                entry = self._entry(collection, slug, final, ext)
+            checked("the record is not valid", self.workspace.check_references, entry)
+            obstacle = self.workspace.obstacle(collection, slug, ext)
+            if obstacle is not None:
+                raise Unavailable(
+                    f"{obstacle}; nothing was changed. Tell the server's administrator."
+                )
+            exists = current is not None and not current.deleted
+            saved = self.store.add_revision(
+                collection=collection,
+                slug=slug,
+                text=final,
+                ext=ext,
+                deleted=False,
+                action="update" if exists else "create",
+                author=who.name,
+                role=who.role,
+                submitted_hash=submitted,
+            )
+            self.workspace.save(entry, ext)
+        build = self.publisher.request(f"{saved.key}@{saved.revision}")
+        return Outcome(saved, build, created=not exists)
+
+    def delete(self, who: Identity, collection: str, slug: str, if_match: int | None) -> Outcome:
+        """Delete a record: a new revision that marks it deleted (history stays)."""
+        with self.workspace.lock:
+            current = self.store.current(collection, slug)
+            if current is None:
+                raise NotFound(f"there is no record {collection}/{slug}")
+            if current.deleted:
+                return Outcome(current, self.publisher.live_build(), replayed=True)
+            if if_match is None:
+                raise PreconditionRequired("send If-Match with the revision you are deleting")
+            if current.revision != if_match:
+                raise _stale(current, f"the current revision is {current.revision}, not {if_match}")
+            checked(
+                "other records still refer to this one",
+                self.workspace.check_delete,
+                collection,
+                slug,
+            )
+            saved = self.store.add_revision(
+                collection=collection,
+                slug=slug,
+                text="",
+                ext=current.ext,
+                deleted=True,
+                action="delete",
+                author=who.name,
+                role=who.role,
+                submitted_hash=text_hash(""),
+            )
+            self.workspace.remove(collection, slug, current.ext)
+        build = self.publisher.request(f"{saved.key}@{saved.revision}")
+        return Outcome(saved, build)
+
+    def revert(self, who: Identity, collection: str, slug: str, revision: int) -> Outcome:
+        """Make an old revision current again, as a new revision."""
+        with self.workspace.lock:
+            old = self.store.revision(collection, slug, revision)
+            current = self.store.current(collection, slug)
+            if old is None or current is None:
+                raise NotFound(f"{collection}/{slug} has no revision {revision}")
+            entry: Entry | None = None
+            if old["deleted"]:
+                text = ""
+                if not current.deleted:
+                    checked(
+                        "other records still refer to this one",
+                        self.workspace.check_delete,
+                        collection,
+                        slug,
+                    )
+            else:
+                text = set_updated(old["text"], old["ext"], now())
+                entry = checked(
+                    "that revision is no longer valid",
+                    self.workspace.prepare,
+                    collection,
+                    slug,
+                    text,
+                    old["ext"],
+                )
+                obstacle = self.workspace.obstacle(collection, slug, old["ext"])
+                if obstacle is not None:
+                    raise Unavailable(
+                        f"{obstacle}; nothing was changed. Tell the server's administrator."
+                    )
+            saved = self.store.add_revision(
+                collection=collection,
+                slug=slug,
+                text=text,
+                ext=old["ext"],
+                deleted=bool(old["deleted"]),
+                action="revert",
+                author=who.name,
+                role=who.role,
+                submitted_hash=text_hash(text),
+            )
+            if entry is not None:
+                self.workspace.save(entry, old["ext"])
+            elif not current.deleted:
+                self.workspace.remove(collection, slug, current.ext)
+        self.store.audit(who.name, "revert", saved.key, f"to revision {revision}")
+        build = self.publisher.request(f"revert {saved.key}@{revision}")
+        return Outcome(saved, build, reverted_to=revision)

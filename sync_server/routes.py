@@ -1,0 +1,389 @@
+"""The API's endpoints: each reads its request, runs the work in a worker thread (never on
+the event loop: the public site and /api/health answer whatever an update costs), and turns
+the outcome into JSON. Authentication and roles are declared with `signed_in` and `needs`;
+errors are raised as the server's own and answered by http_errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+from starlette.authentication import has_required_scope
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.schemas import SchemaGenerator
+
+from site_builder.models import COLLECTIONS
+
+from .access import ADMIN, UPLOAD, needs, signed_in, who, write_scope
+from .errors import Forbidden, NotFound
+from .images import MAX_ASSET_BYTES, check_image, image_type
+from .inputs import (
+    MAX_RECORD_BYTES,
+    feed_window,
+    media_type,
+    read_body,
+    record_text,
+    revert_revision,
+    revision_header,
+)
+from .protocol import valid_key
+from .records import Outcome
+from .services import Services, services
+from .store import Current, now
+
+
+def record_key(request: Request) -> tuple[str, str]:
+    collection = request.path_params["collection"]
+    slug = request.path_params.get("slug", "")
+    if collection not in COLLECTIONS:
+        raise NotFound(f"unknown collection '{collection}'", list(COLLECTIONS))
+    if "slug" in request.path_params and not valid_key(collection, slug):
+        raise NotFound(
+            "that is not a valid slug: at most 80 lowercase letters, digits and single hyphens"
+        )
+    return collection, slug
+
+
+def may_write(request: Request, collection: str) -> None:
+    if not has_required_scope(request, [write_scope(collection)]):
+        raise Forbidden(f"the role '{who(request).role}' may not change {collection}")
+
+
+def etag(revision: int) -> str:
+    return f'"{revision}"'
+
+
+def record_json(current: Current, **extra: Any) -> dict[str, Any]:
+    return {
+        "collection": current.collection,
+        "slug": current.slug,
+        "revision": current.revision,
+        "deleted": current.deleted,
+        "hash": current.hash,
+        "text": current.text,
+        **extra,
+    }
+
+
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if outcome.replayed:
+        extra = {"replayed": True, "build": {"id": outcome.build}}
+    else:
+        extra = {"build": {"id": outcome.build, "status": "queued"}}
+    if outcome.reverted_to is not None:
+        extra["reverted_to"] = outcome.reverted_to
+    return record_json(outcome.current, **extra)
+
+
+async def health(request: Request) -> JSONResponse:
+    """
+    summary: Liveness, the last sequence number and the build being served.
+    responses:
+      200:
+        description: The server is up.
+    """
+    # Read from memory only: no lock, no thread, so it answers whatever else is going on.
+    svc = services(request)
+    problems = svc.problems(detailed=request.user.is_authenticated)
+    status = "starting" if not svc.ready.is_set() else "degraded" if problems else "ok"
+    body = {
+        "status": status,
+        "last_seq": svc.store.latest_seq,
+        "live_build": svc.publisher.live_build(),
+        "problems": problems,
+        "notices": list(svc.workspace.notices),
+    }
+    return JSONResponse(body, status_code=503 if status == "degraded" else 200)
+
+
+@signed_in
+async def list_records(request: Request) -> JSONResponse:
+    """
+    summary: Every current record of a collection, with its revision.
+    responses:
+      200:
+        description: A list of {slug, revision, hash, fields}.
+      401:
+        description: No valid token.
+    """
+    collection, _ = record_key(request)
+    svc = services(request)
+
+    def rows() -> list[dict[str, Any]]:
+        content = svc.workspace.snapshot()
+        found = []
+        for current in svc.store.all_current(collection):
+            if current.deleted:
+                continue
+            entry = content.entries.get(collection, {}).get(current.slug)
+            fields = entry.record.model_dump(mode="json", exclude={"body"}) if entry else {}
+            found.append(
+                {
+                    "slug": current.slug,
+                    "revision": current.revision,
+                    "hash": current.hash,
+                    "fields": fields,
+                }
+            )
+        return found
+
+    return JSONResponse({"collection": collection, "records": await run_in_threadpool(rows)})
+
+
+@signed_in
+async def get_record(request: Request) -> JSONResponse:
+    """
+    summary: One record's file text and fields; the revision is also the ETag.
+    responses:
+      200:
+        description: "{collection, slug, revision, text, fields}"
+      404:
+        description: No such record.
+    """
+    collection, slug = record_key(request)
+    svc = services(request)
+
+    def read() -> tuple[Current | None, dict[str, Any]]:
+        current = svc.store.current(collection, slug)
+        entry = svc.workspace.snapshot().entries.get(collection, {}).get(slug)
+        return current, entry.record.model_dump(mode="json") if entry else {}
+
+    current, fields = await run_in_threadpool(read)
+    if current is None or current.deleted:
+        raise NotFound(f"there is no record {collection}/{slug}")
+    return JSONResponse(
+        record_json(current, fields=fields), headers={"ETag": etag(current.revision)}
+    )
+
+
+@signed_in
+async def put_record(request: Request) -> JSONResponse:
+    """
+    summary: Create (If-None-Match *) or update (If-Match revision) a record from its file text.
+    requestBody:
+      description: 'The file text (text/markdown or application/yaml), or JSON {"text": ...}.'
+    responses:
+      200:
+        description: Updated; tells which build will publish it.
+      201:
+        description: Created.
+      409:
+        description: Stale revision; the body holds the current text and revision.
+      422:
+        description: Invalid; details are file:line field messages.
+      428:
+        description: Neither If-Match nor If-None-Match was sent.
+    """
+    collection, slug = record_key(request)
+    may_write(request, collection)
+    create = request.headers.get("if-none-match", "").strip() == "*"
+    if_match = revision_header(request.headers.get("if-match"))
+    body = await read_body(request, MAX_RECORD_BYTES)
+    svc = services(request)
+
+    def put() -> Outcome:
+        text, ext = record_text(body, media_type(request))
+        return svc.records.put(who(request), collection, slug, text, ext, if_match, create)
+
+    outcome = await anyio.to_thread.run_sync(put, limiter=svc.writes)
+    return JSONResponse(
+        outcome_json(outcome),
+        status_code=201 if outcome.created else 200,
+        headers={"ETag": etag(outcome.current.revision)},
+    )
+
+
+@signed_in
+async def delete_record(request: Request) -> JSONResponse:
+    """
+    summary: Delete a record (a new revision; history stays). Needs If-Match.
+    responses:
+      200:
+        description: Deleted.
+      409:
+        description: Stale revision.
+      422:
+        description: Other records still refer to it.
+    """
+    collection, slug = record_key(request)
+    may_write(request, collection)
+    if_match = revision_header(request.headers.get("if-match"))
+    svc = services(request)
+    outcome = await anyio.to_thread.run_sync(
+        svc.records.delete, who(request), collection, slug, if_match, limiter=svc.writes
+    )
+    return JSONResponse(outcome_json(outcome))
+
+
+@signed_in
+async def record_history(request: Request) -> JSONResponse:
+    """
+    summary: Every revision of a record (author, role, time, hash, text).
+    responses:
+      200:
+        description: The revisions, oldest first.
+    """
+    collection, slug = record_key(request)
+    rows = await run_in_threadpool(services(request).store.history, collection, slug)
+    if not rows:
+        raise NotFound(f"there is no record {collection}/{slug}")
+    for row in rows:
+        row["deleted"] = bool(row["deleted"])
+    return JSONResponse({"collection": collection, "slug": slug, "revisions": rows})
+
+
+@needs(ADMIN, "revert; only admin may")
+async def revert_record(request: Request) -> JSONResponse:
+    """
+    summary: Make an old revision current again (admin).
+    requestBody:
+      description: 'JSON {"revision": N}'
+    responses:
+      200:
+        description: The new revision, a copy of the old one.
+      403:
+        description: Only admin may revert.
+    """
+    collection, slug = record_key(request)
+    body = await read_body(request, MAX_RECORD_BYTES)
+    svc = services(request)
+
+    def revert() -> Outcome:
+        revision = revert_revision(body)
+        return svc.records.revert(who(request), collection, slug, revision)
+
+    outcome = await anyio.to_thread.run_sync(revert, limiter=svc.writes)
+    return JSONResponse(outcome_json(outcome))
+
+
+@signed_in
+async def changes(request: Request) -> JSONResponse:
+    """
+    summary: Every change after a sequence number, in order (the feed clients pull).
+    parameters:
+      - name: since
+        in: query
+        schema: {type: integer}
+      - name: limit
+        in: query
+        schema: {type: integer}
+    responses:
+      200:
+        description: "{changes: [...], last_seq, more}"
+    """
+    since, limit = feed_window(dict(request.query_params))
+    rows = await run_in_threadpool(services(request).store.changes, since, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    for row in rows:
+        row["deleted"] = bool(row["deleted"])
+    last = rows[-1]["seq"] if rows else since
+    return JSONResponse({"changes": rows, "last_seq": last, "more": more})
+
+
+@needs(UPLOAD, "upload images")
+async def upload_asset(request: Request) -> JSONResponse:
+    """
+    summary: Upload a campaign image (PNG, JPEG or WebP; checked by decoding; size-capped).
+    requestBody:
+      description: The image bytes, with Content-Type image/png, image/jpeg or image/webp.
+    responses:
+      201:
+        description: '{"src": name to use in a campaign image.src, "size"}'
+      413:
+        description: Too large.
+      415:
+        description: Not a PNG, JPEG or WebP image.
+    """
+    svc = services(request)
+    identity = who(request)
+    kind = media_type(request)
+    image_type(kind)  # refuse another type before reading the body
+    async with svc.uploads:  # a bounded number of uploads is read and decoded at once
+        data = await read_body(request, MAX_ASSET_BYTES)
+        asset = await run_in_threadpool(check_image, data, kind)
+
+    def store() -> None:
+        svc.workspace.add_media(asset.name, data)
+        svc.store.add_asset(
+            {
+                "name": asset.name,
+                "hash": asset.digest,
+                "type": asset.media_type,
+                "size": asset.size,
+                "author": identity.name,
+                "time": now().isoformat(),
+            }
+        )
+
+    await run_in_threadpool(store)
+    return JSONResponse(
+        {"src": asset.name, "size": asset.size, "type": asset.media_type}, status_code=201
+    )
+
+
+@signed_in
+async def list_builds(request: Request) -> JSONResponse:
+    """
+    summary: Recent builds (id, trigger, status, duration, error).
+    responses:
+      200:
+        description: Newest first.
+    """
+    svc = services(request)
+    rows = await run_in_threadpool(svc.store.builds, 20)
+    return JSONResponse({"builds": rows, "live": svc.publisher.live_build()})
+
+
+@needs(ADMIN, "start a build; only admin may")
+async def start_build(request: Request) -> JSONResponse:
+    """
+    summary: Rebuild the whole site now (admin).
+    responses:
+      202:
+        description: The id of the build that will run.
+      403:
+        description: Only admin may start a build.
+    """
+    svc: Services = services(request)
+    trigger = f"manual by {who(request).name}"
+    build = await run_in_threadpool(svc.publisher.request, trigger, True)
+    return JSONResponse({"build": {"id": build, "status": "queued"}}, status_code=202)
+
+
+schemas = SchemaGenerator(
+    {"openapi": "3.0.0", "info": {"title": "Pantau sync API", "version": "1.0"}}
+)
+
+
+async def openapi(request: Request) -> Response:
+    """
+    summary: This OpenAPI document.
+    responses:
+      200:
+        description: OpenAPI 3 JSON.
+    """
+    return JSONResponse(schemas.get_schema(routes=request.app.routes))
+
+
+#: Answered while the server starts and without a token.
+PUBLIC_PATHS = frozenset({"/api/health", "/api/openapi.json"})
+
+API_ROUTES = [
+    Route("/api/health", health, methods=["GET"]),
+    Route("/api/openapi.json", openapi, methods=["GET"], include_in_schema=True),
+    Route("/api/records/{collection}", list_records, methods=["GET"]),
+    Route("/api/records/{collection}/{slug}", get_record, methods=["GET"]),
+    Route("/api/records/{collection}/{slug}", put_record, methods=["PUT"]),
+    Route("/api/records/{collection}/{slug}", delete_record, methods=["DELETE"]),
+    Route("/api/records/{collection}/{slug}/history", record_history, methods=["GET"]),
+    Route("/api/records/{collection}/{slug}/revert", revert_record, methods=["POST"]),
+    Route("/api/changes", changes, methods=["GET"]),
+    Route("/api/assets", upload_asset, methods=["POST"]),
+    Route("/api/builds", list_builds, methods=["GET"]),
+    Route("/api/builds", start_build, methods=["POST"]),
+]
