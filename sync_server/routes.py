@@ -87,15 +87,17 @@ async def health(request: Request) -> JSONResponse:
         description: The server is up.
     """
     # Read from memory only: no lock, no thread, so it answers whatever else is going on.
+    # Anyone may ask; the reasons (build errors, refused files) are for token holders.
     svc = services(request)
-    problems = svc.problems(detailed=request.user.is_authenticated)
+    detailed = request.user.is_authenticated
+    problems = svc.problems(detailed)
     status = "starting" if not svc.ready.is_set() else "degraded" if problems else "ok"
     body = {
         "status": status,
         "last_seq": svc.store.latest_seq,
         "live_build": svc.publisher.live_build(),
         "problems": problems,
-        "notices": list(svc.workspace.notices),
+        "notices": list(svc.workspace.notices) if detailed else [],
     }
     return JSONResponse(body, status_code=503 if status == "degraded" else 200)
 
