@@ -5,6 +5,7 @@ atomically, and reports each build."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import shutil
@@ -15,8 +16,10 @@ from pathlib import Path
 
 from site_builder.dates import today_wita
 from site_builder.engine import Changes, Engine, apply_changes, write_marker
-from site_builder.errors import PantauError
+from site_builder.errors import ContentError, PantauError
 from site_builder.graph import Change, History
+from site_builder.load import read_record
+from site_builder.models import COLLECTIONS
 from site_builder.offline import ZIP_PATH
 from site_builder.state import state_path
 from site_builder.write import MARKER
@@ -40,11 +43,18 @@ ACTION_LABELS = {
 
 
 def history_of(store: Store, limit: int = 50) -> History:
-    """Revisions of live records and the latest changes, for the public change log."""
+    """Revisions of live records and the latest changes, for the public change log. A change
+    is listed only if the record was on the site at that revision (for a deletion: just
+    before it), so a draft's title never reaches the public log."""
     revisions = store.revisions()
     changes = []
     for row in store.recent_changes(limit):
-        title = _title(row["text"]) or row["slug"]
+        shown = row
+        if row["deleted"]:
+            shown = store.revision(row["collection"], row["slug"], row["revision"] - 1) or row
+        title = public_title(shown["collection"], shown["slug"], shown["ext"], shown["text"])
+        if title is None:
+            continue
         changes.append(
             Change(
                 seq=row["seq"],
@@ -57,6 +67,22 @@ def history_of(store: Store, limit: int = 50) -> History:
             )
         )
     return History(revisions, changes)
+
+
+@functools.lru_cache(maxsize=4096)
+def public_title(collection: str, slug: str, ext: str, text: str) -> str | None:
+    """The title a revision shows in the public change log; None if that revision was not
+    on the site (a draft, a deletion, a text that no longer validates)."""
+    spec = COLLECTIONS.get(collection)
+    if spec is None or not text or ext not in (".md", ".yaml"):
+        return None
+    try:
+        entry = read_record(spec, slug, text, f"{spec.folder}/{slug}{ext}")
+    except ContentError:
+        return None
+    if not spec.published(entry.data):
+        return None
+    return _title(text) or slug
 
 
 def link_copy(source: Path, target: Path) -> None:

@@ -339,7 +339,7 @@ class Store:
 
     def recent_changes(self, limit: int = 50) -> list[dict[str, Any]]:
         return self._rows(
-            "SELECT seq, collection, slug, revision, action, role, time, text "
+            "SELECT seq, collection, slug, revision, action, role, time, text, ext, deleted "
             "FROM revisions WHERE action != 'import' ORDER BY seq DESC LIMIT ?",
             [limit],
         )

@@ -9,6 +9,7 @@ import contextlib
 import functools
 import io
 import json
+import re
 import shutil
 import struct
 import threading
@@ -560,6 +561,7 @@ def test_a_file_broken_while_the_server_was_down_is_not_imported(tmp_path: Path)
             health = http.get("/api/health").json()
         (notice,) = health["notices"]
         assert notice.startswith("stages/pemungutan-suara.md was changed while the server")
+        assert httpx.get(f"{server.url}/api/health").json()["notices"] == []  # token holders
         assert path.read_text() == good["text"]  # the last good revision is back in place
         (kept,) = (server.data / "rejected").rglob("pemungutan-suara.md")
         assert kept.read_text() == broken  # and nothing is lost
@@ -625,13 +627,13 @@ def test_every_answer_is_hardened(server: ServerProcess, tokens: dict[str, str])
 def test_the_built_site_needs_no_inline_script_or_style(server: ServerProcess) -> None:
     """What the Content-Security-Policy forbids is not in the site: inline scripts, event
     handler attributes, style attributes or elements, javascript: links."""
-    import re
-
     live = (server.data / "live").resolve()
     pages = [p for p in live.rglob("*") if p.suffix in (".html", ".svg")]
     assert len(pages) > 10
     forbidden = re.compile(
-        r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|\sstyle\s*=|<style|javascript:", re.I
+        r"<script(?![^>]*\bsrc=)[^>]*>|<[a-z][^>]*\s(on[a-z]+|style)\s*=|<style"
+        r"""|(href|src|action)\s*=\s*["']?\s*javascript:""",
+        re.I,
     )
     found = {
         str(p.relative_to(live)): m.group(0)
@@ -681,3 +683,141 @@ def test_api_document_lists_each_route_with_its_summary(server: ServerProcess) -
     assert summaries[("/api/health", "get")].startswith("Liveness")
     assert len(summaries) == 12
     assert json.dumps(document).count("requestBody") == 3
+
+
+# the threat model (SECURITY.md) ------------------------------------------------------------------
+
+ROLES = ("admin", "editor", "campaign")
+
+
+def test_each_role_writes_exactly_its_collections(
+    server: ServerProcess, tokens: dict[str, str]
+) -> None:
+    from site_builder.models import COLLECTIONS
+
+    seen: dict[tuple[str, str], int] = {}
+    for role in ROLES:
+        with server.client(tokens[role]) as http:
+            for name, spec in COLLECTIONS.items():
+                assert http.get(f"/api/records/{name}").status_code == 200  # every role reads
+                url = f"/api/records/{name}/peran-{role}"
+                made = http.put(
+                    url, content=spec.skeleton, headers={**MARKDOWN, "If-None-Match": "*"}
+                )
+                seen[(role, name)] = made.status_code
+                if made.status_code == 201:
+                    assert http.delete(url, headers={"If-Match": "1"}).status_code == 200
+                else:
+                    assert "may not change" in assert_sentence(made)
+    assert seen == {
+        (role, name): 201 if role in spec.writers else 403
+        for role in ROLES
+        for name, spec in COLLECTIONS.items()
+    }
+    assert {(r, n) for (r, n), code in seen.items() if code == 201} == {
+        ("admin", "stages"),
+        ("admin", "teams"),
+        ("admin", "campaigns"),
+        ("admin", "pages"),
+        ("editor", "stages"),
+        ("editor", "teams"),
+        ("campaign", "campaigns"),
+    }
+
+
+def test_only_admin_reverts_and_starts_builds_and_editors_upload_nothing(
+    server: ServerProcess, tokens: dict[str, str]
+) -> None:
+    image = io.BytesIO()
+    Image.new("RGB", (16, 16), (1, 2, 3)).save(image, "PNG")
+    answers: dict[str, tuple[int, int, int]] = {}
+    for role in ROLES:
+        with server.client(tokens[role]) as http:
+            revert = http.post(f"{STAGE_URL}/revert", json={"revision": 1}).status_code
+            build = http.post("/api/builds").status_code
+            upload = http.post("/api/assets", content=image.getvalue(), headers=PNG).status_code
+        answers[role] = (revert, build, upload)
+    assert answers == {
+        "admin": (200, 202, 201),
+        "editor": (403, 403, 403),
+        "campaign": (403, 403, 201),
+    }
+
+
+def test_a_campaign_token_cannot_put_script_on_the_site(
+    server: ServerProcess, tokens: dict[str, str]
+) -> None:
+    with server.client(tokens["campaign"]) as http:
+        record = http.get(CAMPAIGN_URL).json()
+        text = record["text"].replace(
+            "Isi kampanye.",
+            "Isi kampanye naskah-uji.\n\n<script>alert(1)</script>\n\n"
+            '<img src="x" onerror="alert(2)">\n\n[klik](javascript:alert(3))\n\n'
+            '<a href="x" onclick="alert(4)">a</a> <iframe src="https://example.org"></iframe>',
+        )
+        text = text.replace("call_to_action: Datang ke TPS.", "call_to_action: '<b onmouseover=x>'")
+        response = http.put(
+            CAMPAIGN_URL, content=text, headers={**MARKDOWN, "If-Match": str(record["revision"])}
+        )
+        assert response.status_code == 200, response.text
+    deadline = time.monotonic() + 10
+    while "naskah-uji" not in (page := httpx.get(f"{server.url}/kampanye/ayo-memilih/").text):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    body = page.split("<main", 1)[1]
+    assert "&lt;b onmouseover=x&gt;" in body  # shown as text, not as a tag
+    for markup in (
+        r"<script",
+        r"<iframe",
+        r"<[a-z][^>]*\son[a-z]+\s*=",  # an event handler attribute in a tag
+        r"""(href|src)\s*=\s*["']?\s*javascript:""",
+    ):
+        assert not re.search(markup, body, re.I), markup
+
+
+def test_tokens_are_stored_only_as_hashes(server: ServerProcess, tokens: dict[str, str]) -> None:
+    import hashlib
+
+    stored = b"".join(p.read_bytes() for p in server.data.glob("pantau.db*"))
+    for token in tokens.values():
+        assert token.encode() not in stored
+        assert hashlib.sha256(token.encode()).hexdigest().encode() in stored
+
+
+def test_an_anonymous_reader_gets_the_published_site_and_nothing_else(
+    server: ServerProcess, tokens: dict[str, str]
+) -> None:
+    draft = CAMPAIGN.replace("title: Ayo memilih", "title: Rencana rahasia\ndraft: true")
+    with server.client(tokens["campaign"]) as http:
+        made = http.put(
+            "/api/records/campaigns/rahasia",
+            content=draft,
+            headers={**MARKDOWN, "If-None-Match": "*"},
+        )
+        assert made.status_code == 201, made.text
+        build = made.json()["build"]["id"]
+    with server.client(tokens["admin"]) as http:
+        assert wait_for_build(http, build)["status"] == "success"
+    with httpx.Client(base_url=server.url, timeout=10) as anonymous:
+        for path in (
+            "/api/records/campaigns",
+            "/api/records/campaigns/rahasia",
+            "/api/records/campaigns/rahasia/history",
+            "/api/changes",
+            "/api/builds",
+        ):
+            assert anonymous.get(path).status_code == 401, path
+        assert anonymous.get("/kampanye/rahasia/").status_code == 404
+        for path in ("/", "/kampanye/", "/riwayat/", "/data/campaigns.json", "/feed.xml"):
+            assert "Rencana rahasia" not in anonymous.get(path).text, path
+        for path in (
+            "/pantau.db",
+            "/%2e%2e/pantau.db",
+            "/..%2fpantau.db",
+            "/%2e%2e/content/site.yaml",
+            "/%2e%2e/builds/",
+            "/.pantau-build",
+        ):
+            assert anonymous.get(path).status_code == 404, path
+        health = anonymous.get("/api/health").json()
+        assert set(health) == {"status", "last_seq", "live_build", "problems", "notices"}
