@@ -1,14 +1,13 @@
-"""The server's canonical content folder: validate updates, write files atomically, and
-bring files and database back into agreement after a crash."""
+"""The server's canonical content folder: validate updates, write files atomically, keep the
+validated content in memory; start-up reconciliation is in reconcile.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from site_builder.errors import ContentError, Problem
@@ -16,16 +15,16 @@ from site_builder.load import (
     Content,
     Entry,
     RecordCache,
-    load_content,
     read_record,
     reference_problems,
 )
-from site_builder.models import COLLECTIONS, is_slug
+from site_builder.models import COLLECTIONS
 from site_builder.readers import READER_EXTENSIONS
 from site_builder.write import safe_join
 
-from .protocol import atomic_remove, atomic_write, text_hash, valid_key
-from .store import Current, NewRevision, Store, now
+from .protocol import atomic_remove, atomic_write, valid_key
+from .reconcile import Reconciler
+from .store import Store
 
 log = logging.getLogger("pantau.sync")
 
@@ -53,40 +52,6 @@ def set_updated(text: str, ext: str, when: dt.datetime) -> str:
     if _UPDATED.search(text):
         return _UPDATED.sub(line, text, count=1)
     return text + ("" if text.endswith("\n") or not text else "\n") + line + "\n"
-
-
-def _import(collection: str, slug: str, text: str, ext: str, action: str) -> NewRevision:
-    """A file found on disk, as a new revision of its record."""
-    return NewRevision(
-        collection=collection,
-        slug=slug,
-        text=text,
-        ext=ext,
-        deleted=False,
-        action=action,
-        author=action,
-        role="admin",
-        submitted_hash=text_hash(text),
-    )
-
-
-@dataclass
-class _Candidate:
-    """A record file found on disk that the history does not hold: a new file or a hand edit."""
-
-    collection: str
-    slug: str
-    path: Path
-    text: str
-    action: str
-    current: Current | None
-
-    @property
-    def key(self) -> str:
-        return f"{self.collection}/{self.slug}"
-
-    def revision(self) -> NewRevision:
-        return _import(self.collection, self.slug, self.text, self.path.suffix, self.action)
 
 
 class Workspace:
@@ -124,231 +89,29 @@ class Workspace:
     def relative(self, problem: Problem) -> Problem:
         return replace(problem, path=self.name(problem.path))
 
-    # start-up -------------------------------------------------------------------------------
+    # start-up (see reconcile.py) ------------------------------------------------------------
 
     def start(self, cache: RecordCache | None = None) -> Content:
         """Reconcile files with the database, then load and validate everything (records
         whose files are unchanged since the last build come from the builder's cache). A
         file edited by hand becomes a revision only once the whole content loads with it."""
-        with self.lock:
-            unwritten: dict[str, Current] = {}
-            candidates = self._reconcile_files(unwritten, validate=False)
-            content = self._load(cache, candidates)
-            self._commit(candidates)
-            for current in unwritten.values():
-                content = self._overlay(content, current)
-            self.content = content
-            return content
+        return Reconciler(self).start(cache)
 
     def reconcile(self) -> None:
-        """Make files and history agree (see `_reconcile_files`), recording every file the
-        history does not hold and that is valid on its own as a new revision."""
-        with self.lock:
-            self._commit(self._reconcile_files({}, validate=True))
+        """Make files and history agree, recording every file the history does not hold and
+        that is valid on its own as a new revision."""
+        Reconciler(self).reconcile()
 
-    def _disk_records(self) -> dict[str, tuple[Path, str]]:
-        """Every record file by 'collection/slug': one directory scan per collection, hidden
-        files left out, in name order (as `record_files`, so of two files of one record the
-        last name wins). Read as text, so line endings are normalised as everywhere else."""
-        found: dict[str, tuple[Path, str]] = {}
-        for spec in COLLECTIONS.values():
-            folder = self.root / spec.folder
-            if not folder.is_dir():
-                continue
-            with os.scandir(folder) as entries:
-                names = sorted(
-                    entry.name
-                    for entry in entries
-                    if not entry.name.startswith(".") and entry.is_file()
-                )
-            for name in names:
-                stem, ext = os.path.splitext(name)  # as Path.stem/suffix for unhidden names
-                if ext in READER_EXTENSIONS and is_slug(stem):
-                    path = folder / name
-                    try:
-                        text = path.read_text(encoding="utf-8")
-                    except UnicodeDecodeError:
-                        text = path.read_bytes().decode("utf-8", "replace")  # refused below
-                    found[f"{spec.name}/{stem}"] = (path, text)
-        return found
+    # files that cannot be written ----------------------------------------------------------
 
-    def _reconcile_files(self, unwritten: dict[str, Current], validate: bool) -> list[_Candidate]:
-        """Make files and history agree. The database wins where a file holds an older
-        revision (a crash between commit and rename), unless that revision is not valid and
-        the file is (a good text restored by hand wins). A file the database has never seen
-        (a manual edit) is returned to be recorded as a new revision if it is valid; one
-        that is not is moved to the rejected folder and the last good revision is written
-        back, so nothing is lost either way. With `validate`, each such file is checked on
-        its own here; otherwise the caller loads the folder, which checks them all at once.
-        Files that cannot be written are left in `unwritten` (and in `problems`).
-
-        A file whose text is the current revision needs nothing more; only the other keys'
-        history is read (in one query). Files written here hold revisions that are already
-        committed."""
-        disk = self._disk_records()
-        known = {c.key: c for c in self.store.all_current()}
-        hashes = {key: text_hash(text) for key, (_, text) in disk.items()}
-        suspect = [
-            key
-            for key, current in known.items()
-            if key in disk and (current.deleted or hashes[key] != current.hash)
-        ]
-        history = self.store.known_hashes(suspect) if suspect else {}
-        candidates: list[_Candidate] = []
-        for key in sorted(set(disk) | set(known)):
-            collection, slug = key.split("/", 1)
-            current = known.get(key)
-            path, text = disk.get(key, (None, None))
-            if path is None or text is None:
-                if current is not None and not current.deleted:
-                    log.warning("restoring %s/%s from its last revision", collection, slug)
-                    self._write_current(current, unwritten)
-                continue
-            if current is not None and hashes[key] == current.hash and not current.deleted:
-                continue
-            older = current is not None and hashes[key] in history.get(key, ())
-            if current is not None and current.deleted and older:
-                log.warning("removing %s: it was deleted before the last stop", path)
-                self._remove(key, path, current, unwritten)
-            elif current is not None and older and self._valid(current.text, key, current.ext):
-                log.warning("rewriting %s from revision %s", path, current.revision)
-                self._write_current(current, unwritten)
-            else:
-                action = "import" if current is None else "disk"
-                candidate = _Candidate(collection, slug, path, text, action, current)
-                problems = self._problems(candidate) if validate else []
-                if problems:
-                    self._reject(candidate, problems, unwritten)
-                else:
-                    candidates.append(candidate)
-        return candidates
-
-    def _valid(self, text: str, key: str, ext: str) -> bool:
-        collection, slug = key.split("/", 1)
-        name = f"{COLLECTIONS[collection].folder}/{slug}{ext}"
-        try:
-            read_record(COLLECTIONS[collection], slug, text, name)
-        except ContentError:
-            return False
-        return True
-
-    def _problems(self, candidate: _Candidate) -> list[Problem]:
-        """What is wrong with a file on its own (its references are checked by `_load`)."""
-        name = self.name(candidate.path)
-        if "\ufffd" in candidate.text and not _is_utf8(candidate.path):
-            return [Problem(name, 1, "", "the file is not UTF-8 text")]
-        try:
-            read_record(COLLECTIONS[candidate.collection], candidate.slug, candidate.text, name)
-        except ContentError as exc:
-            return [self.relative(p) for p in exc.problems]
-        return []
-
-    def _load(self, cache: RecordCache | None, candidates: list[_Candidate]) -> Content:
-        """Load the folder; while it fails because of files edited by hand (a reference to
-        a record that does not exist, say), refuse those files and load again."""
-        while True:
-            try:
-                return load_content(self.root, cache)
-            except ContentError as exc:
-                blamed = [
-                    (candidate, [self.relative(p) for p in exc.problems if p.path == path])
-                    for candidate in candidates
-                    if (path := str(candidate.path)) in {p.path for p in exc.problems}
-                ]
-                if not blamed:
-                    raise ContentError([self.relative(p) for p in exc.problems]) from None
-                for candidate, problems in blamed:
-                    candidates.remove(candidate)
-                    self._reject(candidate, problems, {})
-
-    def _commit(self, candidates: list[_Candidate]) -> None:
-        if candidates:
-            self.store.add_revisions(candidate.revision() for candidate in candidates)
-            log.info("imported %d record file(s) into the history", len(candidates))
-
-    def _reject(
-        self, candidate: _Candidate, problems: list[Problem], unwritten: dict[str, Current]
-    ) -> None:
-        """Move a file that is not valid out of the content folder, keeping it for the
-        operator, and put the last good revision (if any) back in its place."""
-        name = self.name(candidate.path)
-        kept = self._aside(candidate.key, candidate.path)
-        if kept is None:
-            return
-        current = candidate.current
-        now_served = (
-            f"revision {current.revision} is served"
-            if current is not None and not current.deleted
-            else "the record is not published"
-        )
-        reasons = "; ".join(str(p) for p in problems[:5])
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        sentence = (
-            f"{name} was changed while the server was stopped, but it is not valid "
-            f"({reasons}{more}); it was moved to {kept} and {now_served}. Correct it there "
-            f"and send it again."
-        )
-        log.error("%s", sentence)
-        self.notices.append(sentence)
-        del self.notices[:-20]
-        if current is not None and not current.deleted:
-            self._write_current(current, unwritten)
-
-    def _aside(self, key: str, path: Path) -> str | None:
-        """Move a file under the rejected folder (rejected/<time>/<collection>/<name>);
-        return where it went, relative to the data folder."""
-        stamp = now().strftime("%Y-%m-%dT%H-%M-%S")
-        relative = path.relative_to(self.root)
-        target = self.rejected / stamp / relative
-        number = 1
-        while target.exists():
-            number += 1
-            target = self.rejected / f"{stamp}-{number}" / relative
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, target)
-        except OSError as exc:
-            key = f"{relative.parent.as_posix()}/{path.stem}"
-            self._cannot_write(
-                key, self.name(path), f"it could not be moved aside ({exc.strerror})"
-            )
-            return None
-        return target.relative_to(self.rejected.parent).as_posix()
-
-    def _write_current(self, current: Current, unwritten: dict[str, Current]) -> None:
-        path = self.path(current.collection, current.slug, current.ext)
-        try:
-            atomic_write(path, current.text.encode("utf-8"))
-        except OSError as exc:
-            unwritten[current.key] = current
-            self._cannot_write(current.key, self.name(path), self._why(path, exc), current.revision)
-
-    def _remove(
-        self, key: str, path: Path, current: Current, unwritten: dict[str, Current]
-    ) -> None:
-        try:
-            atomic_remove(path)
-        except OSError as exc:
-            unwritten[key] = current
-            self._cannot_write(key, self.name(path), self._why(path, exc), current.revision)
-
-    def _overlay(self, content: Content, current: Current) -> Content:
-        """The database's revision of a record whose file could not be written."""
-        if current.deleted:
-            return content.without(current.collection, current.slug)
-        name = f"{COLLECTIONS[current.collection].folder}/{current.slug}{current.ext}"
-        try:
-            entry = read_record(COLLECTIONS[current.collection], current.slug, current.text, name)
-        except ContentError:
-            return content
-        return content.with_entry(entry)
-
-    def _why(self, path: Path, exc: OSError) -> str:
+    def why(self, path: Path, exc: OSError) -> str:
+        """Why a write failed, in a few words."""
         if path.is_dir() and not path.is_symlink():
             return "a folder is in its place"
         return exc.strerror or type(exc).__name__
 
-    def _cannot_write(self, key: str, name: str, why: str, revision: int | None = None) -> None:
+    def cannot_write(self, key: str, name: str, why: str, revision: int | None = None) -> None:
+        """Log and keep (for /api/health) that a record's file could not be written."""
         held = f"; revision {revision} is served from the database" if revision else ""
         sentence = f"{name} cannot be written: {why}{held}. Clear the way and restart the server."
         log.error("%s", sentence)
@@ -428,7 +191,7 @@ class Workspace:
                     atomic_remove(self.path(entry.collection, entry.slug, Path(old.path).suffix))
                 self.problems.pop(entry.key, None)
             except OSError as exc:
-                self._cannot_write(entry.key, self.name(path), self._why(path, exc))
+                self.cannot_write(entry.key, self.name(path), self.why(path, exc))
             self.content = content.with_entry(entry)
 
     def remove(self, collection: str, slug: str, ext: str) -> None:
@@ -438,18 +201,10 @@ class Workspace:
                 atomic_remove(path)
                 self.problems.pop(f"{collection}/{slug}", None)
             except OSError as exc:
-                self._cannot_write(f"{collection}/{slug}", self.name(path), self._why(path, exc))
+                self.cannot_write(f"{collection}/{slug}", self.name(path), self.why(path, exc))
             self.content = self.snapshot().without(collection, slug)
 
     def add_media(self, name: str, data: bytes) -> None:
         with self.lock:
             atomic_write(safe_join(self.root / "media", name), data)
             self.content = self.snapshot().with_media(name)
-
-
-def _is_utf8(path: Path) -> bool:
-    try:
-        path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    return True
