@@ -19,7 +19,7 @@ from .access import TokenBackend
 from .fatal import ErrorGuard
 from .http_errors import HANDLERS, json_error
 from .livesite import live_site
-from .routes import API_ROUTES, PUBLIC_PATHS
+from .routes import API_FALLBACK, API_ROUTES, PUBLIC_PATHS
 from .services import Services
 
 __all__ = ["API_ROUTES", "Services", "create_app"]
@@ -53,7 +53,7 @@ class StartupGate:
 
 def create_app(svc: Services, live: Path) -> Starlette:
     app = Starlette(
-        routes=[*API_ROUTES, Mount("/", live_site(live))],
+        routes=[*API_ROUTES, API_FALLBACK, Mount("/", live_site(live))],
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(ErrorGuard),

@@ -10,6 +10,7 @@ from typing import Any
 import anyio.to_thread
 from starlette.authentication import has_required_scope
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -372,6 +373,18 @@ async def openapi(request: Request) -> Response:
     return JSONResponse(schemas.get_schema(routes=request.app.routes))
 
 
+async def no_such_endpoint(request: Request) -> Response:
+    """Any other path under /api/: 405 naming the methods the path takes, or 404 (in JSON,
+    rather than the public site's page)."""
+    path = request.url.path
+    allowed = sorted(
+        {m for route in API_ROUTES if route.path_regex.match(path) for m in route.methods or ()}
+    )
+    if allowed:
+        raise HTTPException(405, headers={"Allow": ", ".join(allowed)})
+    raise HTTPException(404)
+
+
 #: Answered while the server starts and without a token.
 PUBLIC_PATHS = frozenset({"/api/health", "/api/openapi.json"})
 
@@ -389,3 +402,4 @@ API_ROUTES = [
     Route("/api/builds", list_builds, methods=["GET"]),
     Route("/api/builds", start_build, methods=["POST"]),
 ]
+API_FALLBACK = Route("/api/{rest:path}", no_such_endpoint, include_in_schema=False)

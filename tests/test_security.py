@@ -540,6 +540,17 @@ def test_malformed_requests_get_a_4xx_with_a_sentence(
         assert_sentence(listed)
 
 
+def test_every_api_path_answers_json(server: ServerProcess, tokens: dict[str, str]) -> None:
+    with server.client(tokens["admin"]) as http:
+        wrong_method = http.get("/api/assets")
+        assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "POST"
+        assert_sentence(wrong_method)
+        for path in ("/api/tidak-ada", "/api//records", "/api/records/stages/a/history/x"):
+            missing = http.get(path)
+            assert missing.status_code == 404, path
+            assert "see /api/openapi.json" in assert_sentence(missing)
+
+
 # 7. a file broken by hand while the server was down ---------------------------------------------
 
 
