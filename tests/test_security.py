@@ -254,6 +254,36 @@ def test_an_error_in_a_background_thread_ends_the_process(tmp_path: Path) -> Non
     assert "the disk refuses" in log and "Traceback" not in log
 
 
+def test_an_unexpected_server_error_is_one_sentence(tmp_path: Path) -> None:
+    """A fault of the server itself (here its database refuses to record an upload) is a
+    500 with a sentence, and one log line: no traceback for the client or the log."""
+    import sqlite3
+
+    server = ServerProcess(tmp_path / "data", write_seed(tmp_path / "seed")).start()
+    token = make_token(server.data, "campaign", "campaign")
+    db = sqlite3.connect(server.data / "pantau.db")
+    db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON assets "
+        "BEGIN SELECT RAISE(ABORT, 'the disk refuses'); END"
+    )
+    db.commit()
+    db.close()
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(image, "PNG")
+    try:
+        with server.client(token) as http:
+            failed = http.post("/api/assets", content=image.getvalue(), headers=PNG)
+            assert http.get("/api/records/campaigns").status_code == 200  # still serving
+    finally:
+        server.stop()
+    assert failed.status_code == 500
+    assert failed.json()["error"].startswith("the server failed on this request")
+    assert "disk refuses" not in failed.text
+    log = server.log.read_text()
+    assert "POST /api/assets failed: IntegrityError: the disk refuses" in log
+    assert "Traceback" not in log
+
+
 def test_memory_running_out_ends_the_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
