@@ -40,7 +40,8 @@ def record_key(request: Request) -> tuple[str, str]:
     collection = request.path_params["collection"]
     slug = request.path_params.get("slug", "")
     if collection not in COLLECTIONS:
-        raise NotFound(f"unknown collection '{collection}'", list(COLLECTIONS))
+        shown = collection if len(collection) <= 40 else collection[:40] + "..."
+        raise NotFound(f"unknown collection '{shown}'", list(COLLECTIONS))
     if "slug" in request.path_params and not valid_key(collection, slug):
         raise NotFound(
             "that is not a valid slug: at most 80 lowercase letters, digits and single hyphens"
@@ -70,11 +71,11 @@ def record_json(current: Current, **extra: Any) -> dict[str, Any]:
 
 
 def outcome_json(outcome: Outcome) -> dict[str, Any]:
-    extra: dict[str, Any] = {}
-    if outcome.replayed:
-        extra = {"replayed": True, "build": {"id": outcome.build}}
-    else:
-        extra = {"build": {"id": outcome.build, "status": "queued"}}
+    extra: dict[str, Any] = (
+        {"replayed": True, "build": {"id": outcome.build}}
+        if outcome.replayed
+        else {"build": {"id": outcome.build, "status": "queued"}}
+    )
     if outcome.reverted_to is not None:
         extra["reverted_to"] = outcome.reverted_to
     return record_json(outcome.current, **extra)
