@@ -177,9 +177,28 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One atomic unit of work (sqlite-utils' atomic), under the store's lock."""
-        with self.lock, self.db.atomic():
-            yield
+        """One atomic unit of work, under the store's lock. It takes the database's write
+        lock when it begins (BEGIN IMMEDIATE), waiting for another process's write (such as
+        `pantau token create`) to finish: a transaction that read first and asked to write
+        later would instead fail at once if that process committed in between. A nested
+        unit is a savepoint (sqlite-utils' atomic)."""
+        with self.lock:
+            conn = self.db.conn
+            if conn.in_transaction:
+                with self.db.atomic():
+                    yield
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                conn.rollback()
+                raise
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.rollback()
+                raise
 
     # records -------------------------------------------------------------------------------
 

@@ -446,3 +446,46 @@ def test_revert_to_a_deletion(server: ServerProcess, tokens: dict[str, str]) -> 
         assert reverted.status_code == 200 and reverted.json()["deleted"] is True
         assert http.get(url).status_code == 404
     assert not (server.data / "content/teams/sementara.yaml").exists()
+
+
+def test_tokens_made_while_the_server_writes_never_hit_a_locked_database(tmp_path: Path) -> None:
+    """`pantau token create` (another process writing the same database) while the server
+    commits changes and records builds: neither side fails with 'database is locked'."""
+    import threading
+
+    from .conftest import CONTENT
+
+    server = ServerProcess(tmp_path / "data", CONTENT).start()
+    editor = make_token(server.data, "editor", "editor")
+    stop = threading.Event()
+    failures: list[str] = []
+
+    def writer(slug: str) -> None:
+        url = f"/api/records/stages/{slug}"
+        with server.client(editor) as http:
+            record = http.get(url).json()
+            for index in range(400):
+                if stop.is_set():
+                    return
+                text = record["text"].rstrip("\n") + f"\n\nCatatan {index}.\n"
+                response = put(http, url, text, **{"If-Match": str(record["revision"])})
+                if response.status_code != 200:
+                    failures.append(response.text)
+                    return
+                record = response.json()
+
+    threads = [threading.Thread(target=writer, args=(s,)) for s in ("kampanye", "coklit")]
+    for thread in threads:
+        thread.start()
+    try:
+        for index in range(150):
+            make_token(server.data, f"staf-{index}", "campaign")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        alive = server.process is not None and server.process.poll() is None
+        server.stop()
+    assert alive, server.log.read_text()[-2000:]
+    assert failures == []
+    assert "database is locked" not in server.log.read_text()
