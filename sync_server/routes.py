@@ -14,7 +14,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.schemas import SchemaGenerator
 
 from site_builder.models import COLLECTIONS
 
@@ -30,6 +29,7 @@ from .inputs import (
     revert_revision,
     revision_header,
 )
+from .openapi import api_document
 from .protocol import valid_key
 from .records import Outcome
 from .services import Services, services
@@ -359,11 +359,6 @@ async def start_build(request: Request) -> JSONResponse:
     return JSONResponse({"build": {"id": build, "status": "queued"}}, status_code=202)
 
 
-schemas = SchemaGenerator(
-    {"openapi": "3.0.0", "info": {"title": "Pantau sync API", "version": "1.0"}}
-)
-
-
 async def openapi(request: Request) -> Response:
     """
     summary: This OpenAPI document.
@@ -371,7 +366,7 @@ async def openapi(request: Request) -> Response:
       200:
         description: OpenAPI 3 JSON.
     """
-    return JSONResponse(schemas.get_schema(routes=request.app.routes))
+    return JSONResponse(api_document(request.app.routes))
 
 
 async def no_such_endpoint(request: Request) -> Response:
