@@ -88,22 +88,29 @@ Isi kampanye.
 Writer = Callable[[str, str], Path]
 
 
-@pytest.fixture
-def scratch_content(tmp_path: Path) -> Path:
-    """A small valid content folder: site, two regions, one stage, one team, one campaign."""
-    root = tmp_path / "content"
-    files = {
-        "site.yaml": SITE,
-        "regions.yaml": REGIONS,
-        "stages/pemungutan-suara.md": STAGE,
-        "teams/keamanan.yaml": TEAM,
-        "campaigns/ayo-memilih.md": CAMPAIGN,
-    }
-    for name, text in files.items():
+#: A small valid content folder: site, two regions, one stage, one team, one campaign.
+SCRATCH = {
+    "site.yaml": SITE,
+    "regions.yaml": REGIONS,
+    "stages/pemungutan-suara.md": STAGE,
+    "teams/keamanan.yaml": TEAM,
+    "campaigns/ayo-memilih.md": CAMPAIGN,
+}
+
+
+def write_scratch(root: Path, extra: dict[str, str] | None = None) -> Path:
+    """Write the scratch content folder (plus ``extra`` files) under root; returns root."""
+    for name, text in {**SCRATCH, **(extra or {})}.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return root
+
+
+@pytest.fixture
+def scratch_content(tmp_path: Path) -> Path:
+    """A small valid content folder: site, two regions, one stage, one team, one campaign."""
+    return write_scratch(tmp_path / "content")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 
 from site_builder.models import COLLECTIONS
 
-from .conftest import CAMPAIGN, REGIONS, SITE, STAGE, TEAM
+from .conftest import STAGE, write_scratch
 from .server import ServerProcess, make_token
 from .test_corpus import CASES, CORPUS
 
@@ -55,16 +55,7 @@ REQUESTS: list[tuple[str, str, dict[str, str | bytes], bytes]] = [
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     seed = tmp_path_factory.mktemp("seed") / "content"
-    for name, text in {
-        "site.yaml": SITE,
-        "regions.yaml": REGIONS,
-        "stages/pemungutan-suara.md": STAGE,
-        "stages/kampanye.md": STAGE.replace("Pemungutan suara", "Kampanye"),
-        "teams/keamanan.yaml": TEAM,
-        "campaigns/ayo-memilih.md": CAMPAIGN,
-    }.items():
-        (seed / name).parent.mkdir(parents=True, exist_ok=True)
-        (seed / name).write_text(text, encoding="utf-8")
+    write_scratch(seed, {"stages/kampanye.md": STAGE.replace("Pemungutan suara", "Kampanye")})
     process = ServerProcess(tmp_path_factory.mktemp("data") / "data", seed).start()
     yield process
     process.stop()

@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from .conftest import CAMPAIGN, REGIONS, SITE, STAGE, TEAM
+from .conftest import write_scratch
 from .server import ServerProcess, make_token
 
 pytestmark = pytest.mark.slow
@@ -27,15 +27,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     seed = tmp_path_factory.mktemp("seed") / "content"
-    for name, text in {
-        "site.yaml": SITE,
-        "regions.yaml": REGIONS,
-        "stages/pemungutan-suara.md": STAGE,
-        "teams/keamanan.yaml": TEAM,
-        "campaigns/ayo-memilih.md": CAMPAIGN,
-    }.items():
-        (seed / name).parent.mkdir(parents=True, exist_ok=True)
-        (seed / name).write_text(text, encoding="utf-8")
+    write_scratch(seed)
     process = ServerProcess(tmp_path_factory.mktemp("data") / "data", seed).start()
     yield process
     process.stop()

@@ -31,7 +31,7 @@ def writer(
             record = http.get(f"/api/records/stages/{slug}").json()
             index = 0
             while not stop.is_set() and index < 500:
-                marker = f"penanda-{slug}-{index}"
+                marker = f"penanda-{slug}-{time.monotonic_ns()}"  # unique across restarts
                 text = record["text"].rstrip("\n") + f"\n\n{marker}\n"
                 response = http.put(
                     f"/api/records/stages/{slug}",

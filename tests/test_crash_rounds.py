@@ -19,35 +19,11 @@ from sync_server.server import DB_NAME
 
 from .conftest import CONTENT
 from .server import ServerProcess, make_token
+from .test_crash import SLUGS, writer
 
 pytestmark = pytest.mark.slow
 
 ROUNDS = 20
-SLUGS = ["kampanye", "masa-tenang", "pemungutan-suara", "coklit"]
-
-
-def writer(
-    url: str, token: str, slug: str, acked: list[tuple[str, int, str]], stop: threading.Event
-) -> None:
-    """PUT one stage again and again, noting every change the server acknowledged."""
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=url, headers=headers, timeout=5) as http:
-        try:
-            record = http.get(f"/api/records/stages/{slug}").json()
-            while not stop.is_set():
-                marker = f"ronde-{slug}-{time.monotonic_ns()}"
-                text = record["text"].rstrip("\n") + f"\n\n{marker}\n"
-                response = http.put(
-                    f"/api/records/stages/{slug}",
-                    content=text.encode(),
-                    headers={"Content-Type": "text/markdown", "If-Match": str(record["revision"])},
-                )
-                if response.status_code != 200:
-                    return
-                record = response.json()
-                acked.append((slug, record["revision"], marker))
-        except httpx.HTTPError:
-            return  # killed mid-request: that change was never acknowledged
 
 
 def wait_for_live(server: ServerProcess, slug: str, marker: str, timeout: float = 30) -> None:

@@ -18,7 +18,7 @@ from site_builder.build import build
 from site_builder.errors import ContentError
 from site_builder.load import load_content
 
-from .conftest import CAMPAIGN, REGIONS, SITE, STAGE, TEAM
+from .conftest import write_scratch
 
 #: Text as staff might paste it: markup, quotes, emoji, right-to-left, control-free.
 texts = st.text(
@@ -99,19 +99,10 @@ def as_markdown(fields: dict[str, Any]) -> str:
 @given(stage=stage_fields(), campaign=campaign_fields())
 def test_whatever_validates_builds(stage: dict[str, Any], campaign: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory(prefix="pantau-property-") as tmp:
-        root = Path(tmp) / "content"
-        files = {
-            "site.yaml": SITE,
-            "regions.yaml": REGIONS,
-            "stages/pemungutan-suara.md": STAGE,
-            "stages/acak.md": as_markdown(stage),
-            "teams/keamanan.yaml": TEAM,
-            "campaigns/ayo-memilih.md": CAMPAIGN,
-            "campaigns/acak.md": as_markdown(campaign),
-        }
-        for name, text in files.items():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            (root / name).write_text(text, encoding="utf-8")
+        root = write_scratch(
+            Path(tmp) / "content",
+            {"stages/acak.md": as_markdown(stage), "campaigns/acak.md": as_markdown(campaign)},
+        )
         try:
             load_content(root)
         except ContentError as exc:

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from .conftest import CAMPAIGN, REGIONS, SITE, STAGE, TEAM
+from .conftest import CAMPAIGN, STAGE, write_scratch
 from .server import ServerProcess, make_token
 
 # Real servers: left out of the quick run (-m 'not slow').
@@ -36,16 +36,7 @@ VALID_STAGE = "---\ntitle: Baru\nphase: pasca\nstart: 2025-02-20\nsummary: Baru.
 
 
 def write_seed(folder: Path) -> Path:
-    for name, text in {
-        "site.yaml": SITE,
-        "regions.yaml": REGIONS,
-        "stages/pemungutan-suara.md": STAGE,
-        "teams/keamanan.yaml": TEAM,
-        "campaigns/ayo-memilih.md": CAMPAIGN,
-    }.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(text)
-    return folder
+    return write_scratch(folder)
 
 
 @pytest.fixture(scope="module")

@@ -23,18 +23,10 @@ STAGE_URL = "/api/records/stages/pemungutan-suara"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    from .conftest import CAMPAIGN, REGIONS, SITE, STAGE, TEAM
+    from .conftest import write_scratch
 
     seed = tmp_path_factory.mktemp("seed")
-    for name, text in {
-        "site.yaml": SITE,
-        "regions.yaml": REGIONS,
-        "stages/pemungutan-suara.md": STAGE,
-        "teams/keamanan.yaml": TEAM,
-        "campaigns/ayo-memilih.md": CAMPAIGN,
-    }.items():
-        (seed / name).parent.mkdir(parents=True, exist_ok=True)
-        (seed / name).write_text(text)
+    write_scratch(seed)
     data = tmp_path_factory.mktemp("server") / "data"
     process = ServerProcess(data, seed).start()
     yield process
