@@ -35,6 +35,8 @@ class SyncState:
     last_seq: int = 0
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
     conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The hash of the text last sent for each record whose answer has not arrived yet.
+    sent: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, root: Path) -> SyncState:
@@ -65,13 +67,16 @@ def _state_problem(data: Any) -> str | None:
     """What is wrong with the shape of a loaded sync state, in words, or None."""
     if not isinstance(data, dict):
         return f"expected a mapping, found {type(data).__name__}"
-    unknown = set(data) - {"server", "last_seq", "records", "conflicts"}
+    unknown = set(data) - {"server", "last_seq", "records", "conflicts", "sent"}
     if unknown:
         return f"unknown field '{sorted(unknown)[0]}'"
     if not isinstance(data.get("server", ""), str):
         return "'server' is not an address"
     if type(data.get("last_seq", 0)) is not int:
         return "'last_seq' is not a whole number"
+    sent = data.get("sent", {})
+    if not isinstance(sent, dict) or not all(isinstance(v, str) for v in sent.values()):
+        return "'sent' is not a mapping of hashes"
     for part in ("records", "conflicts"):
         table = data.get(part, {})
         if not isinstance(table, dict):
@@ -304,7 +309,9 @@ class SyncClient:
             "ext": ext,
             "deleted": bool(server.get("deleted")),
         }
-        author = f"revision {revision} by {server.get('author', '?')} ({server.get('role', '?')})"
+        author = f"revision {revision}" + (
+            f" by {server['author']}" if server.get("author") else ""
+        )
         for reason in reasons:
             self.say(f"CONFLICT {key}: {reason} ({author}).")
         where = (
@@ -405,6 +412,7 @@ class SyncClient:
         url = f"/api/records/{collection}/{slug}"
         known = self.state.records.get(change.key)
         ext = change.path.suffix
+        unanswered = self.state.sent.get(change.key)  # an earlier push whose answer was lost
         if change.kind == "deleted":
             assert known is not None
             response = self._request("DELETE", url, headers={"If-Match": str(known["revision"])})
@@ -414,9 +422,12 @@ class SyncClient:
                 headers["If-None-Match"] = "*"
             else:
                 headers["If-Match"] = str(known["revision"])
+            self.state.sent[change.key] = text_hash(change.text or "")
+            self.state.save(self.root)  # kept even if the answer never arrives
             response = self._request(
                 "PUT", url, content=(change.text or "").encode(), headers=headers
             )
+        self.state.sent.pop(change.key, None)  # this answer arrived: the push is settled
         body = (
             response.json()
             if response.headers.get("content-type", "").startswith("application/json")
@@ -439,6 +450,15 @@ class SyncClient:
             if body.get("revision") is None:
                 self.say(f"{change.key}: {body.get('error')}")
                 return 0
+            if unanswered is not None and body.get("submitted_hash") == unanswered and retry:
+                # The server took this copy's earlier push, whose answer was cut off: that
+                # revision is the base of the newer edit, not someone else's change.
+                self._remember(change.key, int(body["revision"]), str(body["text"]), ext, False)
+                self.say(
+                    f"{change.key}: revision {body['revision']} is your own earlier push "
+                    "(its answer was cut off); sending your newer edit on top of it"
+                )
+                return self._push_one(change, False)
             if self.reconcile(change.key, change.text, ext, server) and retry:
                 path = record_path(self.root, change.key, ext)
                 text = path.read_text(encoding="utf-8")

@@ -47,11 +47,16 @@ def checked(error: str, check: Callable[..., T], *args: object) -> T:
 
 
 def _stale(current: Current | None, message: str) -> Conflict:
+    """A stale edit: the answer holds the current revision, and who made it and the hash of
+    the text they sent, so a client can tell its own earlier push (whose answer it never
+    got) from someone else's change."""
     return Conflict(
         message,
         revision=current.revision if current else None,
         deleted=current.deleted if current else None,
         text=current.text if current else None,
+        author=current.author if current else None,
+        submitted_hash=current.submitted_hash if current else None,
     )
 
 

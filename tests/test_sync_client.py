@@ -280,3 +280,81 @@ def test_a_damaged_sync_state_is_one_sentence(tmp_path: Path, state: str) -> Non
     assert result.returncode == 1
     assert "the sync state is damaged" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+class CuttingProxy:
+    """A real HTTP proxy on 127.0.0.1 that passes requests to the server and, for the first
+    PUT, hangs up after the server has answered, so the client never hears the answer."""
+
+    def __init__(self, upstream: str) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        proxy = self
+        self.cut = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def forward(self) -> None:
+                import httpx
+
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                answer = httpx.request(
+                    self.command, upstream + self.path, headers=headers, content=body
+                )
+                if self.command == "PUT" and proxy.cut == 0:
+                    proxy.cut += 1
+                    self.close_connection = True
+                    self.connection.close()  # the change is in; its answer is lost
+                    return
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_PUT = do_DELETE = forward
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.http.server_port}"
+
+    def close(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+def test_a_cut_push_then_a_new_edit_is_no_conflict(
+    server: ServerProcess, token: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "ani"
+    staff_copy(server, token, folder)
+    proxy = CuttingProxy(server.url)
+    try:
+        said: list[str] = []
+        cut = SyncClient(folder, proxy.url, token, say=said.append)
+        OPEN.append(cut)
+        edit(folder / STAGE, "Hari pemungutan suara.", "Hari H, pertama.")
+        with pytest.raises(PantauError, match="Nothing is lost"):
+            cut.push()
+        assert proxy.cut == 1
+        assert "pertama" in (server.data / "content" / STAGE).read_text()  # it did arrive
+    finally:
+        proxy.close()
+    edit(folder / STAGE, "Hari H, pertama.", "Hari H, kedua.")
+    said = []
+    client = SyncClient(folder, server.url, token, say=said.append)
+    OPEN.append(client)
+    assert client.push() == 1, said
+    assert not any("CONFLICT" in line for line in said), said
+    assert any("your own earlier push" in line for line in said), said
+    assert "kedua" in (server.data / "content" / STAGE).read_text()
+    assert not list((folder / "stages").glob("*.server.*"))
