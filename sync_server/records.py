@@ -28,13 +28,14 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Outcome:
-    """The record after a change, and the build that will publish it (None for a change
-    that was already in: the live build shows it)."""
+    """The record after a change, and the build that will publish it (for a change that was
+    already in, or a text identical to the current one: the live build, which shows it)."""
 
     current: Current
     build: int | None
     created: bool = False
     replayed: bool = False
+    unchanged: bool = False
     reverted_to: int | None = None
 
 
@@ -75,6 +76,18 @@ class Records:
             and not current.deleted
             and current.submitted_hash == submitted
             and current.author == who.name
+        )
+
+    @staticmethod
+    def _unchanged(current: Current | None, if_match: int | None, submitted: str) -> bool:
+        """An update based on the current revision whose text is that revision's own (as it
+        was sent, or as it is stored): nothing to change, so nothing is recorded, nobody is
+        told of a change and nothing is rebuilt."""
+        return (
+            current is not None
+            and not current.deleted
+            and if_match == current.revision
+            and submitted in (current.submitted_hash, current.hash)
         )
 
     @staticmethod
@@ -121,6 +134,9 @@ class Records:
         key = f"{collection}/{slug}"
         submitted = text_hash(text)
         current = self.store.current(collection, slug)
+        if not create and self._unchanged(current, if_match, submitted):
+            assert current is not None
+            return Outcome(current, self.publisher.live_build(), unchanged=True)
         if self._replayed(current, who, submitted):
             assert current is not None
             return Outcome(current, self.publisher.live_build(), replayed=True)
@@ -130,6 +146,9 @@ class Records:
         entry = self._entry(collection, slug, final, ext)  # the costly part, unlocked
         with self.workspace.lock:
             current = self.store.current(collection, slug)
+            if not create and self._unchanged(current, if_match, submitted):
+                assert current is not None
+                return Outcome(current, self.publisher.live_build(), unchanged=True)
             if self._replayed(current, who, submitted):
                 assert current is not None
                 return Outcome(current, self.publisher.live_build(), replayed=True)

@@ -71,11 +71,13 @@ def record_json(current: Current, **extra: Any) -> dict[str, Any]:
 
 
 def outcome_json(outcome: Outcome) -> dict[str, Any]:
-    extra: dict[str, Any] = (
-        {"replayed": True, "build": {"id": outcome.build}}
-        if outcome.replayed
-        else {"build": {"id": outcome.build, "status": "queued"}}
-    )
+    extra: dict[str, Any]
+    if outcome.replayed:
+        extra = {"replayed": True, "build": {"id": outcome.build}}
+    elif outcome.unchanged:
+        extra = {"unchanged": True, "build": {"id": outcome.build}}
+    else:
+        extra = {"build": {"id": outcome.build, "status": "queued"}}
     if outcome.reverted_to is not None:
         extra["reverted_to"] = outcome.reverted_to
     return record_json(outcome.current, **extra)
@@ -172,7 +174,9 @@ async def put_record(request: Request) -> JSONResponse:
       description: 'The file text (text/markdown or application/yaml), or JSON {"text": ...}.'
     responses:
       200:
-        description: Updated; tells which build will publish it.
+        description: Updated, and which build will publish it; or, for a text identical to
+          the current revision's, that revision as it is with "unchanged" true (nothing is
+          recorded or rebuilt).
       201:
         description: Created.
       409:
