@@ -126,7 +126,7 @@ def check(content_dir: Path) -> None:
     Example:
         pantau check --content content
     """
-    content = load_content(content_dir)
+    content = load_content(content_dir, publishing=True)
     count = sum(len(items) for items in content.entries.values())
     click.echo(f"{content_dir}: {count} records and {len(content.regions)} regions are valid.")
 

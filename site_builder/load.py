@@ -7,6 +7,8 @@ once with all of them.
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 import functools
 import hashlib
 import os
@@ -17,21 +19,25 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from . import deps
+from . import deps, skeletons
 from .errors import ContentError, Problem
-from .messages import problems_from
+from .messages import field_name, problems_from
 from .models import (
     COLLECTIONS,
     MAX_SLUG,
     CollectionSpec,
+    Image,
     Record,
     Region,
     Regions,
     Site,
+    check_order,
+    checked_without_sources,
     is_slug,
     reserved_slugs,
+    stage_without_dates,
 )
-from .readers import READER_EXTENSIONS, Parsed, parse_record, parse_yaml
+from .readers import READER_EXTENSIONS, Loc, Parsed, parse_record, parse_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -163,12 +169,149 @@ def check_slug(stem: str, name: str, spec: CollectionSpec | None = None) -> None
         )
 
 
+@dataclass(frozen=True)
+class Invalid:
+    """A record whose file parsed but did not validate: its raw data is still checked for
+    what can be told without the model (date order, references, its image), so that one
+    check reports every problem."""
+
+    collection: str
+    slug: str
+    path: str
+    parsed: Parsed
+
+    def line_of(self, *loc: str | int) -> int:
+        return self.parsed.line_of(tuple(loc))
+
+
+class RecordProblems(ContentError):
+    """A record's problems, with its parsed data when the file could be parsed."""
+
+    def __init__(self, problems: list[Problem], parsed: Parsed | None) -> None:
+        super().__init__(problems)
+        self.parsed = parsed
+
+
 def read_record(spec: CollectionSpec, slug: str, text: str, name: str) -> Entry:
-    """Parse and validate one record's text (pure). ``name`` is used in messages."""
-    check_slug(slug, name, spec)
-    parsed = parse_record(text, name)
-    record = validate_model(spec.model, parsed, name)
+    """Parse and validate one record's text (pure). ``name`` is used in messages. Raises
+    RecordProblems (a ContentError) with every problem found: the file name's, the fields',
+    and those of the raw data that the fields' errors would hide."""
+    problems: list[Problem] = []
+    try:
+        check_slug(slug, name, spec)
+    except ContentError as exc:
+        problems += exc.problems
+    try:
+        parsed = parse_record(text, name)
+    except ContentError as exc:
+        raise RecordProblems([*problems, *exc.problems], None) from None
+    try:
+        record = spec.model.model_validate(parsed.data)
+    except ValidationError as exc:
+        found = problems_from(exc, spec.model, parsed, name)
+        found += raw_problems(spec, parsed, name, {p.field for p in found})
+        raise RecordProblems([*problems, *found], parsed) from None
+    if problems:
+        raise RecordProblems(problems, parsed)
     return Entry(spec.name, slug, name, record, text, parsed)
+
+
+def _raw_day(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def raw_problems(
+    spec: CollectionSpec, parsed: Parsed, name: str, reported: set[str]
+) -> list[Problem]:
+    """The record-wide rules (an end before the start, a stage without dates, 'checked'
+    without sources) applied to the raw data of a record whose fields failed, which pydantic
+    then leaves unchecked; fields already reported are left alone."""
+    data = parsed.data
+    fields = spec.model.model_fields
+    messages: list[str] = []
+    if {"start", "end"} <= fields.keys() and not {"start", "end"} & reported:
+        try:
+            check_order(spec.kind, _raw_day(data.get("start")), _raw_day(data.get("end")))
+        except ValueError as exc:
+            messages.append(str(exc))
+        if "after" in fields and "after" not in reported:
+            has = [data.get(key) is not None for key in ("start", "end", "after")]
+            messages.append(stage_without_dates(*has) or "")
+    if not {"checked", "sources"} & reported:
+        messages.append(
+            checked_without_sources(data.get("checked", "unchecked"), bool(data.get("sources")))
+            or ""
+        )
+    problems = []
+    for message in filter(None, messages):
+        key, _, sentence = message.partition(": ")
+        problems.append(Problem(name, parsed.line_of((key,)), key, sentence))
+    return problems
+
+
+@functools.cache
+def placeholders(collection: str) -> frozenset[str]:
+    """The placeholder texts of a collection's skeleton (see ``skeletons``)."""
+    parsed = parse_record(COLLECTIONS[collection].skeleton, "skeleton.md")
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str) and " " in value.strip():
+            found.add(value.strip())
+
+    walk(parsed.data)
+    return frozenset(found - skeletons.EXAMPLES)
+
+
+def publish_problems(spec: CollectionSpec, entry: Entry) -> list[Problem]:
+    """What keeps a published (not draft) record from being ready for readers: text still
+    holding its skeleton's placeholders, or no source at all."""
+    record = entry.data
+    if not spec.published(record):
+        return []
+    problems: list[Problem] = []
+    marks = placeholders(spec.name)
+
+    def walk(value: Any, loc: Loc) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, (*loc, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*loc, index))
+        elif isinstance(value, str) and value.strip() in marks:
+            noun = next((part for part in reversed(loc) if isinstance(part, str)), "text")
+            problems.append(
+                Problem(
+                    entry.path,
+                    entry.line_of(*loc),
+                    field_name(loc),
+                    f"still holds the placeholder '{value.strip()}' from `pantau new`; "
+                    f"write the real {noun.replace('_', ' ')}, or keep draft: true",
+                )
+            )
+
+    walk(record.model_dump(mode="json", exclude={"sources"}), ())
+    if not record.sources:
+        problems.append(
+            Problem(
+                entry.path,
+                entry.line_of("sources"),
+                "sources",
+                "a published record needs at least one source (a title and the URL where "
+                "its facts can be read); add one under 'sources', or keep draft: true",
+            )
+        )
+    return problems
 
 
 def _read_text(path: Path, name: str) -> str:
@@ -255,11 +398,14 @@ def _cached_record(
     return Entry(spec.name, path.stem, name, record, known_digest=digest)
 
 
-def load_content(root: Path, cache: RecordCache | None = None) -> Content:
+def load_content(
+    root: Path, cache: RecordCache | None = None, *, publishing: bool = False
+) -> Content:
     """Load every file under root; raise ContentError listing every problem found.
 
     With a cache, files whose size and modification time are unchanged are taken from it
-    instead of being parsed again."""
+    instead of being parsed again. With ``publishing`` (``pantau check``), a published record
+    must also be ready for readers: no placeholder left from its skeleton, and a source."""
     root = Path(root)
     if not root.is_dir():
         raise ContentError([Problem(str(root), 1, "", "the content folder does not exist")])
@@ -289,6 +435,7 @@ def load_content(root: Path, cache: RecordCache | None = None) -> Content:
 
     entries: dict[str, dict[str, Entry]] = {}
     unreadable: set[str] = set()
+    invalid: list[Invalid] = []
     for spec in COLLECTIONS.values():
         entries[spec.name] = {}
         for path in record_files(root / spec.folder):
@@ -324,6 +471,9 @@ def load_content(root: Path, cache: RecordCache | None = None) -> Content:
             except ContentError as exc:
                 problems += exc.problems
                 unreadable.add(f"{spec.name}/{path.stem}")
+                parsed = getattr(exc, "parsed", None)
+                if parsed is not None:
+                    invalid.append(Invalid(spec.name, path.stem, name, parsed))
                 continue
             if path.stem in entries[spec.name]:
                 other = entries[spec.name][path.stem].path
@@ -336,14 +486,16 @@ def load_content(root: Path, cache: RecordCache | None = None) -> Content:
             entries[spec.name][path.stem] = replace(
                 entry, source=None, lines=None, known_digest=entry.digest
             )
+            if publishing:
+                problems += publish_problems(spec, entry)
 
     media = media_files(root / "media", root, problems)
     if site is None:
-        raise ContentError(problems)
+        site = Site.model_construct()  # only for the references below; never returned
     content = Content(root, site, regions, entries, site_text, regions_text, media)
     problems += [
         problem
-        for problem, target in reference_problems(content)
+        for problem, target in reference_problems(content, invalid)
         if target not in unreadable and not (target == "regions" and not regions)
     ]
     if problems:
@@ -351,42 +503,89 @@ def load_content(root: Path, cache: RecordCache | None = None) -> Content:
     return content
 
 
-def reference_problems(content: Content) -> list[tuple[Problem, str]]:
+def reference_problems(
+    content: Content, invalid: list[Invalid] | tuple[Invalid, ...] = ()
+) -> list[tuple[Problem, str]]:
     """Records that point at records, regions or images that do not exist (as each
-    collection's declared references say): each problem with what it points at (a record
-    key, 'regions' or 'media')."""
+    collection's declared references say), and published records that point at a draft:
+    each problem with what it points at (a record key, 'regions' or 'media'). Records that
+    did not validate (``invalid``) are checked from their raw data."""
     problems: list[tuple[Problem, str]] = []
     for spec in COLLECTIONS.values():
         for entry in content.records(spec.name):
             record: Any = entry.data
-            for ref in spec.references:
-                for index, slug in enumerate(ref.values(record)):
-                    if ref.target == "regions":
-                        if slug in content.regions:
-                            continue
-                        target = "regions"
-                        where = "it is not listed in regions.yaml"
-                    else:
-                        if slug in content.entries.get(ref.target, {}):
-                            continue
-                        target = f"{ref.target}/{slug}"
-                        folder = COLLECTIONS[ref.target].folder
-                        where = f"there is no {folder}/{slug}.md or .yaml in the content folder"
-                    single = "." in ref.field
-                    problem = Problem(
-                        entry.path,
-                        entry.line_of(*ref.field.split("."), *(() if single else (index,))),
-                        ref.field if single else f"{ref.field}[{index}]",
-                        f"unknown {ref.noun} '{slug}': {where}",
-                    )
-                    problems.append((problem, target))
+            values = {ref.field: list(ref.values(record)) for ref in spec.references}
             image = getattr(record, "image", None)
-            if image and image.src not in content.media:
-                problem = Problem(
-                    entry.path,
-                    entry.line_of("image", "src"),
-                    "image.src",
-                    f"the image media/{image.src} is not in the content folder",
-                )
-                problems.append((problem, "media"))
+            problems += _pointing(
+                content, spec, entry, values, image.src if image else None, spec.published(record)
+            )
+    for item in invalid:
+        spec = COLLECTIONS[item.collection]
+        data = item.parsed.data
+        values = {ref.field: ref.raw_values(data) for ref in spec.references}
+        image = data.get("image")
+        src = image.get("src") if isinstance(image, dict) else None
+        src = src if _valid_image_path(src) else None
+        problems += _pointing(content, spec, item, values, src, data.get("draft") is not True)
+    return problems
+
+
+def _valid_image_path(src: Any) -> bool:
+    """A raw image path its own field accepts (a bad one is a field error of its own)."""
+    try:
+        Image.model_validate({"src": src, "alt": "-"})
+    except ValidationError:
+        return False
+    return True
+
+
+def _pointing(
+    content: Content,
+    spec: CollectionSpec,
+    entry: Entry | Invalid,
+    values: dict[str, list[str | None]],
+    image: str | None,
+    published: bool,
+) -> list[tuple[Problem, str]]:
+    problems: list[tuple[Problem, str]] = []
+    for ref in spec.references:
+        for index, slug in enumerate(values[ref.field]):
+            if slug is None:
+                continue
+            single = "." in ref.field
+            loc = (*ref.field.split("."), *(() if single else (index,)))
+            field = ref.field if single else f"{ref.field}[{index}]"
+            if ref.target == "regions":
+                if slug in content.regions:
+                    continue
+                target, known = "regions", list(content.regions)
+                where = "it is not listed in regions.yaml"
+            else:
+                found = content.entries.get(ref.target, {}).get(slug)
+                target_spec = COLLECTIONS[ref.target]
+                if found is not None:
+                    if published and not target_spec.published(found.data):
+                        message = (
+                            f"the {ref.noun} '{slug}' is a draft (draft: true), so it is not "
+                            "on the site; publish it first, or leave it out here"
+                        )
+                        problem = Problem(entry.path, entry.line_of(*loc), field, message)
+                        problems.append((problem, f"{ref.target}/{slug}"))
+                    continue
+                target, known = f"{ref.target}/{slug}", list(content.entries.get(ref.target, {}))
+                where = f"there is no {target_spec.folder}/{slug}.md or .yaml in the content folder"
+            guess = difflib.get_close_matches(slug, known, n=1)
+            if guess:
+                message = f"unknown {ref.noun} '{slug}'; did you mean '{guess[0]}'? ({where})"
+            else:
+                message = f"unknown {ref.noun} '{slug}': {where}"
+            problems.append((Problem(entry.path, entry.line_of(*loc), field, message), target))
+    if image and image not in content.media:
+        problem = Problem(
+            entry.path,
+            entry.line_of("image", "src"),
+            "image.src",
+            f"the image media/{image} is not in the content folder",
+        )
+        problems.append((problem, "media"))
     return problems

@@ -174,6 +174,11 @@ class Record(Strict):
         "The sync server sets it.",
     )
     body: str = Field(default="", description="Markdown text of the page.")
+    draft: bool = Field(
+        default=False,
+        description="true keeps the record off the site (its page, lists, search and data). "
+        "`pantau new` starts every record as a draft.",
+    )
 
     @field_validator("updated")
     @classmethod
@@ -184,13 +189,32 @@ class Record(Strict):
 
     @model_validator(mode="after")
     def _checked_needs_sources(self) -> Record:
-        if self.checked in ("document", "press") and not self.sources:
-            raise ValueError(
-                f"checked: a record checked against {CHECKED[self.checked].against} needs "
-                "the sources it was checked against; add them under 'sources' or set "
-                "checked: unchecked"
-            )
+        problem = checked_without_sources(self.checked, bool(self.sources))
+        if problem:
+            raise ValueError(problem)
         return self
+
+
+def checked_without_sources(checked: Any, has_sources: bool) -> str | None:
+    """The 'checked' problem of a record checked against sources it does not list, as
+    'checked: sentence' (also applied to the raw data of a record with field errors)."""
+    if checked in ("document", "press") and not has_sources:
+        return (
+            f"checked: a record checked against {CHECKED[checked].against} needs "
+            "the sources it was checked against; add them under 'sources' or set "
+            "checked: unchecked"
+        )
+    return None
+
+
+def stage_without_dates(has_start: bool, has_end: bool, has_after: bool) -> str | None:
+    """The problem of a stage with no date and no stage it follows, as 'start: sentence'."""
+    if not (has_start or has_end or has_after):
+        return (
+            "start: a stage needs a start date, an end date, or 'after' (the stage it "
+            "follows and within how many days), so that its status can end"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -211,6 +235,18 @@ class Reference:
             value = getattr(value, inner, None) if value is not None else None
             return [value] if value else []
         return list(value)
+
+    def raw_values(self, data: dict[str, Any]) -> list[str | None]:
+        """The slugs this reference names in a record's parsed (unvalidated) data, by
+        position; None where an item is not a slug (that is a field error of its own)."""
+        name, _, inner = self.field.partition(".")
+        value = data.get(name)
+        if inner:
+            value = value.get(inner) if isinstance(value, dict) else None
+            return [value] if isinstance(value, str) and is_slug(value) else []
+        if not isinstance(value, list):
+            return []
+        return [item if isinstance(item, str) and is_slug(item) else None for item in value]
 
 
 @dataclass(frozen=True)
@@ -368,11 +404,9 @@ class Stage(Record):
     @model_validator(mode="after")
     def _dates(self) -> Stage:
         check_order("stage", self.start, self.end)
-        if not (self.start or self.end or self.after):
-            raise ValueError(
-                "start: a stage needs a start date, an end date, or 'after' (the stage it "
-                "follows and within how many days), so that its status can end"
-            )
+        problem = stage_without_dates(bool(self.start), bool(self.end), bool(self.after))
+        if problem:
+            raise ValueError(problem)
         return self
 
 
@@ -480,7 +514,6 @@ class Campaign(Record):
     action: Action | None = Field(
         default=None, description="A link for the call to action, shown as a button."
     )
-    draft: bool = Field(default=False, description="true keeps the campaign off the site.")
 
     @model_validator(mode="after")
     def _dates(self) -> Campaign:

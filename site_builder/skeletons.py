@@ -1,5 +1,9 @@
 """Valid starting points for `pantau new`, one per collection (named in its declaration in
-``models``): every required field, placeholders to replace."""
+``models``): every required field, placeholders to replace.
+
+Every skeleton starts as a draft. ``pantau check`` refuses a published record that still holds
+one of its skeleton's placeholders (every text value below with a space in it, except the
+real examples in ``EXAMPLES``) or that lists no source."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ summary: Satu atau dua kalimat tentang apa yang terjadi pada tahapan ini.
 monitoring:
   - Yang dipantau tim pada tahapan ini.
 divisions: []          # slugs from content/teams/
+draft: true            # delete this line to publish, once every field is real and sourced
 checked: unchecked     # document | press (both need sources) | unchecked | illustrative
 sources: []
 #  - title: Nama media, judul berita
@@ -35,6 +40,7 @@ members: []
 #  - name: Nama instansi
 #    kind: perangkat daerah   # perangkat daerah | aparat keamanan | lembaga
 #    role: anggota
+draft: true            # delete this line to publish, once every field is real and sourced
 checked: unchecked     # document | press | unchecked | illustrative
 sources: []
 ---
@@ -55,10 +61,10 @@ call_to_action: Apa yang diminta dari pembaca.
 # action:              # a button under the call to action
 #   label: Cek DPT online
 #   url: https://cekdptonline.kpu.go.id/
-draft: true            # set to false to publish
 # image:
 #   src: poster.webp   # a file under content/media/
 #   alt: Apa yang tampak pada poster
+draft: true            # delete this line to publish, once every field is real and sourced
 checked: unchecked     # document | press | unchecked | illustrative
 sources: []
 ---
@@ -68,8 +74,12 @@ Uraian kampanye dalam Markdown.
 PAGE = """\
 ---
 title: Judul halaman
+draft: true            # delete this line to publish, once every field is real and sourced
 checked: unchecked     # document | press | unchecked | illustrative
 sources: []
 ---
 Isi halaman dalam Markdown.
 """
+
+#: Values in the skeletons that are real examples a record may keep, not placeholders.
+EXAMPLES = frozenset({"pemilih pemula"})

@@ -70,6 +70,9 @@ members:
     kind: aparat keamanan
     role: anggota
 checked: unchecked
+sources:
+  - title: Sumber tim
+    url: https://example.org/tim
 """
 
 CAMPAIGN = """\
@@ -81,6 +84,9 @@ regions: [samarinda]
 organiser: Tim Uji
 call_to_action: Datang ke TPS.
 checked: unchecked
+sources:
+  - title: Sumber kampanye
+    url: https://example.org/kampanye
 ---
 Isi kampanye.
 """
