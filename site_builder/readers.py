@@ -123,6 +123,41 @@ def _expanded_size(root: yaml.Node, name: str, line_offset: int) -> None:
     size(root, 0)
 
 
+def yaml_hint(exc: yaml.MarkedYAMLError, text: str, index: int, line_offset: int = 0) -> str:
+    """What to do about a YAML syntax error, in plain words (with '; ' before it), or ''.
+    ``index`` is the 0-based line of the error within ``text``."""
+    problem = f"{exc.context or ''} {exc.problem or ''}"
+    opened = exc.context_mark
+    where = f" on line {opened.line + 1 + line_offset}" if opened else ""
+    lines = text.splitlines()
+    here = lines[index] if 0 <= index < len(lines) else ""
+    if "\t" in here or ("cannot start any token" in problem and "\t" in text):
+        return "; a tab is not allowed for indenting: use spaces instead"
+    if "mapping values are not allowed" in problem:
+        key, _, value = here.strip().partition(": ")
+        if key and value and len(here) < 80 and '"' not in value:
+            example = f'{key}: "{value.strip()}"'
+        else:
+            example = 'summary: "Ringkas: jelas"'
+        return f"; a value that contains ': ' must be put in quotes, like this: {example}"
+    if "quoted scalar" in problem:
+        return f"; the quote (\" or ') opened{where} is never closed: close it after the value"
+    if "flow sequence" in problem or "',' or ']'" in problem:
+        return f"; the '[' opened{where} is never closed: close it with ']'"
+    if "flow mapping" in problem or "',' or '}'" in problem:
+        return f"; the '{{' opened{where} is never closed: close it with '}}'"
+    if "expected key" in problem or "block end" in problem:
+        return (
+            "; check the indentation: the fields of one record start in the same column, "
+            "and the items of a list ('- ') line up under each other"
+        )
+    if "alias" in problem or "anchor" in problem:
+        return "; '*' and '&' have a meaning in YAML: put a value starting with them in quotes"
+    if "tag" in problem:
+        return "; '!' starts a tag in YAML: put a value starting with '!' in quotes"
+    return ""
+
+
 def parse_yaml(text: str, name: str, line_offset: int = 0) -> Parsed:
     """Parse a YAML mapping; raise ContentError with the parser's line and column. The
     parse is bounded in size, depth and expanded values (see MAX_VALUES)."""
@@ -149,8 +184,9 @@ def parse_yaml(text: str, name: str, line_offset: int = 0) -> Parsed:
         line = (mark.line + 1 + line_offset) if mark else 1 + line_offset
         column = (mark.column + 1) if mark else 1
         reason = exc.problem or exc.context or "not valid YAML"
+        hint = yaml_hint(exc, text, mark.line if mark else 0, line_offset)
         raise ContentError(
-            [Problem(name, line, "", f"invalid YAML at column {column}: {reason}")]
+            [Problem(name, line, "", f"invalid YAML at column {column}: {reason}{hint}")]
         ) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1 + line_offset

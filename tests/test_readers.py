@@ -122,3 +122,27 @@ def test_a_duplicate_key_in_front_matter_names_its_own_line() -> None:
 def test_a_byte_order_mark_is_ignored(name: str) -> None:
     text = "---\ntitle: a\n---\nIsi.\n" if name == "x.md" else "title: a\n"
     assert parse_record("\ufeff" + text, name).data["title"] == "a"
+
+
+@pytest.mark.parametrize(
+    ("front", "line", "hint"),
+    [
+        (
+            "title: X\nsummary: Ringkas: jelas\n",
+            3,
+            """a value that contains ': ' must be put in quotes, like this: """
+            """summary: "Ringkas: jelas\"""",
+        ),
+        ("title: X\nmonitoring:\n\t- satu\n", 4, "a tab is not allowed for indenting: use spaces"),
+        ("title: 'X\nsummary: Y\n", 4, "the quote (\" or ') opened on line 2 is never closed"),
+        ("title: X\ndivisions: [satu, dua\n", 4, "the '[' opened on line 3 is never closed"),
+        ("title: X\naction: {label: Cek\n", 4, "the '{' opened on line 3 is never closed"),
+    ],
+)
+def test_a_yaml_syntax_error_says_what_to_do(front: str, line: int, hint: str) -> None:
+    with pytest.raises(ContentError) as info:
+        parse_record(f"---\n{front}---\nIsi.\n", "stages/x.md")
+    (problem,) = info.value.problems
+    assert problem.line == line
+    assert problem.message.startswith("invalid YAML at column ")
+    assert hint in problem.message
