@@ -88,7 +88,7 @@ def main(verbose: bool) -> None:
     "--today",
     callback=parse_today,
     metavar="YYYY-MM-DD",
-    help="Reference date for stage status (default: today in WITA).",
+    help="Reference date for stage status, e.g. 2024-11-27 (default: today in WITA).",
 )
 @click.option("--full", is_flag=True, help="Render everything, ignoring what the last build kept.")
 @click.option(

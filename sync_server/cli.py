@@ -27,11 +27,16 @@ data_option = click.option(
     "seed",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
-    help="Content to start a new data folder from (default: the shipped content).",
+    help="Content to start a new data folder from, e.g. ./content (default: the shipped content).",
 )
 @data_option
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8000, show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address to listen on, e.g. 0.0.0.0 for every interface (behind a proxy).",
+)
+@click.option("--port", type=int, default=8000, show_default=True, help="The port, e.g. 8080.")
 @click.option(
     "--max-auth-failures",
     type=click.IntRange(min=1),
@@ -78,9 +83,21 @@ def token() -> None:
 
 @token.command("create")
 @data_option
-@click.option("--name", required=True, help="Who the token is for (unique).")
-@click.option("--role", type=click.Choice(ROLES), required=True)
-@click.option("--expires", type=click.IntRange(min=1), default=None, help="Days until it expires.")
+@click.option("--name", required=True, help="Who the token is for (unique), e.g. budi.")
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    required=True,
+    help="What the token may edit: admin (campaigns, pages, stages, teams; may also revert "
+    "and start a build), editor (stages, teams) or campaign (campaigns, and their poster "
+    "images). E.g. --role editor.",
+)
+@click.option(
+    "--expires",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Days until it expires, e.g. 90 (default: never).",
+)
 @reports_errors
 def token_create(data: Path, name: str, role: str, expires: int | None) -> None:
     """Create a token and print it once, alone on the last line.
@@ -158,10 +175,17 @@ def read_token(token_file: Path | None) -> str:
 
 
 server_option = click.option(
-    "--server", envvar="PANTAU_SERVER", help="The sync server, e.g. http://127.0.0.1:8000."
+    "--server",
+    envvar="PANTAU_SERVER",
+    help="The sync server, e.g. http://127.0.0.1:8000; without this option it is read from "
+    "the PANTAU_SERVER environment variable.",
 )
 token_file_option = click.option(
-    "--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A file holding your token, e.g. ~/.pantau-token (used when PANTAU_TOKEN is not "
+    "set; keep it readable by you only).",
 )
 
 

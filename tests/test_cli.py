@@ -12,10 +12,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import click
 import pytest
 
 from site_builder.cli import main
 from site_builder.load import load_content
+from site_builder.models import writable
+from sync_server.auth import ROLES
+from sync_server.cli import main as full_main
 
 PANTAU = [sys.executable, "-m", "site_builder"]
 
@@ -26,9 +30,50 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 @pytest.mark.parametrize("command", sorted(main.commands))
 def test_every_command_has_help_with_an_example(command: str) -> None:
-    result = run(command, "--help")
+    # `pantau` is sync_server's command: the builder's with serve, token and sync added.
+    result = subprocess.run(
+        [sys.executable, "-m", "sync_server", command, "--help"], capture_output=True, text=True
+    )
     assert result.returncode == 0
     assert "Example:" in result.stdout
+
+
+def every_command() -> list[tuple[str, click.Command]]:
+    """Every command of `pantau`, with the sync server's, subcommands as 'group sub'."""
+    found: list[tuple[str, click.Command]] = []
+
+    def walk(prefix: str, group: click.Group) -> None:
+        for name, command in sorted(group.commands.items()):
+            found.append((f"{prefix}{name}", command))
+            if isinstance(command, click.Group):
+                walk(f"{prefix}{name} ", command)
+
+    walk("", full_main)
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), every_command(), ids=lambda x: str(x))
+def test_every_command_and_option_has_help_with_an_example(
+    name: str, command: click.Command
+) -> None:
+    assert command.help and "Example:" in command.help, name
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.name == "help":
+            continue
+        text = param.help or ""
+        assert text.strip(), f"{name} {param.opts[0]} has no help text"
+        shown = param.is_flag or param.show_default or isinstance(param.type, click.Choice)
+        assert shown or "e.g." in text, f"{name} {param.opts[0]}: give an example (e.g. ...)"
+        if param.envvar:
+            assert str(param.envvar) in text, f"{name} {param.opts[0]}: name {param.envvar}"
+
+
+def test_the_role_option_says_what_each_role_may_edit() -> None:
+    (create,) = (c for n, c in every_command() if n == "token create")
+    (role,) = (p for p in create.params if p.name == "role")
+    for name in ROLES:
+        folders = ", ".join(sorted(writable(name)))
+        assert re.search(rf"\b{name} \({folders}[;,)]", role.help or ""), (name, folders)
 
 
 def test_build_prints_one_summary_line(scratch_content: Path, tmp_path: Path) -> None:
