@@ -122,6 +122,9 @@ def build(content_dir: Path, out: Path, today: dt.date | None, full: bool, verif
 def check(content_dir: Path) -> None:
     """Validate the content only; list every problem as file:line: field: message.
 
+    Every problem is listed in one run. A published record (not draft: true) must also be
+    ready for readers: no placeholder left from `pantau new`, and at least one source.
+
     \b
     Example:
         pantau check --content content
@@ -199,7 +202,10 @@ def schema(out: Path) -> None:
 @content_option
 @reports_errors
 def new(kind: str, slug: str, content_dir: Path) -> None:
-    """Write a valid skeleton record to fill in.
+    """Write a skeleton record to fill in; it starts as a draft (draft: true).
+
+    Delete the draft line once every field holds real text and a source: `pantau check`
+    refuses a published record that still holds a placeholder or has no source.
 
     \b
     Example:
