@@ -79,6 +79,9 @@ class Fingerprints:
             history = graph.changes
             if rest == "changes":
                 return _digest(repr(history.changes)) if history else "-"
+            if rest.startswith("time:"):
+                when = history.times.get(rest.removeprefix("time:")) if history else None
+                return when.isoformat() if when is not None else "-"
             revision = history.revisions.get(rest.removeprefix("rev:")) if history else None
             return str(revision)
         if key == "today":

@@ -49,10 +49,13 @@ class Change:
 
 @dataclass(frozen=True)
 class History:
-    """What the sync server knows and the builder cannot: revisions and recent changes."""
+    """What the sync server knows and the builder cannot: revisions, recent changes, and when
+    each record last changed (by 'collection/slug'; a record with no known change time, such
+    as one only imported, is left out)."""
 
     revisions: dict[str, int]
     changes: list[Change]
+    times: dict[str, dt.datetime] = field(default_factory=dict)
 
 
 def href(entry: Entry) -> str:
@@ -276,10 +279,20 @@ class SiteGraph:
         """Positive before voting day, 0 on it, negative after."""
         return (self.site.election_day - self.today).days
 
+    def changed(self, entry: Entry) -> dt.datetime | None:
+        """When a record last changed, if known: its own 'updated' if its author set one,
+        else the time of its last change in the sync server's history, else None."""
+        return entry.record.updated or self.history_time(entry.key)
+
+    def history_time(self, key: str) -> dt.datetime | None:
+        """When the sync server last recorded a change to a record (noted as ``h:time:key``)."""
+        deps.note("h:time:" + key)
+        return self.changes.times.get(key) if self.changes else None
+
     def updated(self, entry: Entry) -> dt.datetime:
-        """When a record last changed: its own 'updated', or the start of the build's day
-        (for feeds and calendars, which need a time; pages show only known times)."""
-        return entry.record.updated or start_of_day(self.today)
+        """When a record last changed (see ``changed``), or the start of the build's day (for
+        feeds and calendars, which need a time; pages show only known times)."""
+        return self.changed(entry) or start_of_day(self.today)
 
     def updated_today(self) -> dt.datetime:
         return start_of_day(self.today)
@@ -289,12 +302,15 @@ class SiteGraph:
         them says when it changed (a time is never made up)."""
         found: list[dt.datetime] = []
         entries = self.content.entries
-        for key in keys:
+        for key in list(keys):  # a copy: `keys` may be the set this render notes into
             if key.startswith("r:"):
                 collection, _, slug = key[2:].partition("/")
                 entry = entries.get(collection, {}).get(slug)
-                if entry is not None and entry.data.updated:
-                    found.append(entry.data.updated)
+                if entry is None:
+                    continue
+                when = entry.data.updated or self.history_time(entry.key)
+                if when is not None:
+                    found.append(when)
         if "h:changes" in keys and self.changes and self.changes.changes:
             found.append(self.changes.changes[0].time)
         return max(found, default=None)

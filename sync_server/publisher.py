@@ -43,10 +43,11 @@ ACTION_LABELS = {
 
 
 def history_of(store: Store, limit: int = 50) -> History:
-    """Revisions of live records and the latest changes, for the public change log. A change
-    is listed only if the record was on the site at that revision (for a deletion: just
-    before it), so a draft's title never reaches the public log."""
+    """Revisions of live records, when each last changed, and the latest changes for the
+    public change log. A change is listed only if the record was on the site at that revision
+    (for a deletion: just before it), so a draft's title never reaches the public log."""
     revisions = store.revisions()
+    times = {key: dt.datetime.fromisoformat(time) for key, time in store.change_times().items()}
     changes = []
     for row in store.recent_changes(limit):
         shown = row
@@ -66,7 +67,7 @@ def history_of(store: Store, limit: int = 50) -> History:
                 revision=row["revision"],
             )
         )
-    return History(revisions, changes)
+    return History(revisions, changes, times)
 
 
 @functools.lru_cache(maxsize=4096)
