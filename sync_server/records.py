@@ -20,8 +20,8 @@ from .auth import Identity
 from .errors import Conflict, Invalid, NotFound, PreconditionRequired, Unavailable
 from .protocol import text_hash
 from .publisher import Publisher
-from .store import Current, Store, now
-from .workspace import Workspace, set_updated
+from .store import Current, Store
+from .workspace import Workspace
 
 T = TypeVar("T")
 
@@ -142,8 +142,9 @@ class Records:
             return Outcome(current, self.publisher.live_build(), replayed=True)
         self._check_precondition(current, key, if_match, create)
         ext = self._ext(current, ext_hint, text)
-        final = set_updated(text, ext, now())
-        entry = self._entry(collection, slug, final, ext)  # the costly part, unlocked
+        # The text is kept exactly as its author wrote it: the time of the change is the
+        # revision's own (see Store.change_times), never written into the text.
+        entry = self._entry(collection, slug, text, ext)  # the costly part, unlocked
         with self.workspace.lock:
             current = self.store.current(collection, slug)
             if not create and self._unchanged(current, if_match, submitted):
@@ -155,7 +156,7 @@ class Records:
             self._check_precondition(current, key, if_match, create)
             if self._ext(current, ext_hint, text) != ext:  # created meanwhile with another
                 ext = self._ext(current, ext_hint, text)
-                entry = self._entry(collection, slug, final, ext)
+                entry = self._entry(collection, slug, text, ext)
             checked("the record is not valid", self.workspace.check_references, entry)
             obstacle = self.workspace.obstacle(collection, slug, ext)
             if obstacle is not None:
@@ -166,7 +167,7 @@ class Records:
             saved = self.store.add_revision(
                 collection=collection,
                 slug=slug,
-                text=final,
+                text=text,
                 ext=ext,
                 deleted=False,
                 action="update" if exists else "create",
@@ -229,7 +230,7 @@ class Records:
                         slug,
                     )
             else:
-                text = set_updated(old["text"], old["ext"], now())
+                text = old["text"]
                 entry = checked(
                     "that revision is no longer valid",
                     self.workspace.prepare,

@@ -3,9 +3,7 @@ validated content in memory; start-up reconciliation is in reconcile.py."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import re
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -27,31 +25,6 @@ from .reconcile import Reconciler
 from .store import Store
 
 log = logging.getLogger("pantau.sync")
-
-_UPDATED = re.compile(r"^updated:.*$", re.M)
-
-
-def set_updated(text: str, ext: str, when: dt.datetime) -> str:
-    """Set the top-level 'updated' field of a record's text, keeping everything else as is."""
-    line = f"updated: {when.isoformat()}"
-    if ext == ".md":
-        lines = text.splitlines(keepends=True)
-        if not lines or lines[0].rstrip() != "---":
-            return text  # invalid; validation reports it
-        for index in range(1, len(lines)):
-            if lines[index].rstrip() in ("---", "..."):
-                front = "".join(lines[1:index])
-                if _UPDATED.search(front):
-                    front = _UPDATED.sub(line, front, count=1)
-                else:
-                    front = (
-                        front + ("" if front.endswith("\n") or not front else "\n") + line + "\n"
-                    )
-                return lines[0] + front + "".join(lines[index:])
-        return text
-    if _UPDATED.search(text):
-        return _UPDATED.sub(line, text, count=1)
-    return text + ("" if text.endswith("\n") or not text else "\n") + line + "\n"
 
 
 class Workspace:

@@ -3,17 +3,24 @@ each change in the history (the record's text stays exactly as its author wrote 
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from site_builder.build import build, verify_build
+from site_builder.dates import tanggal_jam
+from site_builder.graph import History
+from site_builder.models import WITA
+
 from .server import ServerProcess, make_token
 
 # Real servers: left out of the quick run (-m 'not slow').
-pytestmark = pytest.mark.slow
+slow = pytest.mark.slow
 
 STAGE_URL = "/api/records/stages/pemungutan-suara"
 CAMPAIGN_URL = "/api/records/campaigns/ayo-memilih"
@@ -72,6 +79,7 @@ def riwayat(server: ServerProcess) -> str:
     return response.text
 
 
+@slow
 @pytest.mark.parametrize("who", ["editor", "admin"])
 def test_a_put_of_the_current_text_changes_nothing(
     server: ServerProcess, tokens: dict[str, str], who: str
@@ -105,6 +113,7 @@ def test_a_put_of_the_current_text_changes_nothing(
         assert riwayat(server) == log_before
 
 
+@slow
 def test_a_json_put_of_the_current_text_changes_nothing(
     server: ServerProcess, tokens: dict[str, str]
 ) -> None:
@@ -121,6 +130,7 @@ def test_a_json_put_of_the_current_text_changes_nothing(
         assert state(admin, CAMPAIGN_URL) == before
 
 
+@slow
 def test_the_same_text_on_a_stale_revision_or_as_a_creation_is_still_refused(
     server: ServerProcess, tokens: dict[str, str]
 ) -> None:
@@ -134,6 +144,7 @@ def test_the_same_text_on_a_stale_revision_or_as_a_creation_is_still_refused(
         assert state(http, STAGE_URL) == before
 
 
+@slow
 def test_a_change_after_a_no_op_is_recorded_as_usual(
     server: ServerProcess, tokens: dict[str, str]
 ) -> None:
@@ -147,3 +158,125 @@ def test_a_change_after_a_no_op_is_recorded_as_usual(
         assert changed.json()["revision"] == record["revision"] + 1
         assert "unchanged" not in changed.json()
         assert changed.json()["build"]["status"] == "queued"
+
+
+# the time of a change lives in the history, not in the text ---------------------------------
+
+
+def page(server: ServerProcess, path: str) -> str:
+    response = httpx.get(f"{server.url}/{path}", timeout=5)
+    assert response.status_code == 200, path
+    return response.text
+
+
+def last_time(http: httpx.Client, url: str) -> dt.datetime:
+    history = http.get(f"{url}/history").json()["revisions"]
+    return dt.datetime.fromisoformat(history[-1]["time"])
+
+
+@slow
+def test_a_record_only_imported_shows_no_change_time(server: ServerProcess) -> None:
+    html = page(server, "tim/keamanan/index.html")
+    assert "Terakhir diperbarui" not in html  # never a made-up time
+
+
+@slow
+def test_a_put_keeps_the_text_byte_for_byte_and_the_page_shows_the_historys_time(
+    server: ServerProcess, tokens: dict[str, str]
+) -> None:
+    with server.client(tokens["editor"]) as http:
+        record = http.get(STAGE_URL).json()
+        assert "updated:" not in record["text"]
+        # Odd but valid spacing and a comment: kept exactly as written.
+        edited = record["text"].replace(
+            "checked: press", "checked:   press   # dicek ulang\n# catatan staf"
+        )
+        response = put(http, STAGE_URL, edited, **{"If-Match": str(record["revision"])})
+        assert response.status_code == 200, response.text
+        assert response.json()["text"] == edited
+        wait_for_build(http, response.json()["build"]["id"])
+        assert http.get(STAGE_URL).json()["text"] == edited
+        history = http.get(f"{STAGE_URL}/history").json()["revisions"]
+        assert history[-1]["text"] == edited
+        when = last_time(http, STAGE_URL)
+    assert (server.data / "content/stages/pemungutan-suara.md").read_text() == edited
+    html = page(server, "tahapan/pemungutan-suara/index.html")
+    assert f"Terakhir diperbarui {tanggal_jam(when)}." in html
+    assert f'Data per <time datetime="{when.isoformat()}">' in html
+
+
+@slow
+def test_an_updated_field_the_author_wrote_stays_and_is_shown(
+    server: ServerProcess, tokens: dict[str, str]
+) -> None:
+    own = dt.datetime(2024, 11, 20, 10, 0, tzinfo=WITA)
+    with server.client(tokens["campaign"]) as http:
+        record = http.get(CAMPAIGN_URL).json()
+        edited = record["text"].replace("---\n", f"---\nupdated: {own.isoformat()}\n", 1)
+        response = put(http, CAMPAIGN_URL, edited, **{"If-Match": str(record["revision"])})
+        assert response.status_code == 200, response.text
+        assert response.json()["text"] == edited
+    with server.client(tokens["admin"]) as admin:
+        wait_for_build(admin, response.json()["build"]["id"])
+    html = page(server, "kampanye/ayo-memilih/index.html")
+    assert f"Terakhir diperbarui {tanggal_jam(own)}." in html
+    # Removing it again: the page falls back on the history's time of that change.
+    with server.client(tokens["campaign"]) as http:
+        again = put(http, CAMPAIGN_URL, record["text"], **{"If-Match": str(record["revision"] + 1)})
+        assert again.status_code == 200, again.text
+        when = last_time(http, CAMPAIGN_URL)
+    with server.client(tokens["admin"]) as admin:
+        wait_for_build(admin, again.json()["build"]["id"])
+    html = page(server, "kampanye/ayo-memilih/index.html")
+    assert f"Terakhir diperbarui {tanggal_jam(when)}." in html
+    assert tanggal_jam(own) not in html
+
+
+@slow
+def test_a_new_change_re_renders_the_pages_that_show_its_time(
+    server: ServerProcess, tokens: dict[str, str]
+) -> None:
+    """Reverting to the current revision keeps the text as it is, yet its time is new: the
+    page must follow the history's time, not only the text."""
+    with server.client(tokens["admin"]) as http:
+        history = http.get(f"{STAGE_URL}/history").json()["revisions"]
+        wanted = history[-1]  # the current text: only the time (and revision) change
+        time.sleep(1.1)  # times are kept to the second
+        reverted = http.post(f"{STAGE_URL}/revert", json={"revision": wanted["revision"]})
+        assert reverted.status_code == 200, reverted.text
+        wait_for_build(http, reverted.json()["build"]["id"])
+        when = last_time(http, STAGE_URL)
+    html = page(server, "tahapan/pemungutan-suara/index.html")
+    assert f"Terakhir diperbarui {tanggal_jam(when)}." in html
+
+
+# the engine: a page that shows a time depends on it ------------------------------------------
+
+WHEN = dt.datetime(2024, 11, 21, 9, 15, tzinfo=WITA)
+LATER = dt.datetime(2024, 11, 22, 16, 40, tzinfo=WITA)
+TODAY = dt.date(2024, 11, 25)
+
+
+def history(when: dt.datetime) -> History:
+    """The same revisions and change log, only the change time of the stage differs."""
+    return History({"stages/pemungutan-suara": 2}, [], {"stages/pemungutan-suara": when})
+
+
+def test_an_incremental_build_follows_a_new_change_time(
+    scratch_content: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "public"
+    stage_page = out / "tahapan/pemungutan-suara/index.html"
+    build(scratch_content, out, today=TODAY, history=history(WHEN))
+    assert f"Terakhir diperbarui {tanggal_jam(WHEN)}." in stage_page.read_text()
+    result = build(scratch_content, out, today=TODAY, history=history(LATER))
+    html = stage_page.read_text()
+    assert f"Terakhir diperbarui {tanggal_jam(LATER)}." in html
+    assert tanggal_jam(WHEN) not in html
+    assert "tahapan/pemungutan-suara/index.html" in result.changes.written
+    verify_build(scratch_content, out, TODAY, history(LATER))
+    # Without a known time: nothing is shown, never a placeholder.
+    unknown = History({"stages/pemungutan-suara": 2}, [])
+    build(scratch_content, out, today=TODAY, history=unknown)
+    assert "Terakhir diperbarui" not in stage_page.read_text()
+    verify_build(scratch_content, out, TODAY, unknown)
