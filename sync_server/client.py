@@ -26,7 +26,6 @@ from site_builder.readers import READER_EXTENSIONS, parse_record
 from .protocol import atomic_remove, atomic_write, text_hash, valid_record_name
 
 STATE_FILE = ".pantau-sync.json"
-IGNORED_FIELDS = {"updated"}  # set by the server on every change; never a conflict
 
 
 @dataclass
@@ -187,12 +186,16 @@ def serialise(data: dict[str, Any], ext: str) -> str:
 def three_way(
     base: dict[str, Any], local: dict[str, Any], server: dict[str, Any]
 ) -> tuple[dict[str, Any], list[str]]:
-    """Merge field by field; return the merged fields and the fields changed on both sides."""
+    """Merge field by field; return the merged fields and the fields changed on both sides.
+
+    Every field is the author's, ``updated`` included: the server keeps the time of a change
+    in its history and never writes it into the text, so an ``updated`` line (one written by
+    hand, or one an older server wrote) changes only when someone edits it."""
     merged: dict[str, Any] = {}
     conflicts = []
     for name in [*server, *(k for k in local if k not in server)]:
         b, mine, theirs = base.get(name), local.get(name), server.get(name)
-        if name in IGNORED_FIELDS or mine in (theirs, b):
+        if mine in (theirs, b):
             value = theirs
         elif theirs == b:
             value = mine

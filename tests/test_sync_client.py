@@ -165,11 +165,54 @@ def test_wrong_token_is_explained(server: ServerProcess, tmp_path: Path) -> None
 
 def test_three_way_merge_rules() -> None:
     base = {"a": 1, "b": 1, "c": 1, "updated": "x"}
-    local = {"a": 2, "b": 1, "c": 3, "updated": "y"}
+    local = {"a": 2, "b": 1, "c": 3, "updated": "x"}
     server = {"a": 1, "b": 2, "c": 4, "updated": "z"}
     merged, clashes = three_way(base, local, server)
     assert merged == {"a": 2, "b": 2, "c": 3, "updated": "z"}
     assert clashes == ["c"]
+
+
+def test_updated_is_the_authors_field_like_any_other() -> None:
+    base = {"a": 1, "updated": "x"}
+    mine, clashes = three_way(base, {"a": 1, "updated": "y"}, {"a": 2, "updated": "x"})
+    assert mine == {"a": 2, "updated": "y"} and clashes == []  # my own time is kept
+    _, clashes = three_way(base, {"a": 1, "updated": "y"}, {"a": 1, "updated": "z"})
+    assert clashes == ["updated"]  # both set another time: a conflict, as for any field
+
+
+def test_push_leaves_the_file_exactly_as_written(
+    server: ServerProcess, token: str, tmp_path: Path
+) -> None:
+    ani = staff_copy(server, token, tmp_path / "ani")
+    local = tmp_path / "ani" / STAGE
+    edit(local, "summary: Hari pemungutan suara.", "summary: Ringkasan Ani.   ")
+    written = local.read_bytes()
+    assert ani.push() == 1
+    assert local.read_bytes() == written
+    assert (server.data / "content" / STAGE).read_bytes() == written
+    assert b"updated:" not in written
+    assert describe_status(tmp_path / "ani")[-1].startswith("0 local change(s)")
+
+
+def test_records_that_carry_an_updated_line_merge_field_by_field(
+    server: ServerProcess, token: str, tmp_path: Path
+) -> None:
+    ani = staff_copy(server, token, tmp_path / "ani")
+    edit(
+        tmp_path / "ani" / STAGE,
+        "checked: press",
+        "checked: press\nupdated: 2024-11-20T10:00:00+08:00",
+    )
+    assert ani.push() == 1
+    budi = staff_copy(server, token, tmp_path / "budi")
+    edit(tmp_path / "ani" / STAGE, "summary: Hari pemungutan suara.", "summary: Ringkasan Ani.")
+    edit(tmp_path / "budi" / STAGE, "title: Pemungutan suara", "title: Judul Budi")
+    assert ani.push() == 1
+    assert budi.push() == 1  # 409, merged against the base, pushed again
+    assert not budi.state.conflicts
+    server_text = (server.data / "content" / STAGE).read_text()
+    assert "Ringkasan Ani." in server_text and "Judul Budi" in server_text
+    assert "\nupdated: '2024-11-20T10:00:00+08:00'\n" in server_text  # as merged
 
 
 def test_token_commands(tmp_path: Path) -> None:
