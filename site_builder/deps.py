@@ -11,7 +11,7 @@ same as when the output was made:
 - ``today``: the build's date itself
 - ``site``, ``regions``: the settings files
 - ``t:<template>``: a template's source (and which folder it came from)
-- ``h:changes``, ``h:rev:<key>``: what the sync server's history contributes
+- ``h:changes``, ``h:rev:<key>``, ``h:time:<key>``: what the sync server's history contributes
 - ``f:<path>``: a file copied as it is (theme static files, content media)
 
 Recording is explicit (a ``Recorder`` is made active for one render), so code that runs outside
