@@ -162,6 +162,52 @@ def token_revoke(data: Path, name: str) -> None:
     click.echo(f"Revoked '{name}'.")
 
 
+@main.command("backup")
+@data_option
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@reports_errors
+def backup_command(data: Path, dest: Path) -> None:
+    """Copy the data folder into DEST (new or empty), safely while the server runs.
+
+    The database is copied with SQLite's online backup API (one consistent snapshot), with
+    the content and its media; DEST/manifest.json lists counts and each file's SHA-256.
+
+    \b
+    Example:
+        pantau backup --data data backups/2024-11-27
+    """
+    from .backup import backup
+
+    summary = backup(data, dest)
+    click.echo(f"Backed up {summary.describe()} into {dest}.")
+
+
+@main.command("restore")
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The data folder to create (it must not exist or be empty), e.g. data-restored.",
+)
+@click.argument("src", type=click.Path(file_okay=False, path_type=Path))
+@reports_errors
+def restore_command(data: Path, src: Path) -> None:
+    """Restore a backup made by `pantau backup` into a new data folder.
+
+    Every file is checked against the manifest's SHA-256 and the database with SQLite's
+    integrity check before anything is put in place; then start the server on it.
+
+    \b
+    Example:
+        pantau restore --data data-new backups/2024-11-27
+        pantau serve --data data-new
+    """
+    from .backup import restore
+
+    summary = restore(src, data)
+    click.echo(f"Restored {summary.describe()} into {data}.")
+
+
 def read_token(token_file: Path | None) -> str:
     value = os.environ.get("PANTAU_TOKEN", "").strip()
     if not value and token_file is not None:
