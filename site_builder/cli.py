@@ -222,3 +222,35 @@ def new(kind: str, slug: str, content_dir: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     click.echo(f"Wrote {path}")
+
+
+@main.command()
+@content_option
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="The port on 127.0.0.1 (0: any free one).",
+)
+@reports_errors
+def dev(content_dir: Path, port: int) -> None:
+    """Build, serve on 127.0.0.1 and rebuild on every change, reloading the open page.
+
+    The site is built into .pantau-dev/ beside the content folder (never into public/).
+    Each save of a content or theme file renders only what it changed; the page in the
+    browser reloads by itself. A content problem is shown on the page and here, while the
+    last good build stays served. Ctrl+C stops.
+
+    \b
+    Example:
+        pantau dev --content content --port 8000
+    """
+    from .dev import run
+
+    if not content_dir.is_dir():
+        raise PantauError(f"{content_dir}: no such content folder")
+    try:
+        run(content_dir, port, lambda text, err: click.echo(text, err=err))
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
