@@ -1,7 +1,7 @@
 """The site graph: records in display order, cross-links and what is computed from dates.
 
-Everything here is pure and depends only on the content and the build's reference date, so
-the same input always gives the same graph.
+Everything here is pure and depends only on the content and the build's reference date (or
+moment, see ``reference_moment``), so the same input always gives the same graph.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from . import deps
 from .dates import start_of_day
 from .deps import Fragments, Memo
 from .load import Content, Entry
-from .models import COLLECTIONS, Region, Site, Stage
+from .models import COLLECTIONS, WITA, Region, Site, Stage, schedule_moments
 
 STATUS_LABELS = {
     "selesai": "Selesai",
@@ -56,6 +56,30 @@ class History:
     revisions: dict[str, int]
     changes: list[Change]
     times: dict[str, dt.datetime] = field(default_factory=dict)
+
+
+def reference_moment(today: dt.date) -> dt.datetime:
+    """The moment a build shows the site at, which decides each record's ``publish_at`` and
+    ``expire_at``: a date (``--today``, or today's date for ``pantau build``) stands for its
+    start, 00:00 WITA, so a build for a given date is always the same; a datetime (the sync
+    server passes the current moment) is that moment itself."""
+    if isinstance(today, dt.datetime):
+        return today if today.tzinfo is not None else today.replace(tzinfo=WITA)
+    return start_of_day(today)
+
+
+def next_change(content: Content, moment: dt.datetime) -> dt.datetime:
+    """The first moment after ``moment`` at which a site built from ``content`` would differ
+    with time alone: a record's ``publish_at`` or ``expire_at``, or the next midnight WITA
+    (stage and campaign statuses change by date)."""
+    local = moment.astimezone(WITA)
+    soonest = start_of_day(local.date() + dt.timedelta(days=1))
+    for name in COLLECTIONS:
+        for entry in content.records(name):
+            for when in schedule_moments(entry.data):
+                if moment < when < soonest:
+                    soonest = when
+    return soonest
 
 
 def href(entry: Entry) -> str:
@@ -131,7 +155,7 @@ class SiteGraph:
 
     content: Content
     build_date: dt.date
-    lists: dict[str, list[Entry]]
+    lists: dict[str, list[Entry]]  # the records on the site at the build's moment
     region_list: list[Region]
     changes: History | None = None
     fragments: Fragments = field(default_factory=Fragments, compare=False, repr=False)
@@ -264,11 +288,13 @@ class SiteGraph:
         return self.content.entries.get("stages", {})
 
     def linked(self, entry: Entry, field_name: str) -> list[Entry]:
-        """The records one of a record's reference fields names (a stage's divisions)."""
+        """The records one of a record's reference fields names (a stage's divisions) that
+        are on the site (one scheduled for later, or expired, is left out)."""
         spec = COLLECTIONS[entry.collection]
         (reference,) = (r for r in spec.references if r.field == field_name)
         targets = self.content.entries[reference.target]
-        return [targets[slug] for slug in getattr(entry.record, field_name)]
+        shown = {e.slug for e in self.listed(reference.target)}
+        return [targets[slug] for slug in getattr(entry.record, field_name) if slug in shown]
 
     def regions_of(self, entry: Entry, field_name: str = "regions") -> list[Region]:
         """The regions a record names in one of its fields."""
@@ -399,9 +425,14 @@ def build_graph(
     history: History | None = None,
     fragments: Fragments | None = None,
 ) -> SiteGraph:
+    """The graph of ``content`` as the site shows it on ``today``: a date, or a datetime for
+    a build at an exact moment (see ``reference_moment``)."""
+    moment = reference_moment(today)
+    if isinstance(today, dt.datetime):
+        today = moment.astimezone(WITA).date()
     lists = {
         name: sorted(
-            (e for e in content.records(name) if spec.published(e.data)),
+            (e for e in content.records(name) if spec.visible(e.data, moment)),
             key=lambda e, order=spec.order: order(e.data, e.slug),  # type: ignore[misc]
             reverse=spec.newest_first,
         )

@@ -179,13 +179,30 @@ class Record(Strict):
         description="true keeps the record off the site (its page, lists, search and data). "
         "`pantau new` starts every record as a draft.",
     )
+    publish_at: Moment | None = Field(
+        default=None,
+        description="The record appears on the site from this moment (ISO 8601; without an "
+        "offset it is WITA). Leave out to publish at once.",
+    )
+    expire_at: Moment | None = Field(
+        default=None,
+        description="The record leaves the site at this moment (ISO 8601; without an offset "
+        "it is WITA); after publish_at. Leave out to keep it.",
+    )
 
-    @field_validator("updated")
+    @field_validator("updated", "publish_at", "expire_at")
     @classmethod
     def _assume_wita(cls, value: dt.datetime | None) -> dt.datetime | None:
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=WITA)
         return value
+
+    @model_validator(mode="after")
+    def _expires_after_publishing(self) -> Record:
+        problem = schedule_problem(self.publish_at, self.expire_at)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @model_validator(mode="after")
     def _checked_needs_sources(self) -> Record:
@@ -205,6 +222,33 @@ def checked_without_sources(checked: Any, has_sources: bool) -> str | None:
             "checked: unchecked"
         )
     return None
+
+
+def schedule_problem(publish_at: dt.datetime | None, expire_at: dt.datetime | None) -> str | None:
+    """The problem of a record that would leave the site before it appears, as
+    'expire_at: sentence'."""
+    if publish_at is not None and expire_at is not None and expire_at <= publish_at:
+        return (
+            f"expire_at: the record would leave the site ({expire_at.isoformat()}) before "
+            f"it appears ({publish_at.isoformat()}); expire_at must be after publish_at"
+        )
+    return None
+
+
+def on_site(record: Any, moment: dt.datetime) -> bool:
+    """Whether a record's schedule puts it on the site at ``moment``: from ``publish_at``
+    (inclusive) until ``expire_at`` (exclusive). Drafts are decided by ``published``."""
+    publish_at = getattr(record, "publish_at", None)
+    expire_at = getattr(record, "expire_at", None)
+    if publish_at is not None and moment < publish_at:
+        return False
+    return expire_at is None or moment < expire_at
+
+
+def schedule_moments(record: Any) -> list[dt.datetime]:
+    """The moments at which a record's schedule changes whether it is on the site."""
+    moments = (getattr(record, "publish_at", None), getattr(record, "expire_at", None))
+    return [m for m in moments if m is not None]
 
 
 def stage_without_dates(has_start: bool, has_end: bool, has_after: bool) -> str | None:
@@ -277,8 +321,14 @@ class CollectionSpec:
         return self.name
 
     def published(self, record: Any) -> bool:
-        """Whether a record appears on the site (a draft does not)."""
+        """Whether a record is meant for the site at all (a draft is not). References and
+        checks go by this; whether it is on the site at a given moment is ``visible``."""
         return not getattr(record, "draft", False)
+
+    def visible(self, record: Any, moment: dt.datetime) -> bool:
+        """Whether a record appears on a site built for ``moment``: published, and within
+        its schedule (``publish_at`` to ``expire_at``)."""
+        return self.published(record) and on_site(record, moment)
 
 
 COLLECTIONS: dict[str, CollectionSpec] = {}
