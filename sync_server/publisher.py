@@ -13,13 +13,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from site_builder.dates import today_wita
 from site_builder.engine import Changes, Engine, apply_changes, write_marker
 from site_builder.errors import ContentError, PantauError
-from site_builder.graph import Change, History
+from site_builder.graph import Change, History, next_change
 from site_builder.load import read_record
-from site_builder.models import COLLECTIONS
+from site_builder.models import COLLECTIONS, WITA, on_site
 from site_builder.offline import ZIP_PATH
 from site_builder.state import state_path
 from site_builder.write import MARKER
@@ -33,6 +33,9 @@ KEEP_BUILDS = 3
 DOWNLOAD_EAGER_BYTES = 20 * 1024 * 1024  # below this the download copy follows every change
 DOWNLOAD_INTERVAL = 60.0  # seconds; above it, at most this often (a follow-up build catches up)
 LINK_COPY_FILES = 300  # up to this many files, every build gets a fresh folder
+#: The longest the builder sleeps before looking at the clock again (a clock set forward or
+#: back, or a suspended machine, is noticed within this time).
+SCHEDULE_RECHECK = 600.0
 ACTION_LABELS = {
     "create": "dibuat",
     "update": "diubah",
@@ -42,10 +45,11 @@ ACTION_LABELS = {
 }
 
 
-def history_of(store: Store, limit: int = 50) -> History:
+def history_of(store: Store, limit: int = 50, moment: dt.datetime | None = None) -> History:
     """Revisions of live records, when each last changed, and the latest changes for the
     public change log. A change is listed only if the record was on the site at that revision
-    (for a deletion: just before it), so a draft's title never reaches the public log."""
+    (for a deletion: just before it), so a draft's title never reaches the public log, nor
+    does the title of a record scheduled for later (or expired) at ``moment``."""
     revisions = store.revisions()
     times = {key: dt.datetime.fromisoformat(time) for key, time in store.change_times().items()}
     changes = []
@@ -53,9 +57,10 @@ def history_of(store: Store, limit: int = 50) -> History:
         shown = row
         if row["deleted"]:
             shown = store.revision(row["collection"], row["slug"], row["revision"] - 1) or row
-        title = public_title(shown["collection"], shown["slug"], shown["ext"], shown["text"])
-        if title is None:
+        found = public_record(shown["collection"], shown["slug"], shown["ext"], shown["text"])
+        if found is None or (moment is not None and not on_site(found[1], moment)):
             continue
+        title = found[0]
         changes.append(
             Change(
                 seq=row["seq"],
@@ -71,9 +76,9 @@ def history_of(store: Store, limit: int = 50) -> History:
 
 
 @functools.lru_cache(maxsize=4096)
-def public_title(collection: str, slug: str, ext: str, text: str) -> str | None:
-    """The title a revision shows in the public change log; None if that revision was not
-    on the site (a draft, a deletion, a text that no longer validates)."""
+def public_record(collection: str, slug: str, ext: str, text: str) -> tuple[str, Any] | None:
+    """A revision's title in the public change log and its record (whose schedule says
+    when it is on the site); None if that revision was not meant for the site."""
     spec = COLLECTIONS.get(collection)
     if spec is None or not text or ext not in (".md", ".yaml"):
         return None
@@ -83,7 +88,7 @@ def public_title(collection: str, slug: str, ext: str, text: str) -> str | None:
         return None
     if not spec.published(entry.data):
         return None
-    return _title(text) or slug
+    return _title(text) or slug, entry.data
 
 
 def link_copy(source: Path, target: Path) -> None:
@@ -140,6 +145,9 @@ class Publisher:
         self._downloaded_at = 0.0
         self._download_timer: threading.Timer | None = None
         self._stop = False
+        #: When the site next changes with time alone (a record's publish_at or expire_at, or
+        #: midnight WITA), worked out from the content of the last build.
+        self.next_scheduled: dt.datetime | None = None
         #: The last finished build if it failed; None once one succeeds.
         self.failure: BuildFailure | None = None
         self._thread = threading.Thread(target=self._run, name="pantau-builder", daemon=True)
@@ -180,7 +188,17 @@ class Publisher:
         while True:
             with self._cond:
                 while self._pending_id is None and not self._stop:
-                    self._cond.wait()
+                    wait = self._until_scheduled()
+                    if wait is not None and wait <= 0:
+                        due = self.next_scheduled
+                        # The build works out the next one; should it fail before that, look
+                        # again later rather than never.
+                        self.next_scheduled = dt.datetime.now(WITA) + dt.timedelta(
+                            seconds=SCHEDULE_RECHECK
+                        )
+                        self.request(f"schedule {due.isoformat() if due else ''}".strip())
+                        break
+                    self._cond.wait(wait)
                 if self._stop:
                     return
                 first = time.monotonic()
@@ -195,6 +213,14 @@ class Publisher:
                 self._pending_id, self._pending_full = None, False
             assert build_id is not None
             self._build(build_id, full)
+
+    def _until_scheduled(self) -> float | None:
+        """Seconds until the next scheduled build (at most SCHEDULE_RECHECK, so a clock that
+        jumps is noticed), or None when none is known yet (before the first build)."""
+        if self.next_scheduled is None:
+            return None
+        left = (self.next_scheduled - dt.datetime.now(WITA)).total_seconds()
+        return min(left, SCHEDULE_RECHECK)
 
     def _build(self, build_id: int, full: bool) -> None:
         started = time.perf_counter()
@@ -250,6 +276,11 @@ class Publisher:
         each whole. Nothing is written before every output has rendered, and the engine
         remembers a build only once it is in place, so a failed build changes nothing."""
         content = self.workspace.snapshot()
+        # The site as it is at this moment: records scheduled for later (or expired) stay
+        # off it, and the builder wakes up again when that next changes.
+        moment = dt.datetime.now(WITA)
+        with self._cond:
+            self.next_scheduled = next_change(content, moment)
         live = self.live.resolve() if self.live.exists() else None
         stage = self.builds_dir / f".stage-{build_id}"
         shutil.rmtree(stage, ignore_errors=True)
@@ -257,8 +288,8 @@ class Publisher:
         try:
             changes = self.engine.render(
                 content,
-                today_wita(),
-                history_of(self.store),
+                moment,
+                history_of(self.store, moment=moment),
                 stage=stage,
                 previous=live,
                 full=full,
