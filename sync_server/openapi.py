@@ -48,12 +48,23 @@ WRITE_ERRORS = {
 PATH_PARAMETERS = {
     "collection": {"type": "string", "enum": sorted(COLLECTIONS)},
     "slug": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": MAX_SLUG},
+    "name": {"type": "string", "enum": ["regions", "site"]},
 }
 
 TEXT = {"schema": {"type": "string"}}
 BODIES = {
     ("put", "/api/records/{collection}/{slug}"): {
         "text/markdown": TEXT,
+        "application/yaml": TEXT,
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["text"],
+                "properties": {"text": {"type": "string"}},
+            }
+        },
+    },
+    ("put", "/api/settings/{name}"): {
         "application/yaml": TEXT,
         "application/json": {
             "schema": {

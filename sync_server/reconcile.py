@@ -19,7 +19,10 @@ from site_builder.models import COLLECTIONS, is_slug
 from site_builder.readers import READER_EXTENSIONS
 
 from .protocol import atomic_remove, atomic_write, text_hash
-from .store import Current, NewRevision, now
+from .store import SETTINGS, Current, NewRevision, now
+
+#: The settings files the API serves and changes, by name ('settings/site' and so on).
+SETTINGS_FILES = {"site": "site.yaml", "regions": "regions.yaml"}
 
 if TYPE_CHECKING:
     from .workspace import Workspace
@@ -73,9 +76,11 @@ class Reconciler:
         file edited by hand becomes a revision only once the whole content loads with it."""
         with self.ws.lock:
             unwritten: dict[str, Current] = {}
+            self._settings_files()
             candidates = self._reconcile_files(unwritten, validate=False)
             content = self._load(cache, candidates)
             self._commit(candidates)
+            self._settings_history({"site": content.site_text, "regions": content.regions_text})
             for current in unwritten.values():
                 content = self._overlay(content, current)
             self.ws.content = content
@@ -86,6 +91,34 @@ class Reconciler:
         history does not hold and that is valid on its own as a new revision."""
         with self.ws.lock:
             self._commit(self._reconcile_files({}, validate=True))
+
+    def _settings_files(self) -> None:
+        """A settings file that holds an older revision than the database's current one (a
+        crash between commit and rename) is written again from the database."""
+        store = self.ws.store
+        for name, filename in SETTINGS_FILES.items():
+            current = store.current(SETTINGS, name)
+            path = self.ws.root / filename
+            if current is None or not path.is_file():
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if text_hash(text) == current.hash:
+                continue
+            if text_hash(text) in store.known_hashes([current.key]).get(current.key, set()):
+                atomic_write(path, current.text.encode("utf-8"))
+
+    def _settings_history(self, texts: dict[str, str]) -> None:
+        """Record a settings file edited by hand (and loaded, so valid) as a new revision.
+        A settings file the API never changed has no history yet: its first change records
+        the file as it was (an import), then the change (see Records.put_settings)."""
+        store = self.ws.store
+        for name, text in texts.items():
+            current = store.current(SETTINGS, name)
+            if current is not None and current.hash != text_hash(text):
+                store.add_revisions([_import(SETTINGS, name, text, ".yaml", "disk")])
 
     def _disk_records(self) -> dict[str, tuple[Path, str]]:
         """Every record file by 'collection/slug': one directory scan per collection, hidden

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from site_builder.errors import ContentError
 from site_builder.load import Entry
@@ -20,8 +20,8 @@ from .auth import Identity
 from .errors import Conflict, Invalid, NotFound, PreconditionRequired, Unavailable
 from .protocol import text_hash
 from .publisher import Publisher
-from .store import Current, Store
-from .workspace import Workspace
+from .store import SETTINGS, Current, NewRevision, Store
+from .workspace import SETTINGS_FILES, Workspace
 
 T = TypeVar("T")
 
@@ -262,3 +262,94 @@ class Records:
         self.store.audit(who.name, "revert", saved.key, f"to revision {revision}")
         build = self.publisher.request(f"revert {saved.key}@{revision}")
         return Outcome(saved, build, reverted_to=revision)
+
+    def settings(self, name: str) -> Current:
+        """A settings file's current revision. One the API never changed has no history
+        yet: it is shown as revision 1, the file as the server loaded it (an import)."""
+        current = self.store.current(SETTINGS, name)
+        if current is not None:
+            return current
+        text = self.workspace.settings_text(name)
+        return Current(
+            collection=SETTINGS,
+            slug=name,
+            revision=1,
+            hash=text_hash(text),
+            text=text,
+            deleted=False,
+            ext=".yaml",
+            submitted_hash=text_hash(text),
+            author="import",
+            seq=0,
+        )
+
+    def settings_history(self, name: str) -> list[dict[str, Any]]:
+        rows = self.store.history(SETTINGS, name)
+        if rows:
+            return rows
+        first = self.settings(name)
+        return [
+            {
+                "seq": 0,
+                "revision": 1,
+                "hash": first.hash,
+                "text": first.text,
+                "ext": ".yaml",
+                "deleted": 0,
+                "action": "import",
+                "author": "import",
+                "role": "admin",
+                "time": None,
+            }
+        ]
+
+    def put_settings(self, who: Identity, name: str, text: str, if_match: int | None) -> Outcome:
+        """Change a settings file (site.yaml, regions.yaml): a new revision of
+        'settings/<name>', validated with the builder's models and against every record.
+        The first change also records the file as it was, as revision 1."""
+        submitted = text_hash(text)
+        filename = SETTINGS_FILES[name]
+        with self.workspace.lock:
+            stored = self.store.current(SETTINGS, name)
+            current = self.settings(name)
+            if self._unchanged(current, if_match, submitted):
+                return Outcome(current, self.publisher.live_build(), unchanged=True)
+            if self._replayed(stored, who, submitted):
+                assert stored is not None
+                return Outcome(stored, self.publisher.live_build(), replayed=True)
+            self._check_precondition(current, filename, if_match, False)
+            content = checked(f"{filename} is not valid", self.workspace.check_settings, name, text)
+            changes = [] if stored is not None else [_imported(current)]
+            changes.append(
+                NewRevision(
+                    collection=SETTINGS,
+                    slug=name,
+                    text=text,
+                    ext=".yaml",
+                    deleted=False,
+                    action="update",
+                    author=who.name,
+                    role=who.role,
+                    submitted_hash=submitted,
+                )
+            )
+            saved = self.store.add_revisions(changes)[-1]
+            self.workspace.save_settings(name, text, content)
+        self.store.audit(who.name, "settings", saved.key, f"revision {saved.revision}")
+        build = self.publisher.request(f"{saved.key}@{saved.revision}")
+        return Outcome(saved, build)
+
+
+def _imported(current: Current) -> NewRevision:
+    """A settings file as the server loaded it, recorded before its first change."""
+    return NewRevision(
+        collection=SETTINGS,
+        slug=current.slug,
+        text=current.text,
+        ext=".yaml",
+        deleted=False,
+        action="import",
+        author="import",
+        role="admin",
+        submitted_hash=current.hash,
+    )

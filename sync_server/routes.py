@@ -33,7 +33,8 @@ from .openapi import api_document
 from .protocol import valid_key
 from .records import Outcome
 from .services import Services, services
-from .store import Current, now
+from .store import SETTINGS, Current, now
+from .workspace import SETTINGS_FILES
 
 
 def record_key(request: Request) -> tuple[str, str]:
@@ -268,6 +269,75 @@ async def revert_record(request: Request) -> JSONResponse:
     return JSONResponse(outcome_json(outcome))
 
 
+def settings_name(request: Request) -> str:
+    name = request.path_params["name"]
+    if name not in SETTINGS_FILES:
+        shown = name if len(name) <= 40 else name[:40] + "..."
+        raise NotFound(f"there are no settings '{shown}'", sorted(SETTINGS_FILES))
+    return str(name)
+
+
+@signed_in
+async def get_settings(request: Request) -> JSONResponse:
+    """
+    summary: A settings file's text (site.yaml or regions.yaml); the revision is the ETag.
+    responses:
+      200:
+        description: "{collection: settings, slug: name, revision, text, file}"
+    """
+    name = settings_name(request)
+    current = await run_in_threadpool(services(request).records.settings, name)
+    return JSONResponse(
+        record_json(current, file=SETTINGS_FILES[name]), headers={"ETag": etag(current.revision)}
+    )
+
+
+@needs(ADMIN, "change the site's settings; only admin may")
+async def put_settings(request: Request) -> JSONResponse:
+    """
+    summary: Change a settings file (admin), with If-Match the revision the edit is based on.
+    requestBody:
+      description: 'The file text (application/yaml), or JSON {"text": ...}.'
+    responses:
+      200:
+        description: The new revision, and which build will publish it.
+      403:
+        description: Only admin may change the settings.
+      409:
+        description: Stale revision; the body holds the current text and revision.
+      422:
+        description: Invalid, or a record names a region that would be gone.
+      428:
+        description: No If-Match was sent.
+    """
+    name = settings_name(request)
+    if_match = revision_header(request.headers.get("if-match"))
+    body = await read_body(request, MAX_RECORD_BYTES)
+    svc = services(request)
+
+    def put() -> Outcome:
+        text, _ = record_text(body, media_type(request))
+        return svc.records.put_settings(who(request), name, text, if_match)
+
+    outcome = await anyio.to_thread.run_sync(put, limiter=svc.writes)
+    return JSONResponse(outcome_json(outcome), headers={"ETag": etag(outcome.current.revision)})
+
+
+@signed_in
+async def settings_history(request: Request) -> JSONResponse:
+    """
+    summary: Every revision of a settings file (author, role, time, hash, text).
+    responses:
+      200:
+        description: The revisions, oldest first.
+    """
+    name = settings_name(request)
+    rows = await run_in_threadpool(services(request).records.settings_history, name)
+    for row in rows:
+        row["deleted"] = bool(row["deleted"])
+    return JSONResponse({"collection": SETTINGS, "slug": name, "revisions": rows})
+
+
 @signed_in
 async def changes(request: Request) -> JSONResponse:
     """
@@ -397,6 +467,9 @@ API_ROUTES = [
     Route("/api/records/{collection}/{slug}", delete_record, methods=["DELETE"]),
     Route("/api/records/{collection}/{slug}/history", record_history, methods=["GET"]),
     Route("/api/records/{collection}/{slug}/revert", revert_record, methods=["POST"]),
+    Route("/api/settings/{name}", get_settings, methods=["GET"]),
+    Route("/api/settings/{name}", put_settings, methods=["PUT"]),
+    Route("/api/settings/{name}/history", settings_history, methods=["GET"]),
     Route("/api/changes", changes, methods=["GET"]),
     Route("/api/assets", upload_asset, methods=["POST"]),
     Route("/api/builds", list_builds, methods=["GET"]),

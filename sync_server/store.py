@@ -24,6 +24,11 @@ from site_builder.models import WITA
 
 from .protocol import text_hash
 
+#: The pseudo-collection the site's settings files are kept under ('settings/site',
+#: 'settings/regions'): their revisions share the table, the history and the changes feed,
+#: but they are no record (no page, no public change log, no record listing).
+SETTINGS = "settings"
+
 
 def now() -> dt.datetime:
     return dt.datetime.now(WITA).replace(microsecond=0)
@@ -216,6 +221,9 @@ class Store:
         if collection:
             sql += " WHERE c.collection = ?"
             params.append(collection)
+        else:
+            sql += " WHERE c.collection != ?"
+            params.append(SETTINGS)
         return [_current(row) for row in self._rows(sql + " ORDER BY r.slug", params)]
 
     def add_revision(
@@ -312,7 +320,10 @@ class Store:
         """The hashes of every revision ever recorded, by 'collection/slug', in one query: of
         the given keys only, or of all records. A key with no history is left out."""
         if keys is None:
-            rows = self._rows("SELECT DISTINCT collection, slug, hash FROM revisions")
+            rows = self._rows(
+                "SELECT DISTINCT collection, slug, hash FROM revisions WHERE collection != ?",
+                [SETTINGS],
+            )
         else:
             rows = self._rows(
                 _KEYS + "SELECT DISTINCT r.collection, r.slug, r.hash FROM k "
@@ -328,7 +339,8 @@ class Store:
         """The current revision number of every live record, by 'collection/slug'."""
         rows = self._rows(
             "SELECT r.collection, r.slug, r.revision FROM records c "
-            "JOIN revisions r ON r.seq = c.seq WHERE r.deleted = 0"
+            "JOIN revisions r ON r.seq = c.seq WHERE r.deleted = 0 AND c.collection != ?",
+            [SETTINGS],
         )
         return {f"{row['collection']}/{row['slug']}": row["revision"] for row in rows}
 
@@ -341,7 +353,8 @@ class Store:
             "  SELECT r.time FROM revisions r WHERE r.collection = c.collection"
             "  AND r.slug = c.slug AND r.action != 'import' ORDER BY r.revision DESC LIMIT 1"
             ") AS time FROM records c JOIN revisions cur ON cur.seq = c.seq "
-            "WHERE cur.deleted = 0"
+            "WHERE cur.deleted = 0 AND c.collection != ?",
+            [SETTINGS],
         )
         return {f"{row['collection']}/{row['slug']}": row["time"] for row in rows if row["time"]}
 
@@ -372,8 +385,9 @@ class Store:
     def recent_changes(self, limit: int = 50) -> list[dict[str, Any]]:
         return self._rows(
             "SELECT seq, collection, slug, revision, action, role, time, text, ext, deleted "
-            "FROM revisions WHERE action != 'import' ORDER BY seq DESC LIMIT ?",
-            [limit],
+            "FROM revisions WHERE action != 'import' AND collection != ? "
+            "ORDER BY seq DESC LIMIT ?",
+            [SETTINGS, limit],
         )
 
     # tokens ---------------------------------------------------------------------------------

@@ -15,14 +15,17 @@ from site_builder.load import (
     RecordCache,
     read_record,
     reference_problems,
+    validate_model,
 )
-from site_builder.models import COLLECTIONS
-from site_builder.readers import READER_EXTENSIONS
+from site_builder.models import COLLECTIONS, Region, Regions, Site
+from site_builder.readers import READER_EXTENSIONS, parse_yaml
 from site_builder.write import safe_join
 
 from .protocol import atomic_remove, atomic_write, valid_key
-from .reconcile import Reconciler
+from .reconcile import SETTINGS_FILES, Reconciler
 from .store import Store
+
+__all__ = ["SETTINGS_FILES", "Workspace"]
 
 log = logging.getLogger("pantau.sync")
 
@@ -176,6 +179,52 @@ class Workspace:
             except OSError as exc:
                 self.cannot_write(f"{collection}/{slug}", self.name(path), self.why(path, exc))
             self.content = self.snapshot().without(collection, slug)
+
+    # settings (site.yaml, regions.yaml) ----------------------------------------------------
+
+    def settings_text(self, name: str) -> str:
+        content = self.snapshot()
+        return content.site_text if name == "site" else content.regions_text
+
+    def check_settings(self, name: str, text: str) -> Content:
+        """The content with a new text of a settings file, validated with the builder's
+        models; every record must still point at regions that exist. Raise ContentError
+        with the same messages as `pantau check`."""
+        filename = SETTINGS_FILES[name]
+        parsed = parse_yaml(text.removeprefix("\ufeff"), filename)
+        content = self.snapshot()
+        if name == "site":
+            site = validate_model(Site, parsed, filename)
+            return replace(content, site=site, site_text=text)
+        regions: dict[str, Region] = {}
+        problems: list[Problem] = []
+        for index, region in enumerate(validate_model(Regions, parsed, filename).regions):
+            if region.slug in regions:
+                problems.append(
+                    Problem(
+                        filename,
+                        parsed.line_of(("regions", index, "slug")),
+                        f"regions[{index}].slug",
+                        f"the region slug '{region.slug}' is listed twice",
+                    )
+                )
+            regions[region.slug] = region
+        changed = replace(content, regions=regions, regions_text=text)
+        problems += [self.relative(p) for p, _ in reference_problems(changed)]
+        if problems:
+            raise ContentError(problems)
+        return changed
+
+    def save_settings(self, name: str, text: str, content: Content) -> None:
+        """Write a committed settings revision's file and make it part of the content."""
+        with self.lock:
+            path = self.root / SETTINGS_FILES[name]
+            try:
+                atomic_write(path, text.encode("utf-8"))
+                self.problems.pop(f"settings/{name}", None)
+            except OSError as exc:
+                self.cannot_write(f"settings/{name}", self.name(path), self.why(path, exc))
+            self.content = content
 
     def add_media(self, name: str, data: bytes) -> None:
         with self.lock:
