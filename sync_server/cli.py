@@ -319,4 +319,36 @@ def sync_pull(content_dir: Path, server: str | None, token_file: Path | None) ->
         raise PantauError(f"{len(client.state.conflicts)} conflict(s) to resolve; see above")
 
 
+@sync.command("clone")
+@server_option
+@token_file_option
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@reports_errors
+def sync_clone(server: str | None, token_file: Path | None, folder: Path) -> None:
+    """Make a new staff copy in FOLDER: the settings, every record, the images campaigns
+    show and the sync state, ready for `pantau check`, `build` and `preview` offline.
+
+    \b
+    Example:
+        pantau sync clone --server http://127.0.0.1:8000 content
+    """
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise PantauError(
+            f"{folder} is not empty: clone into a new or empty folder, or run "
+            f"'pantau sync pull --content {folder}' to update a copy"
+        )
+    client = _client(folder, server, token_file)
+    try:
+        applied = client.pull()
+        media = client.fetch_media()
+    finally:
+        client.close()
+    click.echo(
+        f"cloned {applied} file(s) and {media} image(s) into {folder}; "
+        f"at sequence {client.state.last_seq}."
+    )
+    if client.state.conflicts:
+        raise PantauError(f"{len(client.state.conflicts)} conflict(s) to resolve; see above")
+
+
 __all__ = ["main"]

@@ -10,6 +10,7 @@ it as ``<slug>.server.<ext>``, and the record is not pushed until that file is r
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,35 @@ from site_builder.readers import READER_EXTENSIONS, parse_record
 from .protocol import atomic_remove, atomic_write, text_hash, valid_record_name
 
 STATE_FILE = ".pantau-sync.json"
+
+#: An image name a campaign may give (as the models' pattern), fetched from /media/.
+_MEDIA_NAME = re.compile(r"[A-Za-z0-9._/-]+\.(png|jpg|jpeg|webp)")
+
+#: The settings files, synced as the server keeps them: 'settings/site' is site.yaml and
+#: 'settings/regions' is regions.yaml (the server's SETTINGS_FILES; the client needs none
+#: of the server's modules).
+SETTINGS = "settings"
+SETTINGS_FILES = {"site": "site.yaml", "regions": "regions.yaml"}
+
+
+def is_settings(key: str) -> bool:
+    collection, _, slug = key.partition("/")
+    return collection == SETTINGS and slug in SETTINGS_FILES
+
+
+def valid_name(collection: object, slug: object, ext: object) -> bool:
+    """A record's or a settings file's name received over the network or read from the
+    state file, checked before any path is built from it."""
+    if collection == SETTINGS:
+        return isinstance(slug, str) and slug in SETTINGS_FILES and ext == ".yaml"
+    return valid_record_name(collection, slug, ext)
+
+
+def api_path(key: str) -> str:
+    collection, slug = split_key(key)
+    if collection == SETTINGS:
+        return f"/api/settings/{slug}"
+    return f"/api/records/{collection}/{slug}"
 
 
 @dataclass
@@ -82,9 +112,7 @@ def _state_problem(data: Any) -> str | None:
             return f"'{part}' is not a mapping"
         for key, known in table.items():
             collection, _, slug = key.partition("/")
-            if not isinstance(known, dict) or not valid_record_name(
-                collection, slug, known.get("ext")
-            ):
+            if not isinstance(known, dict) or not valid_name(collection, slug, known.get("ext")):
                 return f"'{part}' has an invalid entry '{key[:80]}'"
             if part == "records":
                 for name, kind in _RECORD_FIELDS.items():
@@ -96,7 +124,7 @@ def _state_problem(data: Any) -> str | None:
 def checked_change(change: Any) -> dict[str, Any]:
     """One entry of the server's changes feed, refused unless every name in it is as strict
     as the server's own (a slug such as '../../x' would write outside the folder)."""
-    if not isinstance(change, dict) or not valid_record_name(
+    if not isinstance(change, dict) or not valid_name(
         change.get("collection"), change.get("slug"), change.get("ext") or ".md"
     ):
         raise PantauError(
@@ -133,13 +161,18 @@ def local_records(root: Path) -> dict[str, Path]:
                 and is_slug(path.stem)
             ):
                 found[f"{spec.name}/{path.stem}"] = path
+    for slug, filename in SETTINGS_FILES.items():
+        if (root / filename).is_file():
+            found[f"{SETTINGS}/{slug}"] = root / filename
     return found
 
 
 def record_path(root: Path, key: str, ext: str) -> Path:
     collection, slug = split_key(key)
-    if not valid_record_name(collection, slug, ext):
+    if not valid_name(collection, slug, ext):
         raise PantauError(f"'{key[:80]}{ext[:10]}' is not a record name; nothing was written")
+    if collection == SETTINGS:
+        return root / SETTINGS_FILES[slug]
     return root / COLLECTIONS[collection].folder / f"{slug}{ext}"
 
 
@@ -159,7 +192,7 @@ def local_changes(root: Path, state: SyncState) -> list[LocalChange]:
         elif text_hash(text) != known["hash"]:
             changes.append(LocalChange(key, "modified", path, text))
     for key, known in sorted(state.records.items()):
-        if key not in files and not known.get("deleted"):
+        if key not in files and not known.get("deleted") and not is_settings(key):
             changes.append(LocalChange(key, "deleted", record_path(root, key, known["ext"]), None))
     return changes
 
@@ -256,14 +289,21 @@ class SyncClient:
     def _base_text(self, key: str, revision: int | None) -> str | None:
         if revision is None:
             return None
-        collection, slug = split_key(key)
-        response = self._request("GET", f"/api/records/{collection}/{slug}/history")
-        if response.status_code != 200:
-            return None
-        for row in response.json()["revisions"]:
+        for row in self._history(key):
             if row["revision"] == revision:
                 return str(row["text"])
         return None
+
+    def _history(self, key: str) -> list[dict[str, Any]]:
+        """Every revision the server holds of a record (none if it answers otherwise)."""
+        response = self._request("GET", f"{api_path(key)}/history")
+        if response.status_code != 200:
+            return []
+        try:
+            rows = response.json()["revisions"]
+        except (ValueError, KeyError, TypeError):
+            return []
+        return [row for row in rows if isinstance(row, dict) and type(row.get("revision")) is int]
 
     def _remember(self, key: str, revision: int, text: str, ext: str, deleted: bool) -> None:
         self.state.records[key] = {
@@ -352,7 +392,7 @@ class SyncClient:
             self.state.last_seq = last_seq
             self.state.save(self.root)
             if not more:
-                return applied
+                return applied + self.fetch_settings()
 
     def _apply(self, key: str, change: dict[str, Any]) -> int:
         known = self.state.records.get(key)
@@ -368,6 +408,8 @@ class SyncClient:
         ext = change["ext"] or (known["ext"] if known else ".md")
         path = record_path(self.root, key, ext)
         local = path.read_text(encoding="utf-8") if path.exists() else None
+        if known is None and local is not None and local != change["text"]:
+            known = self._recognise(key, local, ext)
         if known is None or known.get("deleted"):
             unchanged = local is None
         else:
@@ -386,6 +428,62 @@ class SyncClient:
             return 1
         self.reconcile(key, local, ext, change)
         return 0
+
+    def _recognise(self, key: str, local: str, ext: str) -> dict[str, Any] | None:
+        """A file this copy has never synced (a copy of the content taken earlier) that is
+        exactly one of the server's revisions: that revision becomes its base, so the
+        server's newer text replaces it, or merges with it, instead of clashing."""
+        digest = text_hash(local)
+        for row in reversed(self._history(key)):
+            if row.get("hash") == digest and not row.get("deleted"):
+                self._remember(key, int(row["revision"]), local, ext, False)
+                return self.state.records[key]
+        return None
+
+    def fetch_settings(self) -> int:
+        """Bring each settings file this copy has never synced up to the server's (one the
+        server has never changed through the API is not in the changes feed): written when
+        missing, or when it is one of the server's earlier revisions; a file edited here is
+        left as it is. Returns how many files were written."""
+        written = 0
+        for name in SETTINGS_FILES:
+            key = f"{SETTINGS}/{name}"
+            if key in self.state.records or key in self.state.conflicts:
+                continue
+            response = self._request("GET", api_path(key))
+            body = response.json() if response.status_code == 200 else {}
+            if not isinstance(body.get("text"), str) or type(body.get("revision")) is not int:
+                raise PantauError(
+                    f"the server did not send {SETTINGS_FILES[name]} "
+                    f"({response.status_code}); nothing more was written"
+                )
+            change = {**body, "collection": SETTINGS, "slug": name, "ext": ".yaml"}
+            written += self._apply(key, checked_change(change))
+        self.state.save(self.root)
+        return written
+
+    def fetch_media(self) -> int:
+        """Download every image a campaign here names and that is missing, from the public
+        site's /media/ (where the server publishes every uploaded image). Returns how many
+        were written; a missing one is said, and `pantau check` will name it too."""
+        fetched = 0
+        for path in record_files(self.root / COLLECTIONS["campaigns"].folder):
+            if path.suffix not in READER_EXTENSIONS or path.stem.endswith(CONFLICT_SUFFIX):
+                continue
+            src = fields_of(path.read_text(encoding="utf-8"), path.suffix).get("image")
+            src = src.get("src") if isinstance(src, dict) else None
+            if not isinstance(src, str) or not _MEDIA_NAME.fullmatch(src) or ".." in src:
+                continue
+            target = self.root / "media" / src
+            if target.exists():
+                continue
+            response = self._request("GET", f"/media/{src}")
+            if response.status_code != 200:
+                self.say(f"could not download media/{src} ({response.status_code})")
+                continue
+            atomic_write(target, response.content)
+            fetched += 1
+        return fetched
 
     def push(self) -> int:
         """Send local changes, each with the revision it was based on."""
@@ -412,7 +510,7 @@ class SyncClient:
 
     def _push_one(self, change: LocalChange, retry: bool = True) -> int:
         collection, slug = split_key(change.key)
-        url = f"/api/records/{collection}/{slug}"
+        url = api_path(change.key)
         known = self.state.records.get(change.key)
         ext = change.path.suffix
         unanswered = self.state.sent.get(change.key)  # an earlier push whose answer was lost

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -61,6 +63,7 @@ def test_pull_into_an_empty_folder(server: ServerProcess, token: str, tmp_path: 
     assert (tmp_path / "ani" / STAGE).read_text() == (server.data / "content" / STAGE).read_text()
     assert describe_status(tmp_path / "ani")[-1].startswith("0 local change(s)")
     assert client.state.last_seq == 3
+    assert (tmp_path / "ani" / "site.yaml").is_file()
 
 
 def test_status_works_offline(server: ServerProcess, token: str, tmp_path: Path) -> None:
@@ -401,3 +404,78 @@ def test_a_cut_push_then_a_new_edit_is_no_conflict(
     assert any("your own earlier push" in line for line in said), said
     assert "kedua" in (server.data / "content" / STAGE).read_text()
     assert not list((folder / "stages").glob("*.server.*"))
+
+
+def pantau(*args: str, token: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sync_server", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PANTAU_TOKEN": token},
+    )
+
+
+def png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_clone_makes_a_copy_that_checks_offline(
+    server: ServerProcess, token: str, tmp_path: Path
+) -> None:
+    with server.client(token) as api:
+        image = png()
+        src = api.post("/api/assets", content=image, headers={"Content-Type": "image/png"})
+        assert src.status_code == 201, src.text
+        name = src.json()["src"]
+        record = api.get("/api/records/campaigns/ayo-memilih").json()
+        text = record["text"].replace(
+            "call_to_action:", f"image:\n  src: {name}\n  alt: Poster.\ncall_to_action:"
+        )
+        put = api.put(
+            "/api/records/campaigns/ayo-memilih",
+            content=text.encode(),
+            headers={"If-Match": str(record["revision"]), "Content-Type": "text/markdown"},
+        )
+        assert put.status_code == 200, put.text
+    copy = tmp_path / "clone"
+    cloned = pantau("sync", "clone", "--server", server.url, str(copy), token=token)
+    assert cloned.returncode == 0, cloned.stderr
+    assert (copy / "site.yaml").read_text() == (server.data / "content" / "site.yaml").read_text()
+    assert (copy / "regions.yaml").is_file() and (copy / ".pantau-sync.json").is_file()
+    assert (copy / "campaigns" / "ayo-memilih.md").read_text() == text
+    assert (copy / "media" / name).read_bytes() == image
+    checked = pantau("check", "--content", str(copy))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert describe_status(copy)[-1].startswith("0 local change(s)")
+
+    again = pantau("sync", "clone", "--server", server.url, str(copy), token=token)
+    assert again.returncode != 0 and "is not empty" in again.stderr + again.stdout
+
+
+def test_first_pull_of_an_old_copy_recognises_earlier_revisions(
+    server: ServerProcess, token: str, scratch_content: Path, tmp_path: Path
+) -> None:
+    old = tmp_path / "old-copy"
+    shutil.copytree(scratch_content, old)
+    changer = staff_copy(server, token, tmp_path / "changer")
+    edit(changer.root / STAGE, "Hari pemungutan suara.", "Hari coblosan.")
+    edit(changer.root / "site.yaml", "Situs Uji", "Situs Berubah")
+    edit(changer.root / "teams/keamanan.yaml", "Mengamankan tahapan.", "Menjaga tahapan.")
+    assert changer.push() == 3
+    edit(changer.root / "teams/keamanan.yaml", "Menjaga tahapan.", "Menjaga semua tahapan.")
+    assert changer.push() == 1
+
+    lines: list[str] = []
+    client = SyncClient(old, server.url, token, say=lines.append)
+    OPEN.append(client)
+    client.pull()
+    assert not client.state.conflicts, lines
+    assert not any("CONFLICT" in line for line in lines), lines
+    assert not list(old.rglob("*.server.*"))
+    for name in ("site.yaml", "regions.yaml", STAGE, "teams/keamanan.yaml"):
+        assert (old / name).read_text() == (server.data / "content" / name).read_text(), name
+    assert describe_status(old)[-1].startswith("0 local change(s)")
