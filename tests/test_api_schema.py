@@ -74,4 +74,6 @@ def test_the_document_names_every_endpoint(server: ServerProcess) -> None:
         "/api/changes",
         "/api/assets",
         "/api/builds",
+        "/api/settings/{name}",
+        "/api/settings/{name}/history",
     }
