@@ -24,6 +24,7 @@ from .write import MARKER, check_replaceable, safe_join, swap_in
 
 if TYPE_CHECKING:
     from .graph import History
+    from .progress import Report
 
 
 class SiteFiles(Mapping[str, bytes]):
@@ -80,8 +81,10 @@ def build(
     history: History | None = None,
     full: bool = False,
     verify: bool = False,
+    progress: Report | None = None,
 ) -> BuildResult:
-    """Load, validate, render what changed and write it; the old output survives any failure."""
+    """Load, validate, render what changed and write it; the old output survives any failure.
+    ``progress`` hears where the build is (see ``site_builder.progress``)."""
     started = time.perf_counter()
     out = Path(out)
     check_replaceable(out)
@@ -99,18 +102,24 @@ def build(
             # Nothing this build reads has changed: done, without loading or rendering.
             result = BuildResult(out, unchanged, time.perf_counter() - started)
             if verify:
-                verify_build(content_dir, out, today, history)
+                verify_build(content_dir, out, today, history, progress)
             return result
     from .engine import Engine, apply_changes, write_marker
     from .load import load_content
 
     engine = Engine(state)
+    if progress is not None:
+        progress("Loading the content", 0, None)
     content = load_content(Path(content_dir), cache=engine.state)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.stage-", dir=out.parent))
     try:
         previous = out if out.is_dir() else None
-        changes = engine.render(content, today, history, stage=stage, previous=previous, full=full)
+        changes = engine.render(
+            content, today, history, stage=stage, previous=previous, full=full, progress=progress
+        )
+        if progress is not None:
+            progress("Writing the site", 0, None)
         if changes.full:
             write_marker(stage, changes)
             swap_in(stage, out)
@@ -126,12 +135,16 @@ def build(
     engine.commit(changes)
     result = BuildResult(out, changes, time.perf_counter() - started)
     if verify:
-        verify_build(content_dir, out, today, history)
+        verify_build(content_dir, out, today, history, progress)
     return result
 
 
 def verify_build(
-    content_dir: Path, out: Path, today: dt.date, history: History | None = None
+    content_dir: Path,
+    out: Path,
+    today: dt.date,
+    history: History | None = None,
+    progress: Report | None = None,
 ) -> None:
     """Build the same content from scratch (no state, no cache) and compare every byte."""
     from .engine import Engine
@@ -140,8 +153,13 @@ def verify_build(
     with tempfile.TemporaryDirectory(prefix=".pantau-verify-", dir=out.parent) as tmp:
         clean = Path(tmp) / "site"
         engine = Engine(None)
+        report = _prefixed(progress, "Verifying: ")
+        if report is not None:
+            report("loading the content", 0, None)
         content = load_content(Path(content_dir))
-        changes = engine.render(content, today, history, stage=clean, previous=None)
+        changes = engine.render(
+            content, today, history, stage=clean, previous=None, progress=report
+        )
         built, fresh = SiteFiles(out), SiteFiles(clean)
         for path in sorted(set(built) | set(fresh)):
             if path not in fresh:
@@ -157,3 +175,15 @@ def verify_build(
                     f"(incremental {len(a)} bytes, clean {len(b)} bytes)"
                 )
         del changes
+
+
+def _prefixed(progress: Report | None, prefix: str) -> Report | None:
+    """``progress`` with each stage named after ``prefix``."""
+    if progress is None:
+        return None
+    report = progress
+
+    def prefixed(stage: str, done: int, total: int | None) -> None:
+        report(f"{prefix}{stage[:1].lower()}{stage[1:]}", done, total)
+
+    return prefixed

@@ -23,6 +23,7 @@ import uuid
 import zlib
 from collections.abc import Hashable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import offline
 from .deps import Fragments
@@ -33,6 +34,9 @@ from .parallel import Rendered, render_all
 from .render import SitePlan, download_copy, make_plan, render_output, service_worker
 from .state import TRUST_AFTER_SECONDS, Changes, Kept, OutputState, State
 from .themes import template_fingerprint
+
+if TYPE_CHECKING:
+    from .progress import Report
 from .write import MARKER, safe_join
 
 
@@ -128,13 +132,15 @@ class Engine:
         full: bool = False,
         download_later: bool = False,
         look_for_missing: bool = True,
+        progress: Report | None = None,
     ) -> Changes:
         """Render what changed since the build that wrote ``previous`` (everything when the
         state does not describe that folder, or with ``full``) into the empty folder
         ``stage``. With ``download_later``, an incremental build leaves the downloadable copy
         as it was (``Changes.download_pending`` then says one is owed). Without
         ``look_for_missing``, files deleted from ``previous`` by someone else go unnoticed (a
-        server that alone writes its folders saves a look at every file)."""
+        server that alone writes its folders saves a look at every file). ``progress`` hears
+        how many outputs are rendered (see ``site_builder.progress``)."""
         with offline.ZipParts(stage.parent / f"{stage.name}.zip-parts") as parts:
             started = time.perf_counter()
             state = self.state
@@ -173,7 +179,10 @@ class Engine:
                 )
             ]
 
+            counter = _Counter(progress, "Rendering", len(dirty))
+
             def render_one(output: Output) -> Rendered:
+                counter.tick()
                 data, keys = render_output(plan, output)
                 if not download_later:
                     parts.add(output.path, data)
@@ -187,13 +196,14 @@ class Engine:
             changed: dict[str, OutputState] = {}
             written: list[str] = []
             for path, digest, size, keys, fresh, crc in render_all(
-                dirty, render_one, fragments, _heavy, parts.close
+                dirty, render_one, fragments, _heavy, lambda: (counter.flush(), parts.close())
             ):
                 # Thousands of outputs read the same keys: keep one copy of each.
                 changed[path] = OutputState(digest, size, frozenset(map(sys.intern, keys)), crc)
                 if fresh:
                     written.append(path)
             written.sort()
+            counter.finish()
             rendered = len(dirty)
             removed = sorted(p for p in old if p not in paths)
             outputs = {p: o for p, o in old.items() if p in paths}
@@ -245,6 +255,8 @@ class Engine:
                 or stale(offline.ZIP_PATH)
             )
             if wanted and not (download_later and incremental):
+                if progress is not None:
+                    progress("Packing the download copy", 0, None)
                 archive, page, page_keys = download_copy(
                     plan,
                     others,
@@ -300,6 +312,54 @@ class Engine:
             changes.meta, changes.outputs, changes.removed, keys, fragments, replace=changes.full
         )
         self._pending = ({}, {})
+
+
+class _Counter:
+    """Counts rendered outputs across the forked workers (in shared memory) and reports the
+    sum from this process at most every ``REPORT_EVERY`` seconds; free without ``report``."""
+
+    REPORT_EVERY = 0.1
+
+    def __init__(self, report: Report | None, stage: str, total: int) -> None:
+        self.report, self.stage, self.total = report, stage, total
+        self.pid = os.getpid()
+        self.pending = 0
+        self.last = time.monotonic()
+        self.shared: Any = None
+        if report is not None:
+            report(stage, 0, total)
+            try:
+                import multiprocessing
+
+                self.shared = multiprocessing.Value("q", 0)
+            except (OSError, ImportError):  # no shared memory here: count this process only
+                self.shared = None
+
+    def tick(self) -> None:
+        if self.report is None:
+            return
+        self.pending += 1
+        if time.monotonic() - self.last >= self.REPORT_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        """Add this process's count to the shared one, and report it from the parent."""
+        if self.report is None:
+            return
+        self.last = time.monotonic()
+        if self.shared is not None:
+            with self.shared.get_lock():
+                self.shared.value += self.pending
+                done = int(self.shared.value)
+            self.pending = 0
+        else:
+            done = self.pending
+        if os.getpid() == self.pid:
+            self.report(self.stage, min(done, self.total), self.total)
+
+    def finish(self) -> None:
+        if self.report is not None:
+            self.report(self.stage, self.total, self.total)
 
 
 def _heavy(output: Output) -> bool:
