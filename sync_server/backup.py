@@ -25,6 +25,7 @@ from typing import Any
 
 from site_builder.errors import PantauError
 from site_builder.models import COLLECTIONS, WITA, is_slug
+from site_builder.progress import Report, no_report
 from site_builder.readers import READER_EXTENSIONS
 
 DB_NAME = "pantau.db"
@@ -191,8 +192,9 @@ def _files(root: Path) -> list[Path]:
     )
 
 
-def backup(data: Path, dest: Path) -> Summary:
-    """Write a backup of the data folder ``data`` into ``dest`` (missing or empty)."""
+def backup(data: Path, dest: Path, progress: Report = no_report) -> Summary:
+    """Write a backup of the data folder ``data`` into ``dest`` (missing or empty);
+    ``progress`` hears where it is (see ``site_builder.progress``)."""
     db = data / DB_NAME
     if not db.is_file():
         raise PantauError(f"{data} is not a server data folder: it has no {DB_NAME}")
@@ -204,13 +206,15 @@ def backup(data: Path, dest: Path) -> Summary:
     try:
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
+        progress("Copying the database", 0, None)
         _snapshot_db(db, partial / DB_NAME)
         _integrity(partial / DB_NAME)
+        progress("Copying the content", 0, None)
         _copy_content(data, partial / DB_NAME, partial / "content")
         for name in KEPT[1:]:
             if (data / name).is_dir():
                 shutil.copytree(data / name, partial / name, symlinks=False)
-        summary = _write_manifest(partial)
+        summary = _write_manifest(partial, progress)
         if dest.exists():
             dest.rmdir()
         partial.rename(dest)
@@ -224,13 +228,18 @@ def backup(data: Path, dest: Path) -> Summary:
     return summary
 
 
-def _write_manifest(root: Path) -> Summary:
+def _write_manifest(root: Path, progress: Report = no_report) -> Summary:
     conn = sqlite3.connect(f"file:{root / DB_NAME}?mode=ro", uri=True)
     try:
         counts, last_seq = _counts(conn)
     finally:
         conn.close()
-    files = {path.as_posix(): _sha256(root / path) for path in _files(root)}
+    paths = _files(root)
+    files: dict[str, str] = {}
+    for done, path in enumerate(paths):
+        progress("Hashing the files", done, len(paths))
+        files[path.as_posix()] = _sha256(root / path)
+    progress("Hashing the files", len(paths), len(paths))
     size = sum((root / name).stat().st_size for name in files)
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -261,7 +270,7 @@ def read_manifest(src: Path) -> dict[str, Any]:
     return manifest
 
 
-def _verify(root: Path, manifest: dict[str, Any]) -> None:
+def _verify(root: Path, manifest: dict[str, Any], progress: Report = no_report) -> None:
     """Every file the manifest lists, with its hash, and no other; then the database."""
     listed: dict[str, str] = manifest["files"]
     present = {path.as_posix() for path in _files(root)}
@@ -273,11 +282,13 @@ def _verify(root: Path, manifest: dict[str, Any]) -> None:
     extra = sorted(present - set(listed))
     if extra:
         raise PantauError(f"the backup holds a file its manifest does not list: {extra[0]}")
-    for name, expected in sorted(listed.items()):
+    for done, (name, expected) in enumerate(sorted(listed.items())):
+        progress("Checking the files", done, len(listed))
         if _sha256(root / name) != expected:
             raise PantauError(f"the backup was altered or damaged: {name} does not match its hash")
     if DB_NAME not in listed:
         raise PantauError(f"the backup holds no {DB_NAME}")
+    progress("Checking the database", 0, None)
     _integrity(root / DB_NAME)
     conn = sqlite3.connect(f"file:{root / DB_NAME}?mode=ro", uri=True)
     try:
@@ -293,9 +304,10 @@ def _verify(root: Path, manifest: dict[str, Any]) -> None:
             )
 
 
-def restore(src: Path, data: Path) -> Summary:
+def restore(src: Path, data: Path, progress: Report = no_report) -> Summary:
     """Restore the backup ``src`` into the data folder ``data`` (missing or empty). The files
-    are copied to a folder beside it, checked there, and only then moved into place."""
+    are copied to a folder beside it, checked there, and only then moved into place.
+    ``progress`` hears where it is (see ``site_builder.progress``)."""
     if not src.is_dir():
         raise PantauError(f"{src} is not a folder; name the folder `pantau backup` wrote")
     manifest = read_manifest(src)
@@ -305,9 +317,10 @@ def restore(src: Path, data: Path) -> Summary:
     try:
         shutil.rmtree(partial, ignore_errors=True)
         partial.parent.mkdir(parents=True, exist_ok=True)
+        progress("Copying the backup", 0, None)
         shutil.copytree(src, partial, symlinks=False)
         (partial / MANIFEST).unlink()
-        _verify(partial, manifest)
+        _verify(partial, manifest, progress)
         if data.exists():
             data.rmdir()
         partial.rename(data)

@@ -22,6 +22,7 @@ import yaml
 from site_builder.errors import ContentError, PantauError
 from site_builder.load import CONFLICT_SUFFIX, record_files
 from site_builder.models import COLLECTIONS, is_slug
+from site_builder.progress import Report, no_report
 from site_builder.readers import READER_EXTENSIONS, parse_record
 
 from .protocol import atomic_remove, atomic_write, text_hash, valid_record_name
@@ -253,10 +254,12 @@ class SyncClient:
         token: str,
         say: Callable[[str], None] = print,
         transport: httpx.BaseTransport | None = None,
+        progress: Report | None = None,
     ) -> None:
         self.root = root
         self.server = server.rstrip("/")
         self.say = say
+        self.progress: Report = progress or no_report
         self.state = SyncState.load(root)
         self.state.server = self.server
         self.http = httpx.Client(
@@ -368,7 +371,8 @@ class SyncClient:
 
     def pull(self) -> int:
         """Apply the changes feed since the last sequence to files not changed locally."""
-        applied = 0
+        applied = seen = 0
+        self.progress("Pulling", 0, None)
         while True:
             response = self._request("GET", "/api/changes", params={"since": self.state.last_seq})
             if response.status_code != 200:
@@ -389,6 +393,8 @@ class SyncClient:
                 latest[f"{change['collection']}/{change['slug']}"] = change
             for key, change in latest.items():
                 applied += self._apply(key, change)
+                seen += 1
+                self.progress("Pulling", seen, None)
             self.state.last_seq = last_seq
             self.state.save(self.root)
             if not more:
@@ -467,6 +473,7 @@ class SyncClient:
         site's /media/ (where the server publishes every uploaded image). Returns how many
         were written; a missing one is said, and `pantau check` will name it too."""
         fetched = 0
+        self.progress("Downloading images", 0, None)
         for path in record_files(self.root / COLLECTIONS["campaigns"].folder):
             if path.suffix not in READER_EXTENSIONS or path.stem.endswith(CONFLICT_SUFFIX):
                 continue
@@ -483,6 +490,7 @@ class SyncClient:
                 continue
             atomic_write(target, response.content)
             fetched += 1
+            self.progress("Downloading images", fetched, None)
         return fetched
 
     def push(self) -> int:
@@ -500,11 +508,14 @@ class SyncClient:
             known["deleted"] = conflict.get("deleted", False)
             known["hash"] = "resolved"  # forces the resolved file to count as a local change
             del self.state.conflicts[key]
-        for change in local_changes(self.root, self.state):
+        changes = local_changes(self.root, self.state)
+        for done, change in enumerate(changes):
+            self.progress("Pushing", done, len(changes))
             if change.key in self.state.conflicts:
                 continue
             sent += self._push_one(change)
             self.state.save(self.root)
+        self.progress("Pushing", len(changes), len(changes))
         self.state.save(self.root)
         return sent
 
