@@ -17,6 +17,7 @@ from .build import build as build_site
 from .errors import ContentError, PantauError
 from .load import check_slug, load_content, read_record
 from .models import COLLECTIONS, json_schemas
+from .progress import Reporter, reporter
 
 KINDS = {spec.kind: name for name, spec in COLLECTIONS.items()}
 
@@ -30,6 +31,25 @@ content_option = click.option(
 )
 
 
+def _report(exc: PantauError) -> None:
+    """Print a PantauError as clean lines on stderr and exit 1."""
+    if isinstance(exc, ContentError):
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        count = len(exc.problems)
+        click.echo(f"{count} problem{'s' if count != 1 else ''} found.", err=True)
+        sys.exit(1)
+    if _verbose():
+        traceback.print_exc()
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(1)
+
+
+def _verbose() -> bool:
+    context = click.get_current_context()
+    return bool(context.meta.get(VERBOSE) or context.find_root().params.get("verbose"))
+
+
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Print a PantauError as clean lines on stderr and exit 1; tracebacks only with -v."""
 
@@ -37,19 +57,73 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except ContentError as exc:
-            for problem in exc.problems:
-                click.echo(str(problem), err=True)
-            count = len(exc.problems)
-            click.echo(f"{count} problem{'s' if count != 1 else ''} found.", err=True)
-            sys.exit(1)
         except PantauError as exc:
-            if click.get_current_context().find_root().params.get("verbose"):
-                traceback.print_exc()
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
+            _report(exc)
 
     return run
+
+
+VERBOSE = "pantau.verbose"
+QUIET = "pantau.quiet"
+
+
+def quiet() -> bool:
+    """Whether the running command was given --quiet."""
+    return bool(click.get_current_context().meta.get(QUIET))
+
+
+def progress() -> Reporter:
+    """The progress display for the running command (see ``site_builder.progress``)."""
+    return reporter(quiet())
+
+
+def _name(context: click.Context) -> str:
+    """'pantau sync pull', however the program was started."""
+    names: list[str] = []
+    while context.parent is not None:
+        names.insert(0, context.info_name or "")
+        context = context.parent
+    return " ".join(["pantau", *names])
+
+
+def staff_command(command: Callable[..., Any]) -> Callable[..., Any]:
+    """A command staff run by hand or from a script: --quiet and --verbose, errors reported as
+    with ``reports_errors``, and an unexpected error said in one sentence (its traceback
+    with --verbose) instead of a traceback."""
+
+    @wraps(command)
+    def run(*args: Any, quiet: bool = False, verbose: bool = False, **kwargs: Any) -> Any:
+        context = click.get_current_context()
+        context.meta[QUIET] = quiet
+        context.meta[VERBOSE] = verbose
+        try:
+            return command(*args, **kwargs)
+        except PantauError as exc:
+            _report(exc)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            if _verbose():
+                traceback.print_exc()
+            click.echo(
+                f"Error: {_name(context)} stopped on an unexpected internal error "
+                f"({type(exc).__name__}); run it again with --verbose to see the details.",
+                err=True,
+            )
+            sys.exit(1)
+
+    run = click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        help="Show the traceback of an unexpected error (without it: one sentence).",
+    )(run)
+    return click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        help="Print only the summary line (and any errors): no progress bar, no notes.",
+    )(run)
 
 
 def parse_today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
@@ -62,7 +136,7 @@ def parse_today(_ctx: click.Context, _param: click.Parameter, value: str | None)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors (any command).")
 @click.version_option(package_name="pantau")
 def main(verbose: bool) -> None:
     """Pantau: the Kaltim Pilkada 2024 transparency site, from content files to a static site.
@@ -97,7 +171,7 @@ def main(verbose: bool) -> None:
     help="After building, build again from scratch in a temporary folder and fail on the "
     "first byte that differs.",
 )
-@reports_errors
+@staff_command
 def build(content_dir: Path, out: Path, today: dt.date | None, full: bool, verify: bool) -> None:
     """Validate the content and build the static site.
 
@@ -110,7 +184,10 @@ def build(content_dir: Path, out: Path, today: dt.date | None, full: bool, verif
         pantau build --content content --out public --today 2024-11-27
         pantau build --verify
     """
-    result = build_site(content_dir, out, today=today, full=full, verify=verify)
+    with progress() as report:
+        result = build_site(
+            content_dir, out, today=today, full=full, verify=verify, progress=report
+        )
     click.echo(result.summary())
     if verify:
         click.echo("Verified: the incremental output equals a clean build, byte for byte.")
@@ -118,7 +195,7 @@ def build(content_dir: Path, out: Path, today: dt.date | None, full: bool, verif
 
 @main.command()
 @content_option
-@reports_errors
+@staff_command
 def check(content_dir: Path) -> None:
     """Validate the content only; list every problem as file:line: field: message.
 
@@ -129,7 +206,9 @@ def check(content_dir: Path) -> None:
     Example:
         pantau check --content content
     """
-    content = load_content(content_dir, publishing=True)
+    with progress() as report:
+        report("Checking the content", 0, None)
+        content = load_content(content_dir, publishing=True)
     count = sum(len(items) for items in content.entries.values())
     click.echo(f"{content_dir}: {count} records and {len(content.regions)} regions are valid.")
 
@@ -200,7 +279,7 @@ def schema(out: Path) -> None:
 @click.argument("kind", type=click.Choice(sorted(KINDS)))
 @click.argument("slug")
 @content_option
-@reports_errors
+@staff_command
 def new(kind: str, slug: str, content_dir: Path) -> None:
     """Write a skeleton record to fill in; it starts as a draft (draft: true).
 

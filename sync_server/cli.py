@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from site_builder.cli import content_option, main, reports_errors
+from site_builder.cli import content_option, main, progress, quiet, reports_errors, staff_command
 from site_builder.errors import PantauError
+from site_builder.progress import Reporter
 
 from .auth import ROLES, create_token, revoke_token, token_status
 
@@ -165,7 +166,7 @@ def token_revoke(data: Path, name: str) -> None:
 @main.command("backup")
 @data_option
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
-@reports_errors
+@staff_command
 def backup_command(data: Path, dest: Path) -> None:
     """Copy the data folder into DEST (new or empty), safely while the server runs.
 
@@ -178,7 +179,8 @@ def backup_command(data: Path, dest: Path) -> None:
     """
     from .backup import backup
 
-    summary = backup(data, dest)
+    with progress() as report:
+        summary = backup(data, dest, report)
     click.echo(f"Backed up {summary.describe()} into {dest}.")
 
 
@@ -190,7 +192,7 @@ def backup_command(data: Path, dest: Path) -> None:
     help="The data folder to create (it must not exist or be empty), e.g. data-restored.",
 )
 @click.argument("src", type=click.Path(file_okay=False, path_type=Path))
-@reports_errors
+@staff_command
 def restore_command(data: Path, src: Path) -> None:
     """Restore a backup made by `pantau backup` into a new data folder.
 
@@ -204,7 +206,8 @@ def restore_command(data: Path, src: Path) -> None:
     """
     from .backup import restore
 
-    summary = restore(src, data)
+    with progress() as report:
+        summary = restore(src, data, report)
     click.echo(f"Restored {summary.describe()} into {data}.")
 
 
@@ -249,7 +252,7 @@ def sync() -> None:
 
 @sync.command("status")
 @content_option
-@reports_errors
+@staff_command
 def sync_status(content_dir: Path) -> None:
     """List records changed, added or deleted here since the last sync (no network needed).
 
@@ -263,20 +266,32 @@ def sync_status(content_dir: Path) -> None:
         click.echo(line)
 
 
-def _client(content_dir: Path, server: str | None, token_file: Path | None):  # type: ignore[no-untyped-def]
+# What `pantau sync` says about work that went well: left out with --quiet (problems and
+# conflicts are always said).
+_NOTES = ("pushed ", "merged ")
+
+
+def _client(content_dir: Path, server: str | None, token_file: Path | None, report: Reporter):  # type: ignore[no-untyped-def]
     from .client import SyncClient
 
     if not server:
         raise PantauError("no server: pass --server URL or set PANTAU_SERVER")
     content_dir.mkdir(parents=True, exist_ok=True)
-    return SyncClient(content_dir, server, read_token(token_file), say=click.echo)
+    hush = quiet()
+
+    def say(text: str) -> None:
+        if hush and (text.startswith(_NOTES) or "is your own earlier push" in text):
+            return
+        report.say(text)
+
+    return SyncClient(content_dir, server, read_token(token_file), say=say, progress=report)
 
 
 @sync.command("push")
 @content_option
 @server_option
 @token_file_option
-@reports_errors
+@staff_command
 def sync_push(content_dir: Path, server: str | None, token_file: Path | None) -> None:
     """Send local changes, each with the revision it was based on.
 
@@ -284,11 +299,12 @@ def sync_push(content_dir: Path, server: str | None, token_file: Path | None) ->
     Example:
         pantau sync push --content content --server http://127.0.0.1:8000
     """
-    client = _client(content_dir, server, token_file)
-    try:
-        sent = client.push()
-    finally:
-        client.close()
+    with progress() as report:
+        client = _client(content_dir, server, token_file, report)
+        try:
+            sent = client.push()
+        finally:
+            client.close()
     click.echo(f"{sent} change(s) pushed.")
     if client.failed or client.state.conflicts:
         raise PantauError(
@@ -301,7 +317,7 @@ def sync_push(content_dir: Path, server: str | None, token_file: Path | None) ->
 @content_option
 @server_option
 @token_file_option
-@reports_errors
+@staff_command
 def sync_pull(content_dir: Path, server: str | None, token_file: Path | None) -> None:
     """Apply the server's changes since the last pull to files not changed here.
 
@@ -309,11 +325,12 @@ def sync_pull(content_dir: Path, server: str | None, token_file: Path | None) ->
     Example:
         pantau sync pull --content content --server http://127.0.0.1:8000
     """
-    client = _client(content_dir, server, token_file)
-    try:
-        applied = client.pull()
-    finally:
-        client.close()
+    with progress() as report:
+        client = _client(content_dir, server, token_file, report)
+        try:
+            applied = client.pull()
+        finally:
+            client.close()
     click.echo(f"{applied} change(s) applied; at sequence {client.state.last_seq}.")
     if client.state.conflicts:
         raise PantauError(f"{len(client.state.conflicts)} conflict(s) to resolve; see above")
@@ -323,7 +340,7 @@ def sync_pull(content_dir: Path, server: str | None, token_file: Path | None) ->
 @server_option
 @token_file_option
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-@reports_errors
+@staff_command
 def sync_clone(server: str | None, token_file: Path | None, folder: Path) -> None:
     """Make a new staff copy in FOLDER: the settings, every record, the images campaigns
     show and the sync state, ready for `pantau check`, `build` and `preview` offline.
@@ -337,12 +354,13 @@ def sync_clone(server: str | None, token_file: Path | None, folder: Path) -> Non
             f"{folder} is not empty: clone into a new or empty folder, or run "
             f"'pantau sync pull --content {folder}' to update a copy"
         )
-    client = _client(folder, server, token_file)
-    try:
-        applied = client.pull()
-        media = client.fetch_media()
-    finally:
-        client.close()
+    with progress() as report:
+        client = _client(folder, server, token_file, report)
+        try:
+            applied = client.pull()
+            media = client.fetch_media()
+        finally:
+            client.close()
     click.echo(
         f"cloned {applied} file(s) and {media} image(s) into {folder}; "
         f"at sequence {client.state.last_seq}."
