@@ -13,6 +13,7 @@ database's integrity, before it puts anything in place.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -123,10 +124,17 @@ def _copy_content(data: Path, db: Path, target: Path) -> None:
     source = data / "content"
 
     def ignore(folder: str, names: list[str]) -> list[str]:
+        # Records are written below from the snapshot; hidden files are a writer's temporary
+        # files (renamed away at any moment) and never content.
         here = Path(folder).relative_to(source)
-        return [name for name in names if _is_record_file(here / name)]
+        return [n for n in names if n.startswith(".") or _is_record_file(here / n)]
 
-    shutil.copytree(source, target, ignore=ignore, symlinks=False)
+    def copy(src: str, dst: str) -> None:
+        # A file removed while copying (a deleted image) is one the snapshot no longer needs.
+        with contextlib.suppress(FileNotFoundError):
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, target, ignore=ignore, symlinks=False, copy_function=copy)
     snapshot = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         last_seq = int(
