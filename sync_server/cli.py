@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 import click
@@ -51,6 +52,14 @@ data_option = click.option(
     help="Addresses of a reverse proxy whose X-Forwarded-For is trusted, e.g. 127.0.0.1 "
     "behind a local nginx. By default forwarding headers are ignored.",
 )
+@click.option(
+    "--after-build",
+    metavar="COMMAND",
+    default=None,
+    help="A command (no shell) run after every build that goes live, one run at a time, with "
+    "PANTAU_LIVE (the live folder), PANTAU_BUILD (the build id) and PANTAU_CHANGED (a file "
+    "listing the changed site paths), e.g. 'rsync-to-edges.sh'.",
+)
 @reports_errors
 def serve(
     seed: Path | None,
@@ -59,6 +68,7 @@ def serve(
     port: int,
     max_auth_failures: int,
     forwarded_allow_ips: str | None,
+    after_build: str | None,
 ) -> None:
     """Run the sync server: the live site at / and the API at /api/.
 
@@ -69,7 +79,14 @@ def serve(
     """
     from .server import serve as run
 
-    run(data, seed, host, port, max_auth_failures, forwarded_allow_ips)
+    if after_build is not None:
+        try:
+            words = shlex.split(after_build)
+        except ValueError as exc:  # e.g. an unclosed quote
+            raise click.BadParameter(str(exc), param_hint="--after-build") from exc
+        if not words:
+            raise click.BadParameter("the command is empty", param_hint="--after-build")
+    run(data, seed, host, port, max_auth_failures, forwarded_allow_ips, after_build)
 
 
 @main.group()

@@ -11,6 +11,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,9 @@ class Publisher:
         self.next_scheduled: dt.datetime | None = None
         #: The last finished build if it failed; None once one succeeds.
         self.failure: BuildFailure | None = None
+        #: Called with (build id, live folder's real path, site paths written or removed)
+        #: after each build that changed the live site, and after the first one.
+        self.after_build: Callable[[int, Path, list[str]], None] | None = None
         self._thread = threading.Thread(target=self._run, name="pantau-builder", daemon=True)
 
     def start(self) -> None:
@@ -247,7 +251,7 @@ class Publisher:
             )
             return
         self._retry_full = False
-        self._live_id = build_id
+        first, self._live_id = self._live_id is None, build_id
         self.failure = None
         duration = time.perf_counter() - started
         log.info("build %s: %s", build_id, changes.summary(duration))
@@ -259,6 +263,8 @@ class Publisher:
             files=len(changes.written),
         )
         self._cleanup()
+        if self.after_build is not None and (first or changes.written or changes.removed):
+            self.after_build(build_id, self.live.resolve(), changes.written + changes.removed)
 
     def _relative(self, message: str) -> str:
         """A message with the data folder's own location left out of the paths it names."""

@@ -14,6 +14,7 @@ from site_builder.themes import shipped
 
 from .app import create_app
 from .fatal import describe, die, install
+from .hooks import AfterBuild
 from .limiter import FailureLimiter
 from .publisher import Publisher
 from .records import Records
@@ -83,9 +84,11 @@ def serve(
     port: int,
     auth_failures: int = 10,
     forwarded_allow_ips: str | None = None,
+    after_build: str | None = None,
 ) -> None:
     """Serve until stopped. Forwarding headers (X-Forwarded-For) are ignored unless
-    ``forwarded_allow_ips`` names the proxies allowed to send them."""
+    ``forwarded_allow_ips`` names the proxies allowed to send them. ``after_build``, a
+    command, runs after every build that goes live (see hooks.AfterBuild)."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -95,6 +98,8 @@ def serve(
     # public site and /api/health answering quickly while they work.
     sys.setswitchinterval(0.001)
     svc = open_services(data, seed, auth_failures=auth_failures)
+    hook = AfterBuild(after_build) if after_build else None
+    svc.publisher.after_build = hook
     threading.Thread(
         target=_start_in_background, args=(svc,), name="pantau-startup", daemon=True
     ).start()
@@ -113,4 +118,6 @@ def serve(
         )
     finally:
         svc.publisher.stop()
+        if hook is not None:
+            hook.stop()
         svc.store.close()
