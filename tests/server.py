@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -91,3 +92,12 @@ class ServerProcess:
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=10)
+
+
+def scratch_server(folders: Any, extra: dict[str, str] | None = None) -> ServerProcess:
+    """A started server on the scratch content (plus ``extra`` files), its seed and data in
+    fresh folders of ``folders`` (pytest's tmp_path_factory)."""
+    from .conftest import write_scratch
+
+    seed = write_scratch(folders.mktemp("seed") / "content", extra)
+    return ServerProcess(folders.mktemp("data") / "data", seed).start()

@@ -13,8 +13,8 @@ import pytest
 
 from site_builder.models import COLLECTIONS
 
-from .conftest import STAGE, write_scratch
-from .server import ServerProcess, make_token
+from .conftest import STAGE
+from .server import ServerProcess, make_token, scratch_server
 from .test_corpus import CASES, CORPUS
 
 pytestmark = pytest.mark.slow
@@ -51,9 +51,8 @@ REQUESTS: list[tuple[str, str, dict[str, str | bytes], bytes]] = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    seed = tmp_path_factory.mktemp("seed") / "content"
-    write_scratch(seed, {"stages/kampanye.md": STAGE.replace("Pemungutan suara", "Kampanye")})
-    process = ServerProcess(tmp_path_factory.mktemp("data") / "data", seed).start()
+    kampanye = STAGE.replace("Pemungutan suara", "Kampanye")
+    process = scratch_server(tmp_path_factory, {"stages/kampanye.md": kampanye})
     yield process
     process.stop()
 

@@ -18,17 +18,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from .conftest import write_scratch
-from .server import ServerProcess, make_token
+from .server import ServerProcess, make_token, scratch_server
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    seed = tmp_path_factory.mktemp("seed") / "content"
-    write_scratch(seed)
-    process = ServerProcess(tmp_path_factory.mktemp("data") / "data", seed).start()
+    process = scratch_server(tmp_path_factory)
     yield process
     process.stop()
 

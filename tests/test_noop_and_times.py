@@ -17,7 +17,7 @@ from site_builder.dates import tanggal_jam
 from site_builder.graph import History
 from site_builder.models import WITA
 
-from .server import ServerProcess, make_token
+from .server import ServerProcess, make_token, scratch_server
 
 # Real servers: left out of the quick run (-m 'not slow').
 slow = pytest.mark.slow
@@ -28,12 +28,7 @@ CAMPAIGN_URL = "/api/records/campaigns/ayo-memilih"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    from .conftest import write_scratch
-
-    seed = tmp_path_factory.mktemp("seed")
-    write_scratch(seed)
-    data = tmp_path_factory.mktemp("server") / "data"
-    process = ServerProcess(data, seed).start()
+    process = scratch_server(tmp_path_factory)
     yield process
     process.stop()
 

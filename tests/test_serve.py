@@ -31,7 +31,7 @@ from site_builder.preview import OpenFileResponse, SiteFiles
 from sync_server.livesite import live_site
 
 from .conftest import CONTENT, VOTING_DAY
-from .server import ServerProcess
+from .server import ServerProcess, scratch_server
 
 PANTAU = [sys.executable, "-m", "site_builder"]
 ZIP = "unduh/pantau-situs.zip"
@@ -654,12 +654,7 @@ def test_the_live_site_answers_404_until_the_first_build(
 
 @pytest.fixture(scope="module")
 def sync_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    from .conftest import write_scratch
-
-    seed = tmp_path_factory.mktemp("seed")
-    write_scratch(seed)
-    data = tmp_path_factory.mktemp("server") / "data"
-    process = ServerProcess(data, seed).start()
+    process = scratch_server(tmp_path_factory)
     yield process
     process.stop()
     log = process.log.read_text()

@@ -13,7 +13,7 @@ from PIL import Image
 
 from sync_server.server import open_store
 
-from .server import ServerProcess, make_token
+from .server import ServerProcess, make_token, scratch_server
 
 # Real servers, real browsers or crash rounds: left out of the quick run (-m 'not slow').
 pytestmark = pytest.mark.slow
@@ -23,12 +23,7 @@ STAGE_URL = "/api/records/stages/pemungutan-suara"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    from .conftest import write_scratch
-
-    seed = tmp_path_factory.mktemp("seed")
-    write_scratch(seed)
-    data = tmp_path_factory.mktemp("server") / "data"
-    process = ServerProcess(data, seed).start()
+    process = scratch_server(tmp_path_factory)
     yield process
     process.stop()
 
