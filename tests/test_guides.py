@@ -156,6 +156,8 @@ class Guide:
         if command.endswith(RUNS_ON):
             self.long_running(command, where)
             return
+        if "$PANTAU_SERVER/media/" in command:
+            self.wait_until_published(command)
         done = subprocess.run(
             ["sh", "-c", command],
             cwd=self.work,
@@ -171,6 +173,16 @@ class Guide:
             assert done.returncode == 0, f"{where}\nfailed ({done.returncode}):\n{output}"
         if "/api/assets" in command:
             self.media = json.loads(done.stdout)["src"]
+
+    def wait_until_published(self, command: str) -> None:
+        """The reader fetches a poster a colleague published earlier; here it was pushed a
+        moment ago, so wait (bounded) until the site's next build serves it."""
+        path = command.split("$PANTAU_SERVER", 1)[1].split('"', 1)[0]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if httpx.get(self.env["PANTAU_SERVER"] + path, timeout=5).status_code == 200:
+                return
+            time.sleep(0.1)
 
     def long_running(self, command: str, where: str) -> None:
         process = subprocess.Popen(
