@@ -30,6 +30,15 @@ content_option = click.option(
     help="The content folder.",
 )
 
+#: The port a local server listens on, 127.0.0.1 only (preview, dev).
+port_option = click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="The port on 127.0.0.1 (0: any free one).",
+)
+
 
 def _report(exc: PantauError) -> None:
     """Print a PantauError as clean lines on stderr and exit 1."""
@@ -222,13 +231,7 @@ def check(content_dir: Path) -> None:
     show_default=True,
     help="The built site to serve.",
 )
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8000,
-    show_default=True,
-    help="The port (0: any free one).",
-)
+@port_option
 @reports_errors
 def preview(folder: Path, port: int) -> None:
     """Serve the built site on 127.0.0.1 (Ctrl+C stops).
@@ -305,13 +308,7 @@ def new(kind: str, slug: str, content_dir: Path) -> None:
 
 @main.command()
 @content_option
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8000,
-    show_default=True,
-    help="The port on 127.0.0.1 (0: any free one).",
-)
+@port_option
 @reports_errors
 def dev(content_dir: Path, port: int) -> None:
     """Build, serve on 127.0.0.1 and rebuild on every change, reloading the open page.

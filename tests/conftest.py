@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,3 +138,14 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
     """The shipped content, built once for the session as of voting day."""
     out = tmp_path_factory.mktemp("site") / "public"
     return build(CONTENT, out, today=VOTING_DAY)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium, one per test module (see test_browser for its setup)."""
+    from .test_browser import CHROMIUM, CHROMIUM_ARGS, playwright_api
+
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -243,16 +243,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     served.close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from .test_browser import CHROMIUM, CHROMIUM_ARGS, playwright_api
-
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
 def context(browser: Any) -> Iterator[Any]:
     ctx = browser.new_context(service_workers="block")

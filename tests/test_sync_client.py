@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -240,14 +241,23 @@ def test_token_commands(tmp_path: Path) -> None:
     assert "revoked" in listed.stdout
 
 
+def loopback(handler: type) -> tuple[Any, str]:
+    """A real HTTP server on 127.0.0.1 and a free port, serving in a thread; its URL."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    http = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    return http, f"http://127.0.0.1:{http.server_port}"
+
+
 class HostileFeed:
     """A real HTTP server on 127.0.0.1 that answers the changes feed with what an attacker
     (or a damaged server) might send."""
 
     def __init__(self, changes: list[object]) -> None:
         import json
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from http.server import BaseHTTPRequestHandler
 
         body = json.dumps({"changes": changes, "last_seq": 1, "more": False}).encode()
 
@@ -262,9 +272,7 @@ class HostileFeed:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.http.server_port}"
+        self.http, self.url = loopback(Handler)
 
     def close(self) -> None:
         self.http.shutdown()
@@ -333,8 +341,7 @@ class CuttingProxy:
     PUT, hangs up after the server has answered, so the client never hears the answer."""
 
     def __init__(self, upstream: str) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from http.server import BaseHTTPRequestHandler
 
         proxy = self
         self.cut = 0
@@ -369,9 +376,7 @@ class CuttingProxy:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.http.server_port}"
+        self.http, self.url = loopback(Handler)
 
     def close(self) -> None:
         self.http.shutdown()
