@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import BuildError
+from .i18n import _
 from .state import Changes, State, input_stamp, state_path
 from .write import MARKER, check_replaceable, safe_join, swap_in
 
@@ -109,7 +110,7 @@ def build(
 
     engine = Engine(state)
     if progress is not None:
-        progress("Loading the content", 0, None)
+        progress(_("Loading the content"), 0, None)
     content = load_content(Path(content_dir), cache=engine.state)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.stage-", dir=out.parent))
@@ -119,14 +120,14 @@ def build(
             content, today, history, stage=stage, previous=previous, full=full, progress=progress
         )
         if progress is not None:
-            progress("Writing the site", 0, None)
+            progress(_("Writing the site"), 0, None)
         if changes.full:
             write_marker(stage, changes)
             swap_in(stage, out)
         else:
             apply_changes(changes, out)
     except OSError as exc:
-        raise BuildError(f"could not write the site: {exc}") from None
+        raise BuildError(_("could not write the site: {reason}").format(reason=exc)) from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     if stamp is not None and history is None:
@@ -153,9 +154,9 @@ def verify_build(
     with tempfile.TemporaryDirectory(prefix=".pantau-verify-", dir=out.parent) as tmp:
         clean = Path(tmp) / "site"
         engine = Engine(None)
-        report = _prefixed(progress, "Verifying: ")
+        report = _prefixed(progress, _("Verifying: {stage}"))
         if report is not None:
-            report("loading the content", 0, None)
+            report(_("Loading the content"), 0, None)
         content = load_content(Path(content_dir))
         changes = engine.render(
             content, today, history, stage=clean, previous=None, progress=report
@@ -163,27 +164,35 @@ def verify_build(
         built, fresh = SiteFiles(out), SiteFiles(clean)
         for path in sorted(set(built) | set(fresh)):
             if path not in fresh:
-                raise BuildError(f"--verify: {path} is in {out} but not in a clean build")
+                raise BuildError(
+                    _("--verify: {path} is in {out} but not in a clean build").format(
+                        path=path, out=out
+                    )
+                )
             if path not in built:
-                raise BuildError(f"--verify: {path} is missing from {out}")
+                raise BuildError(
+                    _("--verify: {path} is missing from {out}").format(path=path, out=out)
+                )
             a, b = built[path], fresh[path]
             if a != b:
                 at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
                 at = min(len(a), len(b)) if at is None else at
                 raise BuildError(
-                    f"--verify: {path} differs from a clean build at byte {at} "
-                    f"(incremental {len(a)} bytes, clean {len(b)} bytes)"
+                    _(
+                        "--verify: {path} differs from a clean build at byte {at} "
+                        "(incremental {incremental} bytes, clean {clean} bytes)"
+                    ).format(path=path, at=at, incremental=len(a), clean=len(b))
                 )
         del changes
 
 
 def _prefixed(progress: Report | None, prefix: str) -> Report | None:
-    """``progress`` with each stage named after ``prefix``."""
+    """``progress`` with each stage named inside ``prefix`` (a message with ``{stage}``)."""
     if progress is None:
         return None
     report = progress
 
     def prefixed(stage: str, done: int, total: int | None) -> None:
-        report(f"{prefix}{stage[:1].lower()}{stage[1:]}", done, total)
+        report(prefix.format(stage=stage[:1].lower() + stage[1:]), done, total)
 
     return prefixed

@@ -15,9 +15,11 @@ import click
 
 from .build import build as build_site
 from .errors import ContentError, PantauError
+from .i18n import LANGUAGES, _, from_environment, ngettext, set_language
 from .load import check_slug, load_content, read_record
 from .models import COLLECTIONS, json_schemas
 from .progress import Reporter, reporter
+from .skeletons import localised
 
 KINDS = {spec.kind: name for name, spec in COLLECTIONS.items()}
 
@@ -46,11 +48,12 @@ def _report(exc: PantauError) -> None:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         count = len(exc.problems)
-        click.echo(f"{count} problem{'s' if count != 1 else ''} found.", err=True)
+        found = ngettext("{count} problem found.", "{count} problems found.", count)
+        click.echo(found.format(count=count), err=True)
         sys.exit(1)
     if _verbose():
         traceback.print_exc()
-    click.echo(f"Error: {exc}", err=True)
+    click.echo(_("Error: {reason}").format(reason=exc), err=True)
     sys.exit(1)
 
 
@@ -115,8 +118,10 @@ def staff_command(command: Callable[..., Any]) -> Callable[..., Any]:
             if _verbose():
                 traceback.print_exc()
             click.echo(
-                f"Error: {_name(context)} stopped on an unexpected internal error "
-                f"({type(exc).__name__}); run it again with --verbose to see the details.",
+                _(
+                    "Error: {command} stopped on an unexpected internal error ({kind}); run it "
+                    "again with --verbose to see the details."
+                ).format(command=_name(context), kind=type(exc).__name__),
                 err=True,
             )
             sys.exit(1)
@@ -135,16 +140,61 @@ def staff_command(command: Callable[..., Any]) -> Callable[..., Any]:
     )(run)
 
 
+def _choose_language(context: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """--lang given: messages in that language from here on; on the root command without
+    it: the locale's language (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``)."""
+    if value is not None:
+        set_language(value)
+    elif context.parent is None:
+        set_language(from_environment())
+
+
+def lang_option() -> click.Option:
+    return click.Option(
+        ["--lang"],
+        type=click.Choice(LANGUAGES),
+        expose_value=False,
+        is_eager=True,
+        callback=_choose_language,
+        help="The language of messages: id (Bahasa Indonesia) or en (English). Default: "
+        "from the locale (LANG, LC_ALL, LANGUAGE), English if it names neither. "
+        "Example: pantau check --lang id",
+    )
+
+
+def with_lang_option(command: click.Command) -> click.Command:
+    """Give a command (and every command under a group) the --lang option, once."""
+    if not any(param.name == "lang" for param in command.params):
+        command.params.append(lang_option())
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            with_lang_option(sub)
+    return command
+
+
+class PantauGroup(click.Group):
+    """A group whose commands, and sub-groups' commands, all take --lang, so that it can be
+    written anywhere: `pantau --lang id check` and `pantau check --lang id` alike."""
+
+    group_class = type  # sub-groups are PantauGroups too
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        super().add_command(with_lang_option(cmd), name)
+
+
 def parse_today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
     if value is None:
         return None
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date; write it as YYYY-MM-DD") from None
+        raise click.BadParameter(
+            _("'{value}' is not a date; write it as YYYY-MM-DD").format(value=value)
+        ) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@with_lang_option
+@click.group(cls=PantauGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors (any command).")
 @click.version_option(package_name="pantau")
 def main(verbose: bool) -> None:
@@ -199,7 +249,7 @@ def build(content_dir: Path, out: Path, today: dt.date | None, full: bool, verif
         )
     click.echo(result.summary())
     if verify:
-        click.echo("Verified: the incremental output equals a clean build, byte for byte.")
+        click.echo(_("Verified: the incremental output equals a clean build, byte for byte."))
 
 
 @main.command()
@@ -216,10 +266,14 @@ def check(content_dir: Path) -> None:
         pantau check --content content
     """
     with progress() as report:
-        report("Checking the content", 0, None)
+        report(_("Checking the content"), 0, None)
         content = load_content(content_dir, publishing=True)
     count = sum(len(items) for items in content.entries.values())
-    click.echo(f"{content_dir}: {count} records and {len(content.regions)} regions are valid.")
+    click.echo(
+        _("{folder}: {records} records and {regions} regions are valid.").format(
+            folder=content_dir, records=count, regions=len(content.regions)
+        )
+    )
 
 
 @main.command()
@@ -245,8 +299,16 @@ def preview(folder: Path, port: int) -> None:
     try:
         server = make_server(folder, "127.0.0.1", port, log_requests=True)
     except OSError as exc:
-        raise PantauError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
-    click.echo(f"Serving {folder} at http://127.0.0.1:{server.server_port}/ (Ctrl+C stops)")
+        raise PantauError(
+            _("cannot listen on {address}: {reason}").format(
+                address=f"127.0.0.1:{port}", reason=exc.strerror
+            )
+        ) from None
+    click.echo(
+        _("Serving {folder} at {address} (Ctrl+C stops)").format(
+            folder=folder, address=f"http://127.0.0.1:{server.server_port}/"
+        )
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -298,12 +360,12 @@ def new(kind: str, slug: str, content_dir: Path) -> None:
     check_slug(slug, str(path), COLLECTIONS[collection])
     existing = [p for p in path.parent.glob(f"{slug}.*") if p.suffix in (".md", ".yaml", ".yml")]
     if existing:
-        raise PantauError(f"{existing[0]} already exists; choose another slug")
-    text = COLLECTIONS[collection].skeleton
+        raise PantauError(_("{path} already exists; choose another slug").format(path=existing[0]))
+    text = localised(COLLECTIONS[collection].skeleton)
     read_record(COLLECTIONS[collection], slug, text, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-    click.echo(f"Wrote {path}")
+    click.echo(_("Wrote {path}").format(path=path))
 
 
 @main.command()
@@ -325,8 +387,8 @@ def dev(content_dir: Path, port: int) -> None:
     from .dev import run
 
     if not content_dir.is_dir():
-        raise PantauError(f"{content_dir}: no such content folder")
+        raise PantauError(_("{folder}: no such content folder").format(folder=content_dir))
     try:
         run(content_dir, port, lambda text, err: click.echo(text, err=err))
     except KeyboardInterrupt:
-        click.echo("Stopped.")
+        click.echo(_("Stopped."))

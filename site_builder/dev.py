@@ -44,6 +44,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .build import build
 from .errors import ContentError, PantauError
+from .i18n import _, ngettext
 from .preview import NOT_COMPRESSED, SecurityHeaders, SiteFiles, request_log
 
 DEV_FOLDER = ".pantau-dev"
@@ -172,18 +173,19 @@ class DevSite:
             count = len(exc.problems)
             text = "\n".join(str(p) for p in exc.problems)
             self._fail(text, problems)
-            self._echo(f"{prefix}{count} problem{'s' if count != 1 else ''} found:", True)
+            found = ngettext("{count} problem found:", "{count} problems found:", count)
+            self._echo(prefix + found.format(count=count), True)
             for problem in exc.problems:
                 self._echo(f"  {problem}", True)
             self._echo(self._still_serving(), True)
             return False
         except PantauError as exc:
             self._fail(str(exc), [])
-            self._echo(f"{prefix}Error: {exc}", True)
+            self._echo(prefix + _("Error: {reason}").format(reason=exc), True)
             self._echo(self._still_serving(), True)
             return False
         except Exception as exc:  # a bug must not end the session: show it and keep serving
-            self._fail(f"unexpected error: {exc!r}", [])
+            self._fail(_("unexpected error: {reason}").format(reason=repr(exc)), [])
             self._echo(traceback.format_exc().rstrip(), True)
             self._echo(self._still_serving(), True)
             return False
@@ -198,8 +200,8 @@ class DevSite:
 
     def _still_serving(self) -> str:
         if self.status.version:
-            return "Still serving the last good build; fix the file and save to rebuild."
-        return "Nothing to serve yet; fix the file and save to rebuild."
+            return _("Still serving the last good build; fix the file and save to rebuild.")
+        return _("Nothing to serve yet; fix the file and save to rebuild.")
 
     def watched(self) -> list[Path]:
         """The folders to watch: the content and the theme folders the last build read (the
@@ -227,9 +229,11 @@ def describe(paths: Iterable[str], roots: Iterable[Path]) -> str:
                 break
         names.append(path)
     if not names:
-        return "Changed"
+        return _("Changed")
     shown = ", ".join(names[:3])
-    return f"Changed {shown}" + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    if len(names) > 3:
+        return _("Changed {files} and {more} more").format(files=shown, more=len(names) - 3)
+    return _("Changed {files}").format(files=shown)
 
 
 def watch(site: DevSite, stop: threading.Event) -> None:
@@ -376,9 +380,11 @@ def listen(port: int) -> socket.socket:
         sock.listen(128)
     except OSError as exc:
         sock.close()
-        reason = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        reason = _("the port is in use") if exc.errno == errno.EADDRINUSE else exc.strerror
         raise PantauError(
-            f"cannot listen on 127.0.0.1:{port}: {reason}; choose another with --port"
+            _("cannot listen on {address}: {reason}; choose another with --port").format(
+                address=f"127.0.0.1:{port}", reason=reason
+            )
         ) from None
     return sock
 
@@ -393,7 +399,7 @@ def run(content_dir: Path, port: int, echo: Callable[[str, bool], None]) -> None
     try:
         site = DevSite(content_dir, echo)
         site.prepare()
-        site.rebuild("First build")
+        site.rebuild(_("First build"))
         watcher = threading.Thread(target=watch, args=(site, stop), name="pantau-dev-watch")
         watcher.start()
         config = uvicorn.Config(
@@ -405,7 +411,12 @@ def run(content_dir: Path, port: int, echo: Callable[[str, bool], None]) -> None
             timeout_graceful_shutdown=2,
         )
         address = f"http://127.0.0.1:{sock.getsockname()[1]}/"
-        echo(f"Serving {content_dir} at {address} (rebuilt on every change; Ctrl+C stops)", False)
+        echo(
+            _("Serving {folder} at {address} (rebuilt on every change; Ctrl+C stops)").format(
+                folder=content_dir, address=address
+            ),
+            False,
+        )
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         stop.set()

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from . import offline
 from .deps import Fragments
 from .graph import QUERIES, History
+from .i18n import _
 from .load import Content
 from .pages import Output
 from .parallel import Rendered, render_all
@@ -179,7 +180,7 @@ class Engine:
                 )
             ]
 
-            counter = _Counter(progress, "Rendering", len(dirty))
+            counter = _Counter(progress, _("Rendering"), len(dirty))
 
             def render_one(output: Output) -> Rendered:
                 counter.tick()
@@ -256,7 +257,7 @@ class Engine:
             )
             if wanted and not (download_later and incremental):
                 if progress is not None:
-                    progress("Packing the download copy", 0, None)
+                    progress(_("Packing the download copy"), 0, None)
                 archive, page, page_keys = download_copy(
                     plan,
                     others,

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import deps, skeletons
 from .errors import ContentError, Problem
+from .i18n import _
 from .messages import field_name, problems_from
 from .models import (
     COLLECTIONS,
@@ -149,8 +150,10 @@ def check_slug(stem: str, name: str, spec: CollectionSpec | None = None) -> None
                     name,
                     1,
                     "slug",
-                    f"the file name '{stem}' is taken by the site's own section {stem}/: "
-                    f"rename the file, e.g. to 'halaman-{stem}'",
+                    _(
+                        "the file name '{stem}' is taken by the site's own section {stem}/: "
+                        "rename the file, e.g. to 'halaman-{stem}'"
+                    ).format(stem=stem),
                 )
             ]
         )
@@ -162,8 +165,10 @@ def check_slug(stem: str, name: str, spec: CollectionSpec | None = None) -> None
                     name,
                     1,
                     "slug",
-                    f"the file name '{stem[:100]}' is not a valid slug: use at most {MAX_SLUG} "
-                    f"lowercase letters, digits and single hyphens, e.g. '{suggestion}'",
+                    _(
+                        "the file name '{stem}' is not a valid slug: use at most {most} "
+                        "lowercase letters, digits and single hyphens, e.g. '{suggestion}'"
+                    ).format(stem=stem[:100], most=MAX_SLUG, suggestion=suggestion),
                 )
             ]
         )
@@ -247,7 +252,7 @@ def raw_problems(
         )
     problems = []
     for message in filter(None, messages):
-        key, _, sentence = message.partition(": ")
+        key, _sep, sentence = message.partition(": ")
         problems.append(Problem(name, parsed.line_of((key,)), key, sentence))
     return problems
 
@@ -295,8 +300,10 @@ def publish_problems(spec: CollectionSpec, entry: Entry) -> list[Problem]:
                     entry.path,
                     entry.line_of(*loc),
                     field_name(loc),
-                    f"still holds the placeholder '{value.strip()}' from `pantau new`; "
-                    f"write the real {noun.replace('_', ' ')}, or keep draft: true",
+                    _(
+                        "still holds the placeholder '{text}' from `pantau new`; write the "
+                        "real {field}, or keep draft: true"
+                    ).format(text=value.strip(), field=noun),
                 )
             )
 
@@ -307,8 +314,10 @@ def publish_problems(spec: CollectionSpec, entry: Entry) -> list[Problem]:
                 entry.path,
                 entry.line_of("sources"),
                 "sources",
-                "a published record needs at least one source (a title and the URL where "
-                "its facts can be read); add one under 'sources', or keep draft: true",
+                _(
+                    "a published record needs at least one source (a title and the URL where "
+                    "its facts can be read); add one under 'sources', or keep draft: true"
+                ),
             )
         )
     return problems
@@ -319,7 +328,16 @@ def _read_text(path: Path, name: str) -> str:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ContentError(
-            [Problem(name, 1, "", f"the file is not UTF-8 text (byte {exc.start} is not valid)")]
+            [
+                Problem(
+                    name,
+                    1,
+                    "",
+                    _("the file is not UTF-8 text (byte {byte} is not valid)").format(
+                        byte=exc.start
+                    ),
+                )
+            ]
         ) from None
 
 
@@ -327,7 +345,8 @@ def _load_settings(root: Path, filename: str, model: type[M]) -> tuple[M, str, P
     path = root / filename
     name = str(path)
     if not path.is_file():
-        raise ContentError([Problem(name, 1, "", f"{filename} is missing from {root}")])
+        message = _("{file} is missing from {folder}").format(file=filename, folder=root)
+        raise ContentError([Problem(name, 1, "", message)])
     text = _read_text(path, name)
     parsed = parse_yaml(text.removeprefix("\ufeff"), name)
     return validate_model(model, parsed, name), text, parsed
@@ -353,8 +372,10 @@ def outside_link_problem(path: Path) -> Problem:
         str(path),
         1,
         "",
-        f"this leads to {path.resolve()}, outside the content folder (a symbolic link); copy "
-        "the file into the content folder instead",
+        _(
+            "this leads to {target}, outside the content folder (a symbolic link); copy the "
+            "file into the content folder instead"
+        ).format(target=path.resolve()),
     )
 
 
@@ -408,13 +429,13 @@ def load_content(
     must also be ready for readers: no placeholder left from its skeleton, and a source."""
     root = Path(root)
     if not root.is_dir():
-        raise ContentError([Problem(str(root), 1, "", "the content folder does not exist")])
+        raise ContentError([Problem(str(root), 1, "", _("the content folder does not exist"))])
     problems: list[Problem] = []
     site: Site | None = None
     regions: dict[str, Region] = {}
     site_text = regions_text = ""
     try:
-        site, site_text, _ = _load_settings(root, "site.yaml", Site)
+        site, site_text, _parsed = _load_settings(root, "site.yaml", Site)
     except ContentError as exc:
         problems += exc.problems
     try:
@@ -426,7 +447,7 @@ def load_content(
                         str(root / "regions.yaml"),
                         region_lines.line_of(("regions", index, "slug")),
                         f"regions[{index}].slug",
-                        f"the region slug '{region.slug}' is listed twice",
+                        _("the region slug '{slug}' is listed twice").format(slug=region.slug),
                     )
                 )
             regions[region.slug] = region
@@ -452,14 +473,16 @@ def load_content(
                         name,
                         1,
                         "",
-                        f"this is the server's version from a sync conflict: merge what you "
-                        f"need into {original}, then delete this file",
+                        _(
+                            "this is the server's version from a sync conflict: merge what "
+                            "you need into {original}, then delete this file"
+                        ).format(original=original),
                     )
                 )
                 continue
             if path.suffix not in READER_EXTENSIONS:
                 problems.append(
-                    Problem(name, 1, "", "not a record file: records end in .md or .yaml")
+                    Problem(name, 1, "", _("not a record file: records end in .md or .yaml"))
                 )
                 continue
             try:
@@ -478,7 +501,14 @@ def load_content(
             if path.stem in entries[spec.name]:
                 other = entries[spec.name][path.stem].path
                 problems.append(
-                    Problem(name, 1, "slug", f"the slug '{path.stem}' is also used by {other}")
+                    Problem(
+                        name,
+                        1,
+                        "slug",
+                        _("the slug '{slug}' is also used by {other}").format(
+                            slug=path.stem, other=other
+                        ),
+                    )
                 )
                 continue
             # Kept lean: the text is read again from the file, and its line numbers parsed
@@ -559,33 +589,39 @@ def _pointing(
                 if slug in content.regions:
                     continue
                 target, known = "regions", list(content.regions)
-                where = "it is not listed in regions.yaml"
+                where = _("it is not listed in regions.yaml")
             else:
                 found = content.entries.get(ref.target, {}).get(slug)
                 target_spec = COLLECTIONS[ref.target]
                 if found is not None:
                     if published and not target_spec.published(found.data):
-                        message = (
-                            f"the {ref.noun} '{slug}' is a draft (draft: true), so it is not "
-                            "on the site; publish it first, or leave it out here"
-                        )
+                        message = _(
+                            "the {noun} '{slug}' is a draft (draft: true), so it is not on the "
+                            "site; publish it first, or leave it out here"
+                        ).format(noun=_(ref.noun), slug=slug)
                         problem = Problem(entry.path, entry.line_of(*loc), field, message)
                         problems.append((problem, f"{ref.target}/{slug}"))
                     continue
                 target, known = f"{ref.target}/{slug}", list(content.entries.get(ref.target, {}))
-                where = f"there is no {target_spec.folder}/{slug}.md or .yaml in the content folder"
+                where = _("there is no {path}.md or .yaml in the content folder").format(
+                    path=f"{target_spec.folder}/{slug}"
+                )
             guess = difflib.get_close_matches(slug, known, n=1)
             if guess:
-                message = f"unknown {ref.noun} '{slug}'; did you mean '{guess[0]}'? ({where})"
+                message = _("unknown {noun} '{slug}'; did you mean '{guess}'? ({where})").format(
+                    noun=_(ref.noun), slug=slug, guess=guess[0], where=where
+                )
             else:
-                message = f"unknown {ref.noun} '{slug}': {where}"
+                message = _("unknown {noun} '{slug}': {where}").format(
+                    noun=_(ref.noun), slug=slug, where=where
+                )
             problems.append((Problem(entry.path, entry.line_of(*loc), field, message), target))
     if image and image not in content.media:
         problem = Problem(
             entry.path,
             entry.line_of("image", "src"),
             "image.src",
-            f"the image media/{image} is not in the content folder",
+            _("the image media/{image} is not in the content folder").format(image=image),
         )
         problems.append((problem, "media"))
     return problems

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from . import skeletons
+from .i18n import N_, _
 
 WITA = ZoneInfo("Asia/Makassar")
 
@@ -54,7 +55,9 @@ def _plausible(value: Any) -> Any:
     day = value.date() if isinstance(value, dt.datetime) else value
     if not FIRST_DAY <= day <= LAST_DAY:
         raise ValueError(
-            f"found {day.isoformat()}, expected a date between {FIRST_DAY.year} and {LAST_DAY.year}"
+            _("found {day}, expected a date between {first} and {last}").format(
+                day=day.isoformat(), first=FIRST_DAY.year, last=LAST_DAY.year
+            )
         )
     return value
 
@@ -72,21 +75,29 @@ def _well_formed_url(value: str) -> str:
     fine)."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not value.startswith(f"{parts.scheme}://"):
-        raise ValueError(f"'{value}' is not an address starting with http:// or https://")
+        raise ValueError(
+            _("'{url}' is not an address starting with http:// or https://").format(url=value)
+        )
     if any(c.isspace() for c in value):
-        raise ValueError(f"'{value}' contains a space; a source address has none")
+        raise ValueError(_("'{url}' contains a space; a source address has none").format(url=value))
     try:
         host, port = parts.hostname or "", parts.port
     except ValueError:
-        raise ValueError(f"'{value}' has an invalid port after the host name") from None
+        raise ValueError(
+            _("'{url}' has an invalid port after the host name").format(url=value)
+        ) from None
     if not (_HOST.match(host) or _IPV4.match(host) or host == "localhost") or parts.username:
-        raise ValueError(f"'{value}' has no valid host name (like www.example.go.id)")
+        raise ValueError(
+            _("'{url}' has no valid host name (like www.example.go.id)").format(url=value)
+        )
     del port
     rest = value[len(parts.scheme) + 3 :]
     stray = _STRAY_SCHEME.search(rest)
     if stray:
         raise ValueError(
-            f"'{value}' has a stray '{stray.group(0)}' inside it; copy the page's own address"
+            _("'{url}' has a stray '{stray}' inside it; copy the page's own address").format(
+                url=value, stray=stray.group(0)
+            )
         )
     return value
 
@@ -109,7 +120,7 @@ class CheckLevel:
 
     label: str  # the badge
     meaning: str  # one sentence for the about page and the record's footer
-    against: str  # for messages, in English
+    against: str  # for messages (English; translated where shown)
 
 
 #: The values of a record's ``checked`` field, most trustworthy first.
@@ -118,13 +129,13 @@ CHECKED: dict[str, CheckLevel] = {
         "Dicek pada dokumen resmi",
         "Fakta di halaman ini dicocokkan dengan dokumen resmi yang dikutip: peraturan, "
         "keputusan, atau putusan.",
-        "the primary document",
+        N_("the primary document"),
     ),
     "press": CheckLevel(
         "Dicek pada pemberitaan",
         "Fakta di halaman ini dicocokkan dengan beberapa pemberitaan media yang saling "
         "sesuai; dokumen resminya belum diperiksa.",
-        "press reports",
+        N_("press reports"),
     ),
     "unchecked": CheckLevel(
         "Belum dicek",
@@ -216,11 +227,10 @@ def checked_without_sources(checked: Any, has_sources: bool) -> str | None:
     """The 'checked' problem of a record checked against sources it does not list, as
     'checked: sentence' (also applied to the raw data of a record with field errors)."""
     if checked in ("document", "press") and not has_sources:
-        return (
-            f"checked: a record checked against {CHECKED[checked].against} needs "
-            "the sources it was checked against; add them under 'sources' or set "
-            "checked: unchecked"
-        )
+        return "checked: " + _(
+            "a record checked against {against} needs the sources it was checked against; "
+            "add them under 'sources' or set checked: unchecked"
+        ).format(against=_(CHECKED[checked].against))
     return None
 
 
@@ -228,10 +238,10 @@ def schedule_problem(publish_at: dt.datetime | None, expire_at: dt.datetime | No
     """The problem of a record that would leave the site before it appears, as
     'expire_at: sentence'."""
     if publish_at is not None and expire_at is not None and expire_at <= publish_at:
-        return (
-            f"expire_at: the record would leave the site ({expire_at.isoformat()}) before "
-            f"it appears ({publish_at.isoformat()}); expire_at must be after publish_at"
-        )
+        return "expire_at: " + _(
+            "the record would leave the site ({expire_at}) before it appears ({publish_at}); "
+            "expire_at must be after publish_at"
+        ).format(expire_at=expire_at.isoformat(), publish_at=publish_at.isoformat())
     return None
 
 
@@ -254,8 +264,8 @@ def schedule_moments(record: Any) -> list[dt.datetime]:
 def stage_without_dates(has_start: bool, has_end: bool, has_after: bool) -> str | None:
     """The problem of a stage with no date and no stage it follows, as 'start: sentence'."""
     if not (has_start or has_end or has_after):
-        return (
-            "start: a stage needs a start date, an end date, or 'after' (the stage it "
+        return "start: " + _(
+            "a stage needs a start date, an end date, or 'after' (the stage it "
             "follows and within how many days), so that its status can end"
         )
     return None
@@ -361,10 +371,16 @@ def writable(role: str) -> frozenset[str]:
 def check_order(kind: str, start: dt.date | None, end: dt.date | None) -> None:
     """An end before the start is an error on the 'end' field."""
     if start and end and end < start:
-        raise ValueError(
-            f"end: the {kind} ends ({end.isoformat()}) before it starts "
-            f"({start.isoformat()}); end must be on or after start"
-        )
+        message = {
+            "stage": N_(
+                "the stage ends ({end}) before it starts ({start}); end must be on or after start"
+            ),
+            "campaign": N_(
+                "the campaign ends ({end}) before it starts ({start}); "
+                "end must be on or after start"
+            ),
+        }[kind]
+        raise ValueError("end: " + _(message).format(end=end.isoformat(), start=start.isoformat()))
 
 
 class After(Strict):
@@ -385,7 +401,11 @@ class StatusOverride(Strict):
     @model_validator(mode="after")
     def _reason_required(self) -> StatusOverride:
         if self.status != "scheduled" and not self.reason:
-            raise ValueError(f"reason: a {self.status} stage needs a reason")
+            message = {
+                "postponed": N_("a postponed stage needs a reason"),
+                "cancelled": N_("a cancelled stage needs a reason"),
+            }[self.status]
+            raise ValueError("reason: " + _(message))
         return self
 
 
@@ -407,8 +427,8 @@ def _stage_order(record: Any, slug: str) -> tuple[Any, ...]:
     order=_stage_order,
     search_fields=("summary", "monitoring"),
     references=(
-        Reference("divisions", "teams", "division", backlink="stages"),
-        Reference("after.stage", "stages", "stage"),
+        Reference("divisions", "teams", N_("division"), backlink="stages"),
+        Reference("after.stage", "stages", N_("stage")),
     ),
     writers=frozenset({"admin", "editor"}),
     has_status=True,
@@ -513,7 +533,7 @@ class Image(Strict):
     @classmethod
     def _inside_media(cls, value: str) -> str:
         if value.startswith("/") or ".." in value.split("/"):
-            raise ValueError("src: the image path must stay inside content/media/")
+            raise ValueError("src: " + _("the image path must stay inside content/media/"))
         return value
 
 
@@ -540,7 +560,7 @@ def _campaign_order(record: Any, slug: str) -> tuple[Any, ...]:
     order=_campaign_order,
     newest_first=True,
     search_fields=("summary", "organiser", "audience", "channels"),
-    references=(Reference("regions", "regions", "region", backlink="campaigns"),),
+    references=(Reference("regions", "regions", N_("region"), backlink="campaigns"),),
     writers=frozenset({"admin", "campaign"}),
     skeleton=skeletons.CAMPAIGN,
 )
@@ -620,8 +640,10 @@ class Tally(Strict):
     def _valid_covers_votes(self) -> Tally:
         if self.valid is not None and sum(v.votes for v in self.votes) > self.valid:
             raise ValueError(
-                f"valid: the votes listed add up to {sum(v.votes for v in self.votes)}, more "
-                f"than the {self.valid} valid votes"
+                "valid: "
+                + _("the votes listed add up to {total}, more than the {valid} valid votes").format(
+                    total=sum(v.votes for v in self.votes), valid=self.valid
+                )
             )
         return self
 

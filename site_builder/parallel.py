@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .deps import Fragments, Kept
 from .errors import BuildError, PantauError
+from .i18n import _
 from .pages import Output
 
 #: Below this many outputs a batch is rendered in the calling process.
@@ -100,7 +101,9 @@ def _collect(result_file: Path, status: int) -> tuple[list[Rendered], dict[Hasha
         # folder: it is trusted like the worker's memory was.
         payload = pickle.loads(result_file.read_bytes())
     except (OSError, pickle.UnpicklingError, EOFError):
-        raise BuildError(f"a render worker stopped without a result (status {status})") from None
+        raise BuildError(
+            _("a render worker stopped without a result (status {status})").format(status=status)
+        ) from None
     if isinstance(payload, tuple):
         raise BuildError(payload[1])
     return payload[0], payload[1]  # type: ignore[index]

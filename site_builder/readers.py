@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from .errors import ContentError, Problem
+from .i18n import _
 
 Loc = tuple[str | int, ...]
 
@@ -59,7 +60,7 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[Probl
                         name,
                         key_node.start_mark.line + 1,
                         ".".join(map(str, (*loc, key))),
-                        f"the key '{key}' appears twice; keep only one of them",
+                        _("the key '{key}' appears twice; keep only one of them").format(key=key),
                     )
                 )
             seen.add(key)
@@ -95,9 +96,9 @@ def _expanded_size(root: yaml.Node, name: str, line_offset: int) -> None:
         if key in sizes:
             return sizes[key]
         if depth > MAX_DEPTH:
-            raise refuse(node, f"the data is nested more than {MAX_DEPTH} levels deep")
+            raise refuse(node, too_deep())
         if key in open_nodes:
-            raise refuse(node, "an alias (*name) refers to a value that contains it")
+            raise refuse(node, _("an alias (*name) refers to a value that contains it"))
         open_nodes.add(key)
         total = 1
         if isinstance(node, yaml.MappingNode):
@@ -113,8 +114,10 @@ def _expanded_size(root: yaml.Node, name: str, line_offset: int) -> None:
         if total > MAX_VALUES:
             raise refuse(
                 node,
-                f"the data stands for more than {MAX_VALUES:,} values once its aliases "
-                "(*name) are expanded; write the values out or use fewer aliases",
+                _(
+                    "the data stands for more than {count:,} values once its aliases "
+                    "(*name) are expanded; write the values out or use fewer aliases"
+                ).format(count=MAX_VALUES),
             )
         open_nodes.discard(key)
         sizes[key] = total
@@ -123,38 +126,68 @@ def _expanded_size(root: yaml.Node, name: str, line_offset: int) -> None:
     size(root, 0)
 
 
+def too_deep() -> str:
+    return _("the data is nested more than {depth} levels deep").format(depth=MAX_DEPTH)
+
+
 def yaml_hint(exc: yaml.MarkedYAMLError, text: str, index: int, line_offset: int = 0) -> str:
     """What to do about a YAML syntax error, in plain words (with '; ' before it), or ''.
     ``index`` is the 0-based line of the error within ``text``."""
+    hint = _yaml_hint(exc, text, index, line_offset)
+    return f"; {hint}" if hint else ""
+
+
+def _unclosed(opened: str, line: int | None) -> str:
+    """'the X opened on line N is never closed: ...' for a quote or bracket."""
+    if opened == "quote":
+        if line is None:
+            return _("the quote (\" or ') is never closed: close it after the value")
+        return _(
+            "the quote (\" or ') opened on line {line} is never closed: close it after the value"
+        ).format(line=line)
+    if opened == "[":
+        if line is None:
+            return _("the '[' is never closed: close it with ']'")
+        return _("the '[' opened on line {line} is never closed: close it with ']'").format(
+            line=line
+        )
+    if line is None:
+        return _("the '{{' is never closed: close it with '}}'").format()
+    return _("the '{{' opened on line {line} is never closed: close it with '}}'").format(line=line)
+
+
+def _yaml_hint(exc: yaml.MarkedYAMLError, text: str, index: int, line_offset: int) -> str:
     problem = f"{exc.context or ''} {exc.problem or ''}"
     opened = exc.context_mark
-    where = f" on line {opened.line + 1 + line_offset}" if opened else ""
+    line = opened.line + 1 + line_offset if opened else None
     lines = text.splitlines()
     here = lines[index] if 0 <= index < len(lines) else ""
     if "\t" in here or ("cannot start any token" in problem and "\t" in text):
-        return "; a tab is not allowed for indenting: use spaces instead"
+        return _("a tab is not allowed for indenting: use spaces instead")
     if "mapping values are not allowed" in problem:
-        key, _, value = here.strip().partition(": ")
+        key, _sep, value = here.strip().partition(": ")
         if key and value and len(here) < 80 and '"' not in value:
             example = f'{key}: "{value.strip()}"'
         else:
             example = 'summary: "Ringkas: jelas"'
-        return f"; a value that contains ': ' must be put in quotes, like this: {example}"
+        return _("a value that contains ': ' must be put in quotes, like this: {example}").format(
+            example=example
+        )
     if "quoted scalar" in problem:
-        return f"; the quote (\" or ') opened{where} is never closed: close it after the value"
+        return _unclosed("quote", line)
     if "flow sequence" in problem or "',' or ']'" in problem:
-        return f"; the '[' opened{where} is never closed: close it with ']'"
+        return _unclosed("[", line)
     if "flow mapping" in problem or "',' or '}'" in problem:
-        return f"; the '{{' opened{where} is never closed: close it with '}}'"
+        return _unclosed("{", line)
     if "expected key" in problem or "block end" in problem:
-        return (
-            "; check the indentation: the fields of one record start in the same column, "
+        return _(
+            "check the indentation: the fields of one record start in the same column, "
             "and the items of a list ('- ') line up under each other"
         )
     if "alias" in problem or "anchor" in problem:
-        return "; '*' and '&' have a meaning in YAML: put a value starting with them in quotes"
+        return _("'*' and '&' have a meaning in YAML: put a value starting with them in quotes")
     if "tag" in problem:
-        return "; '!' starts a tag in YAML: put a value starting with '!' in quotes"
+        return _("'!' starts a tag in YAML: put a value starting with '!' in quotes")
     return ""
 
 
@@ -168,8 +201,10 @@ def parse_yaml(text: str, name: str, line_offset: int = 0) -> Parsed:
                     name,
                     1 + line_offset,
                     "",
-                    f"the fields are longer than {MAX_YAML_BYTES:,} "
-                    "characters; a record's fields are a few kilobytes",
+                    _(
+                        "the fields are longer than {count:,} characters; a record's fields "
+                        "are a few kilobytes"
+                    ).format(count=MAX_YAML_BYTES),
                 )
             ]
         )
@@ -183,10 +218,20 @@ def parse_yaml(text: str, name: str, line_offset: int = 0) -> Parsed:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + 1 + line_offset) if mark else 1 + line_offset
         column = (mark.column + 1) if mark else 1
-        reason = exc.problem or exc.context or "not valid YAML"
+        reason = exc.problem or exc.context or _("not valid YAML")
         hint = yaml_hint(exc, text, mark.line if mark else 0, line_offset)
         raise ContentError(
-            [Problem(name, line, "", f"invalid YAML at column {column}: {reason}{hint}")]
+            [
+                Problem(
+                    name,
+                    line,
+                    "",
+                    _("invalid YAML at column {column}: {reason}").format(
+                        column=column, reason=reason
+                    )
+                    + hint,
+                )
+            ]
         ) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1 + line_offset
@@ -197,13 +242,16 @@ def parse_yaml(text: str, name: str, line_offset: int = 0) -> Parsed:
                     name,
                     line,
                     "",
-                    f"column {column} holds an invisible control character "
-                    f"(U+{exc.character:04X}); delete it and type the text again",
+                    _(
+                        "column {column} holds an invisible control character ({code}); "
+                        "delete it and type the text again"
+                    ).format(column=column, code=f"U+{exc.character:04X}"),
                 )
             ]
         ) from None
     except yaml.YAMLError as exc:
-        raise ContentError([Problem(name, 1 + line_offset, "", f"invalid YAML: {exc}")]) from None
+        message = _("invalid YAML: {reason}").format(reason=exc)
+        raise ContentError([Problem(name, 1 + line_offset, "", message)]) from None
     except RecursionError:
         raise ContentError(
             [
@@ -211,7 +259,7 @@ def parse_yaml(text: str, name: str, line_offset: int = 0) -> Parsed:
                     name,
                     1 + line_offset,
                     "",
-                    f"the data is nested more than {MAX_DEPTH} levels deep",
+                    too_deep(),
                 )
             ]
         ) from None
@@ -226,7 +274,9 @@ def parse_yaml(text: str, name: str, line_offset: int = 0) -> Parsed:
                     name,
                     1 + line_offset,
                     "",
-                    f"expected a mapping of 'field: value' lines, found a {type(data).__name__}",
+                    _("expected a mapping of 'field: value' lines, found a {kind}").format(
+                        kind=type(data).__name__
+                    ),
                 )
             ]
         )
@@ -245,13 +295,13 @@ def split_front_matter(text: str, name: str) -> tuple[str, str]:
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].rstrip() != "---":
         raise ContentError(
-            [Problem(name, 1, "", "a .md record must start with a '---' line, then its fields")]
+            [Problem(name, 1, "", _("a .md record must start with a '---' line, then its fields"))]
         )
     for index in range(1, len(lines)):
         if lines[index].rstrip() in ("---", "..."):
             return "".join(lines[1:index]), "".join(lines[index + 1 :])
     raise ContentError(
-        [Problem(name, 1, "", "the front matter opened on line 1 is never closed with '---'")]
+        [Problem(name, 1, "", _("the front matter opened on line 1 is never closed with '---'"))]
     )
 
 
@@ -269,8 +319,10 @@ def parse_record(text: str, name: str) -> Parsed:
                         name,
                         parsed.lines[("body",)],
                         "body",
-                        "in a .md file the body is the text below the front matter, "
-                        "not a 'body' field",
+                        _(
+                            "in a .md file the body is the text below the front matter, "
+                            "not a 'body' field"
+                        ),
                     )
                 ]
             )

@@ -26,6 +26,7 @@ from .deps import Fragments
 from .errors import ContentError, Problem, TemplateError
 from .exports import data_outputs, feed_entries
 from .graph import History, SiteGraph, build_graph
+from .i18n import _
 from .load import Content, Entry, outside_link_problem
 from .pages import Output, plan_pages, render_context
 from .themes import make_environment, static_dirs, template_dirs, theme_dir
@@ -51,12 +52,20 @@ class SitePlan:
 def _template_error(exc: Exception, dirs: list[Path]) -> TemplateError:
     """Name the template and line where rendering failed."""
     if isinstance(exc, jinja2.TemplateSyntaxError):
-        return TemplateError(f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc}")
+        return TemplateError(
+            _("{file}:{line}: template error: {reason}").format(
+                file=exc.filename or exc.name, line=exc.lineno, reason=exc
+            )
+        )
     roots = tuple(str(d) for d in dirs)
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if frame.filename.startswith(roots):
-            return TemplateError(f"{frame.filename}:{frame.lineno}: template error: {exc}")
-    return TemplateError(f"template error: {exc}")
+            return TemplateError(
+                _("{file}:{line}: template error: {reason}").format(
+                    file=frame.filename, line=frame.lineno, reason=exc
+                )
+            )
+    return TemplateError(_("template error: {reason}").format(reason=exc))
 
 
 def extra_outputs(graph: SiteGraph) -> list[Output]:

@@ -3,9 +3,17 @@
 
 Every skeleton starts as a draft. ``pantau check`` refuses a published record that still holds
 one of its skeleton's placeholders (every text value below with a space in it, except the
-real examples in ``EXAMPLES``) or that lists no source."""
+real examples in ``EXAMPLES``) or that lists no source.
+
+The values are Indonesian (they are what readers would see); the comments after the values
+are notes for whoever fills the record in, written in English here and given in the staff's
+language by ``localised`` (the catalogue holds them; see ``comments``)."""
 
 from __future__ import annotations
+
+import re
+
+from .i18n import _
 
 STAGE = """\
 ---
@@ -83,3 +91,17 @@ Isi halaman dalam Markdown.
 
 #: Values in the skeletons that are real examples a record may keep, not placeholders.
 EXAMPLES = frozenset({"pemilih pemula"})
+
+
+#: A note after a value or a commented-out field: two spaces or more, then '# '.
+_COMMENT = re.compile(r"(?<=\S)(\s{2,}# )(.+)$", re.M)
+
+
+def comments(text: str) -> list[str]:
+    """The notes in a skeleton, in order: the messages the catalogue translates."""
+    return [match.group(2) for match in _COMMENT.finditer(text)]
+
+
+def localised(text: str) -> str:
+    """A skeleton with its notes in the current language (the values stay as they are)."""
+    return _COMMENT.sub(lambda m: m.group(1) + _(m.group(2)), text)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from .deps import Kept
+from .i18n import _
 from .write import MARKER
 
 if TYPE_CHECKING:
@@ -372,10 +373,17 @@ class Changes:
     def summary(self, seconds: float | None = None) -> str:
         pages = self.pages
         search = int(self.meta.get("search_bytes", 0))
-        return (
-            f"Re-rendered {self.rendered} of {self.total} outputs, wrote {len(self.written)} "
-            f"files, removed {len(self.removed)}, {seconds or self.seconds:.2f} s "
-            f"({pages} pages, search index {search / 1024:.1f} KB)"
+        return _(
+            "Re-rendered {rendered} of {total} outputs, wrote {written} files, removed "
+            "{removed}, {seconds:.2f} s ({pages} pages, search index {search:.1f} KB)"
+        ).format(
+            rendered=self.rendered,
+            total=self.total,
+            written=len(self.written),
+            removed=len(self.removed),
+            seconds=seconds or self.seconds,
+            pages=pages,
+            search=search / 1024,
         )
 
 

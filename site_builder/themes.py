@@ -14,6 +14,7 @@ import jinja2
 from . import deps
 from .dates import angka, persen, rentang, rentang_singkat, tanggal, tanggal_jam
 from .errors import PantauError
+from .i18n import _
 from .markup import render_markdown
 from .pages import GLOBALS, folder_of, relative_link
 from .state import TRUST_AFTER_SECONDS
@@ -26,7 +27,9 @@ def shipped(name: str) -> Path:
     for candidate in (_PACKAGE / "_shipped" / name, _PACKAGE.parent / name):
         if candidate.is_dir():
             return candidate
-    raise PantauError(f"the shipped folder '{name}' is missing from this installation")
+    raise PantauError(
+        _("the shipped folder '{name}' is missing from this installation").format(name=name)
+    )
 
 
 def theme_dir(theme: str, content_root: Path) -> Path:
@@ -34,13 +37,20 @@ def theme_dir(theme: str, content_root: Path) -> Path:
     by_path = (content_root / theme).resolve()
     if "/" in theme or theme.startswith("."):
         if not by_path.is_dir():
-            raise PantauError(f"{content_root / 'site.yaml'}: theme: no theme folder at {by_path}")
+            raise PantauError(
+                _("{file}: theme: no theme folder at {path}").format(
+                    file=content_root / "site.yaml", path=by_path
+                )
+            )
         return by_path
     folder = shipped("themes") / theme
     if not folder.is_dir():
         raise PantauError(
-            f"{content_root / 'site.yaml'}: theme: unknown theme '{theme}'; "
-            f"themes available: {', '.join(sorted(p.name for p in shipped('themes').iterdir()))}"
+            _("{file}: theme: unknown theme '{theme}'; themes available: {available}").format(
+                file=content_root / "site.yaml",
+                theme=theme,
+                available=", ".join(sorted(p.name for p in shipped("themes").iterdir())),
+            )
         )
     return folder
 

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from .errors import BuildError
+from .i18n import _
 
 MARKER = ".pantau-build"
 
@@ -16,18 +17,26 @@ def safe_join(base: Path, relative: str) -> Path:
     """base/relative, refusing any path that would land outside base."""
     target = (base / relative).resolve()
     if not target.is_relative_to(base.resolve()):
-        raise BuildError(f"refusing to write '{relative}': it would land outside {base}")
+        raise BuildError(
+            _("refusing to write '{path}': it would land outside {base}").format(
+                path=relative, base=base
+            )
+        )
     return target
 
 
 def check_replaceable(out: Path) -> None:
     """Refuse to replace anything but a folder this program wrote."""
     if out.exists() and not out.is_dir():
-        raise BuildError(f"the output {out} exists and is not a folder; choose another --out")
+        raise BuildError(
+            _("the output {out} exists and is not a folder; choose another --out").format(out=out)
+        )
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
         raise BuildError(
-            f"the output folder {out} is not empty and was not written by 'pantau build'; "
-            "refusing to replace it. Choose another --out or empty the folder first"
+            _(
+                "the output folder {out} is not empty and was not written by 'pantau build'; "
+                "refusing to replace it. Choose another --out or empty the folder first"
+            ).format(out=out)
         )
 
 
