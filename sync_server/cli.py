@@ -316,13 +316,20 @@ def sync_push(content_dir: Path, server: str | None, token_file: Path | None) ->
     Example:
         pantau sync push --content content --server http://127.0.0.1:8000
     """
+    from site_builder.i18n import ngettext
+
     with progress() as report:
         client = _client(content_dir, server, token_file, report)
+        client.notes = not quiet()
         try:
             sent = client.push()
         finally:
             client.close()
-    click.echo(f"{sent} change(s) pushed.")
+    uploaded = ngettext("{count} image uploaded.", "{count} images uploaded.", client.uploaded)
+    click.echo(
+        f"{sent} change(s) pushed."
+        + (" " + uploaded.format(count=client.uploaded) if client.uploaded else "")
+    )
     if client.failed or client.state.conflicts:
         raise PantauError(
             f"{client.failed} change(s) refused and {len(client.state.conflicts)} conflict(s) "
@@ -342,13 +349,20 @@ def sync_pull(content_dir: Path, server: str | None, token_file: Path | None) ->
     Example:
         pantau sync pull --content content --server http://127.0.0.1:8000
     """
+    from site_builder.i18n import ngettext
+
     with progress() as report:
         client = _client(content_dir, server, token_file, report)
         try:
             applied = client.pull()
+            media = client.fetch_media()
         finally:
             client.close()
-    click.echo(f"{applied} change(s) applied; at sequence {client.state.last_seq}.")
+    fetched = ngettext("{count} image downloaded.", "{count} images downloaded.", media)
+    click.echo(
+        f"{applied} change(s) applied; at sequence {client.state.last_seq}."
+        + (" " + fetched.format(count=media) if media else "")
+    )
     if client.state.conflicts:
         raise PantauError(f"{len(client.state.conflicts)} conflict(s) to resolve; see above")
 

@@ -9,8 +9,10 @@ it as ``<slug>.server.<ext>``, and the record is not pushed until that file is r
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +22,11 @@ import httpx
 import yaml
 
 from site_builder.errors import ContentError, PantauError
+from site_builder.i18n import _
 from site_builder.load import CONFLICT_SUFFIX, record_files
 from site_builder.models import COLLECTIONS, is_slug
 from site_builder.progress import Report, no_report
-from site_builder.readers import READER_EXTENSIONS, parse_record
+from site_builder.readers import READER_EXTENSIONS, parse_record, split_front_matter
 
 from .protocol import atomic_remove, atomic_write, text_hash, valid_record_name
 
@@ -31,6 +34,18 @@ STATE_FILE = ".pantau-sync.json"
 
 #: An image name a campaign may give (as the models' pattern), fetched from /media/.
 _MEDIA_NAME = re.compile(r"[A-Za-z0-9._/-]+\.(png|jpg|jpeg|webp)")
+#: The name the server gives an uploaded image: the first 32 hex digits of the SHA-256 of
+#: its bytes, and the extension of its type.
+_SERVER_NAME = re.compile(r"([0-9a-f]{32})\.(png|jpg|webp)")
+#: The type an image is uploaded as when its first bytes do not say (see `upload_type`).
+_TYPE_OF_EXTENSION = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+}
+#: How long a pull waits for the server's pending builds to publish a poster it names.
+BUILD_WAIT_SECONDS = 60.0
 
 #: The settings files, synced as the server keeps them: 'settings/site' is site.yaml and
 #: 'settings/regions' is regions.yaml (the server's SETTINGS_FILES; the client needs none
@@ -40,7 +55,7 @@ SETTINGS_FILES = {"site": "site.yaml", "regions": "regions.yaml"}
 
 
 def is_settings(key: str) -> bool:
-    collection, _, slug = key.partition("/")
+    collection, _sep, slug = key.partition("/")
     return collection == SETTINGS and slug in SETTINGS_FILES
 
 
@@ -112,7 +127,7 @@ def _state_problem(data: Any) -> str | None:
         if not isinstance(table, dict):
             return f"'{part}' is not a mapping"
         for key, known in table.items():
-            collection, _, slug = key.partition("/")
+            collection, _sep, slug = key.partition("/")
             if not isinstance(known, dict) or not valid_name(collection, slug, known.get("ext")):
                 return f"'{part}' has an invalid entry '{key[:80]}'"
             if part == "records":
@@ -241,6 +256,103 @@ def three_way(
     return merged, conflicts
 
 
+# images ----------------------------------------------------------------------------------------
+
+
+def shows_image(key: str) -> bool:
+    """Whether records of this key's collection may name an image (campaigns do)."""
+    spec = COLLECTIONS.get(split_key(key)[0])
+    return spec is not None and "image" in spec.model.model_fields
+
+
+def image_src(text: str, ext: str) -> tuple[str, int] | None:
+    """The ``image.src`` a record's text names, and its line; None when it names none (or
+    does not parse: the server then says what is wrong with it)."""
+    try:
+        parsed = parse_record(text, f"record{ext}")
+    except ContentError:
+        return None
+    image = parsed.data.get("image")
+    src = image.get("src") if isinstance(image, dict) else None
+    if not isinstance(src, str):
+        return None
+    return src, parsed.line_of(("image", "src"))
+
+
+def media_path(root: Path, src: str) -> Path | None:
+    """content/media/<src>, or None for a name that is not an image inside media/ (such a
+    name is never fetched or uploaded; `pantau check` and the server refuse it)."""
+    if not _MEDIA_NAME.fullmatch(src) or src.startswith("/") or ".." in src:
+        return None
+    media = root / "media"
+    path = media / src
+    if not path.resolve().is_relative_to(media.resolve()):
+        return None
+    return path
+
+
+def is_server_name(src: str, data: bytes) -> bool:
+    """Whether ``src`` is the name the server gives these bytes (so it may already have
+    them); a file renamed by hand, or edited after the server named it, is not."""
+    named = _SERVER_NAME.fullmatch(src)
+    return named is not None and hashlib.sha256(data).hexdigest()[:32] == named[1]
+
+
+def upload_type(data: bytes, src: str) -> str:
+    """The Content-Type to upload an image with: the type its first bytes show (a JPEG
+    saved as .png is sent as the JPEG it is), else the one its extension names; the
+    server checks it either way."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return _TYPE_OF_EXTENSION.get(Path(src).suffix.lower(), "application/octet-stream")
+
+
+def with_image_src(text: str, ext: str, src: str) -> str:
+    """The record's text with only the value of ``image.src`` replaced by ``src``: every
+    other character stays as written (comments, order, spacing, line endings). The value
+    may be written in block style (``src: x`` under ``image:``) or flow style
+    (``image: {src: x, alt: ...}``), plain or in quotes (kept). ValueError, in words, when
+    the value cannot be replaced alone (a ``|`` block, an alias)."""
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    body = text[len(bom) :]
+    offset = len(bom)
+    front = body
+    if ext == ".md":
+        try:
+            front, _body = split_front_matter(body, f"record{ext}")
+        except ContentError as exc:
+            raise ValueError(str(exc)) from None
+        offset += len(body.splitlines(keepends=True)[0])
+    try:
+        root = yaml.compose(front, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"its fields are not valid YAML ({exc})") from None
+    value = _child(_child(root, "image"), "src")
+    if not isinstance(value, yaml.ScalarNode) or value.style in ("|", ">"):
+        raise ValueError("image.src is not written as a single value")
+    quote = value.style if value.style in ("'", '"') else ""
+    start, end = offset + value.start_mark.index, offset + value.end_mark.index
+    edited = text[:start] + f"{quote}{src}{quote}" + text[end:]
+    before, after = fields_of(text, ext), fields_of(edited, ext)
+    image = before.get("image")
+    if not isinstance(image, dict) or after != {**before, "image": {**image, "src": src}}:
+        raise ValueError("image.src shares its value with another field (an alias)")
+    return edited
+
+
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key_node, value_node in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+            return value_node
+    return None
+
+
 # the client ------------------------------------------------------------------------------------
 
 
@@ -269,6 +381,14 @@ class SyncClient:
             transport=transport,
         )
         self.failed = 0
+        #: Images uploaded by this client's pushes.
+        self.uploaded = 0
+        #: Whether to say work that went well (an image uploaded); problems are always said.
+        self.notes = True
+
+    def note(self, text: str) -> None:
+        if self.notes:
+            self.say(text)
 
     def close(self) -> None:
         self.http.close()
@@ -470,28 +590,83 @@ class SyncClient:
 
     def fetch_media(self) -> int:
         """Download every image a campaign here names and that is missing, from the public
-        site's /media/ (where the server publishes every uploaded image). Returns how many
-        were written; a missing one is said, and `pantau check` will name it too."""
+        site's /media/ (where the server publishes every uploaded image). An image not there
+        yet may wait for a build in progress (a colleague's poster pushed a moment ago), so
+        those are tried once more after the server's pending builds. Returns how many were
+        written; one still missing is said, and `pantau check` will name it too."""
+        wanted = sorted({src for src, _path, _line in self._named_images() if not self._have(src)})
         fetched = 0
-        self.progress("Downloading images", 0, None)
-        for path in record_files(self.root / COLLECTIONS["campaigns"].folder):
-            if path.suffix not in READER_EXTENSIONS or path.stem.endswith(CONFLICT_SUFFIX):
-                continue
-            src = fields_of(path.read_text(encoding="utf-8"), path.suffix).get("image")
-            src = src.get("src") if isinstance(src, dict) else None
-            if not isinstance(src, str) or not _MEDIA_NAME.fullmatch(src) or ".." in src:
-                continue
-            target = self.root / "media" / src
-            if target.exists():
-                continue
-            response = self._request("GET", f"/media/{src}")
-            if response.status_code != 200:
-                self.say(f"could not download media/{src} ({response.status_code})")
-                continue
-            atomic_write(target, response.content)
-            fetched += 1
-            self.progress("Downloading images", fetched, None)
+        self.progress("Downloading images", 0, len(wanted))
+        missing: dict[str, int] = {}
+        for src in wanted:
+            status = self._download(src)
+            if status == 200:
+                fetched += 1
+            else:
+                missing[src] = status
+            self.progress("Downloading images", fetched + len(missing), len(wanted))
+        if missing and self._wait_for_builds():
+            for src in list(missing):
+                status = self._download(src)
+                if status == 200:
+                    fetched += 1
+                    del missing[src]
+                else:
+                    missing[src] = status
+        for src, status in missing.items():
+            self.say(f"could not download media/{src} ({status})")
         return fetched
+
+    def _named_images(self) -> list[tuple[str, Path, int]]:
+        """Each image a record here names (campaigns' image.src): name, record file, line."""
+        found = []
+        for spec in COLLECTIONS.values():
+            if "image" not in spec.model.model_fields:
+                continue
+            for path in record_files(self.root / spec.folder):
+                if path.suffix not in READER_EXTENSIONS or path.stem.endswith(CONFLICT_SUFFIX):
+                    continue
+                named = image_src(path.read_text(encoding="utf-8"), path.suffix)
+                if named is not None and media_path(self.root, named[0]) is not None:
+                    found.append((named[0], path, named[1]))
+        return found
+
+    def _have(self, src: str) -> bool:
+        path = media_path(self.root, src)
+        return path is not None and path.is_file()
+
+    def _download(self, src: str) -> int:
+        """Fetch media/<src> from the site into the content folder; the answer's status."""
+        target = media_path(self.root, src)
+        if target is None:
+            return 404
+        response = self._request("GET", f"/media/{src}")
+        if response.status_code == 200:
+            atomic_write(target, response.content)
+        return response.status_code
+
+    def _wait_for_builds(self, timeout: float = BUILD_WAIT_SECONDS) -> bool:
+        """Wait (at most ``timeout`` seconds) until the server has no build queued or
+        running; True when there was one to wait for."""
+        deadline = time.monotonic() + timeout
+        waited = False
+        while time.monotonic() < deadline:
+            response = self._request("GET", "/api/builds")
+            try:
+                rows = response.json()["builds"] if response.status_code == 200 else []
+            except (ValueError, KeyError, TypeError):
+                rows = []
+            pending = [
+                row
+                for row in rows
+                if isinstance(row, dict) and row.get("status") in ("queued", "running")
+            ]
+            if not pending:
+                return waited
+            waited = True
+            self.progress("Waiting for the server's build", 0, None)
+            time.sleep(0.2)
+        return waited
 
     def push(self) -> int:
         """Send local changes, each with the revision it was based on."""
@@ -508,7 +683,7 @@ class SyncClient:
             known["deleted"] = conflict.get("deleted", False)
             known["hash"] = "resolved"  # forces the resolved file to count as a local change
             del self.state.conflicts[key]
-        changes = local_changes(self.root, self.state)
+        changes = self._send_images(local_changes(self.root, self.state))
         for done, change in enumerate(changes):
             self.progress("Pushing", done, len(changes))
             if change.key in self.state.conflicts:
@@ -518,6 +693,127 @@ class SyncClient:
         self.progress("Pushing", len(changes), len(changes))
         self.state.save(self.root)
         return sent
+
+    def _send_images(self, changes: list[LocalChange]) -> list[LocalChange]:
+        """Before the records are pushed: upload each image they name that the server does
+        not have yet (once, however many records name it), then rename the local file to
+        the server's name and write that name into each record's ``image.src``. Returns the
+        changes to push: a record whose image is missing or refused stays here, said."""
+        uses: dict[str, list[tuple[LocalChange, int]]] = {}
+        for change in changes:
+            if change.kind == "deleted" or change.key in self.state.conflicts:
+                continue
+            if not shows_image(change.key) or change.text is None:
+                continue
+            named = image_src(change.text, change.path.suffix)
+            if named is not None and media_path(self.root, named[0]) is not None:
+                uses.setdefault(named[0], []).append((change, named[1]))
+        held: set[str] = set()
+        edited: dict[str, LocalChange] = {}
+        renamed: list[str] = []
+        for done, (src, users) in enumerate(sorted(uses.items())):
+            self.progress("Uploading images", done, len(uses))
+            name = self._settle_image(src, users)
+            if name is None:
+                held.update(change.key for change, _line in users)
+                continue
+            if name == src:
+                continue
+            renamed.append(src)
+            for change, line in users:
+                rewritten = self._write_server_name(change, line, src, name)
+                if rewritten is None:
+                    held.add(change.key)
+                else:
+                    edited[change.key] = rewritten
+        if uses:
+            self.progress("Uploading images", len(uses), len(uses))
+        self._remove_renamed(renamed)
+        self.failed += len(held)
+        return [edited.get(c.key, c) for c in changes if c.key not in held]
+
+    def _settle_image(self, src: str, users: list[tuple[LocalChange, int]]) -> str | None:
+        """The name under which the server has the image ``src``, uploading it first when
+        it does not; None (said) when it is missing here and there, or refused."""
+        path = media_path(self.root, src)
+        assert path is not None
+        if not path.is_file():
+            # A poster a colleague uploaded that this copy has not downloaded yet.
+            if _SERVER_NAME.fullmatch(src) and self._download(src) == 200:
+                return src
+            for change, line in users:
+                self.say(
+                    _(
+                        "{file}:{line}: image.src: the image {path} is not in the content "
+                        "folder; put the poster there or correct its name ({key} was not "
+                        "pushed)"
+                    ).format(file=change.path, line=line, path=path, key=change.key)
+                )
+            return None
+        data = path.read_bytes()
+        if is_server_name(src, data) and self._request("HEAD", f"/media/{src}").status_code == 200:
+            return src
+        response = self._request(
+            "POST", "/api/assets", content=data, headers={"Content-Type": upload_type(data, src)}
+        )
+        body = _json_body(response)
+        name = body.get("src")
+        if response.status_code != 201 or not isinstance(name, str):
+            reason = body.get("error") or f"the server answered {response.status_code}"
+            self.say(
+                _("could not upload {path}: {reason}; not pushed: {records}").format(
+                    path=path, reason=reason, records=", ".join(c.key for c, _line in users)
+                )
+            )
+            return None
+        if not _SERVER_NAME.fullmatch(name):
+            raise PantauError(
+                _(
+                    "the server named the uploaded image '{name}', which is not an image "
+                    "name it gives; nothing more was written. Check the server address."
+                ).format(name=name[:80])
+            )
+        self.uploaded += 1
+        target = self.root / "media" / name
+        if not target.exists():
+            atomic_write(target, data)  # the old name goes once no record names it
+        if name != src:
+            self.note(_("uploaded {path}; it is now {target}").format(path=path, target=target))
+        else:
+            self.note(_("uploaded {path}").format(path=path))
+        return name
+
+    def _write_server_name(
+        self, change: LocalChange, line: int, src: str, name: str
+    ) -> LocalChange | None:
+        """Write the server's name of an image into a record's image.src, nothing else;
+        the change to push with it, or None (said) when the value cannot be rewritten."""
+        raw = change.path.read_bytes().decode("utf-8")
+        try:
+            text = with_image_src(raw, change.path.suffix, name)
+        except ValueError as exc:
+            self.say(
+                _(
+                    "{file}:{line}: image.src: the image {src} was uploaded as {name}, but "
+                    "that name cannot be written here: {reason}. Write 'src: {name}' on "
+                    "that line, then push again"
+                ).format(file=change.path, line=line, src=src, name=name, reason=exc)
+            )
+            return None
+        atomic_write(change.path, text.encode("utf-8"))
+        return LocalChange(
+            change.key, change.kind, change.path, change.path.read_text(encoding="utf-8")
+        )
+
+    def _remove_renamed(self, renamed: list[str]) -> None:
+        """Remove the old files of renamed images that no record here names any more."""
+        if not renamed:
+            return
+        still = {src for src, _path, _line in self._named_images()}
+        for src in renamed:
+            path = media_path(self.root, src)
+            if path is not None and src not in still:
+                atomic_remove(path)
 
     def _push_one(self, change: LocalChange, retry: bool = True) -> int:
         collection, slug = split_key(change.key)
@@ -585,6 +881,17 @@ class SyncClient:
                     f"  {change.path}:{detail['line']}: {detail['field']}: {detail['message']}"
                 )
         return 0
+
+
+def _json_body(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object, or {} when it is not one."""
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def describe_status(root: Path) -> list[str]:
