@@ -19,18 +19,18 @@ Placeholders the guide uses, and what the test puts in their place:
 
 - ``https://pantau.example.go.id``: the real server's address (http://127.0.0.1:PORT);
 - ``isi-token-anda``: a real admin token (the guide covers stages and campaigns);
-- ``--port 8000``: ``--port 0`` (a free port; the address is read from the output);
-- ``NAMA-DARI-SERVER.png``: the ``src`` the server answered to the poster upload, which the
-  reader copies from that answer.
+- ``--port 8000``: ``--port 0`` (a free port; the address is read from the output).
 
 The test also plays the reader's world: the poster ``poster.png`` the reader already has is a
-small PNG in the working folder, and at the start of the conflict section a colleague changes
-the same stage's summary on the server through the API.
+small PNG in the working folder; at the start of the conflict section a colleague changes
+the same stage's summary on the server through the API; and at "Poster kiriman rekan" a
+colleague publishes a campaign with a new poster through the API.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
+import io
 import os
 import re
 import subprocess
@@ -44,13 +44,13 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.conftest import write_scratch
+from site_builder.readers import parse_record
+from tests.conftest import CAMPAIGN, write_scratch
 from tests.server import ServerProcess, make_token
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "staf.md"
 EXAMPLE_SERVER = "https://pantau.example.go.id"
 EXAMPLE_TOKEN = "isi-token-anda"
-EXAMPLE_MEDIA = "NAMA-DARI-SERVER.png"
 RUNS_ON = "# (berjalan terus; tekan Ctrl+C)"
 FAILS = "# (gagal:"
 FENCE = re.compile(r"^(?P<indent> *)```(?P<info>[^`]*)$")
@@ -122,7 +122,7 @@ class Guide:
         self.work = work
         self.server = server
         self.token = token
-        self.media = ""  # the name the server gave the poster, once uploaded
+        self.colleague_poster = ""  # the name of the poster a colleague published
         self.env = {
             **os.environ,
             "PANTAU_SERVER": server.url,
@@ -134,11 +134,7 @@ class Guide:
 
     def fill(self, text: str) -> str:
         text = text.replace(EXAMPLE_SERVER, self.server.url).replace(EXAMPLE_TOKEN, self.token)
-        text = text.replace("--port 8000", "--port 0")
-        if EXAMPLE_MEDIA in text:
-            assert self.media, f"{EXAMPLE_MEDIA} is used before the poster was uploaded"
-            text = text.replace(EXAMPLE_MEDIA, self.media)
-        return text
+        return text.replace("--port 8000", "--port 0")
 
     def run(self, step: Step) -> None:
         if step.kind == "ubah":
@@ -156,8 +152,6 @@ class Guide:
         if command.endswith(RUNS_ON):
             self.long_running(command, where)
             return
-        if "$PANTAU_SERVER/media/" in command:
-            self.wait_until_published(command)
         done = subprocess.run(
             ["sh", "-c", command],
             cwd=self.work,
@@ -171,18 +165,6 @@ class Guide:
             assert done.returncode != 0, f"{where}\nshould fail but did not:\n{output}"
         else:
             assert done.returncode == 0, f"{where}\nfailed ({done.returncode}):\n{output}"
-        if "/api/assets" in command:
-            self.media = json.loads(done.stdout)["src"]
-
-    def wait_until_published(self, command: str) -> None:
-        """The reader fetches a poster a colleague published earlier; here it was pushed a
-        moment ago, so wait (bounded) until the site's next build serves it."""
-        path = command.split("$PANTAU_SERVER", 1)[1].split('"', 1)[0]
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if httpx.get(self.env["PANTAU_SERVER"] + path, timeout=5).status_code == 200:
-                return
-            time.sleep(0.1)
 
     def long_running(self, command: str, where: str) -> None:
         process = subprocess.Popen(
@@ -231,8 +213,33 @@ def colleague_changes_summary(guide: Guide) -> None:
         assert answer.status_code == 200, answer.text
 
 
-#: What happens in the world as the reader reaches a section (a word of its heading).
-AT_SECTION: dict[str, Callable[[Guide], None]] = {"konflik": colleague_changes_summary}
+def colleague_publishes_a_poster(guide: Guide) -> None:
+    """A colleague uploads a poster and publishes a campaign that shows it, on the server."""
+    image = io.BytesIO()
+    Image.new("RGB", (50, 30), (30, 90, 200)).save(image, "PNG")
+    with guide.server.client(guide.token) as client:
+        upload = client.post(
+            "/api/assets", content=image.getvalue(), headers={"Content-Type": "image/png"}
+        )
+        assert upload.status_code == 201, upload.text
+        guide.colleague_poster = upload.json()["src"]
+        text = CAMPAIGN.replace(
+            "call_to_action:",
+            f"image:\n  src: {guide.colleague_poster}\n  alt: Poster biru.\ncall_to_action:",
+        )
+        answer = client.put(
+            "/api/records/campaigns/poster-rekan",
+            content=text.encode(),
+            headers={"If-None-Match": "*", "Content-Type": "text/markdown"},
+        )
+        assert answer.status_code == 201, answer.text
+
+
+#: What happens in the world as the reader reaches a section (words of its heading).
+AT_SECTION: dict[str, Callable[[Guide], None]] = {
+    "konflik": colleague_changes_summary,
+    "kiriman rekan": colleague_publishes_a_poster,
+}
 
 
 def test_staff_guide_runs_against_a_real_server(tmp_path: Path) -> None:
@@ -259,11 +266,23 @@ def test_staff_guide_runs_against_a_real_server(tmp_path: Path) -> None:
         shown = " | ".join(guide.ran)
         for needed in ("sync clone", "pantau check", "pantau dev", "pantau build"):
             assert needed in shown
-        for needed in ("pantau preview", "sync push", "sync pull", "/api/assets"):
+        for needed in ("pantau preview", "sync push", "sync pull", "content/media/"):
             assert needed in shown
+        assert "curl" not in shown  # staff need no tool but pantau
+
+        # The reader's poster was uploaded by the push and renamed to the server's name in
+        # the file and in image.src; the colleague's poster came with the pull.
+        content = work / "content"
+        poster = (work / "poster.png").read_bytes()
+        media = hashlib.sha256(poster).hexdigest()[:32] + ".png"
+        campaign = content / "campaigns" / "ayo-ke-tps.md"
+        data = parse_record(campaign.read_text(encoding="utf-8"), campaign.name).data
+        assert data["image"]["src"] == media
+        assert (content / "media" / media).read_bytes() == poster
+        assert not (content / "media" / "poster-ayo-ke-tps.png").exists()
+        assert (content / "media" / guide.colleague_poster).is_file()
 
         # What the reader did is on the live site: the merged summary, the poster campaign.
-        content = work / "content"
         assert not list(content.rglob("*.server.md"))
         status = subprocess.run(
             ["pantau", "sync", "status"], cwd=work, env=guide.env, capture_output=True, text=True
@@ -279,10 +298,10 @@ def test_staff_guide_runs_against_a_real_server(tmp_path: Path) -> None:
                     break
                 time.sleep(0.1)
             assert page.status_code == 200
-            assert f"media/{guide.media}" in page.text
-            poster = client.get(f"/media/{guide.media}")
-            assert poster.status_code == 200
-            assert poster.content == (work / "poster.png").read_bytes()
+            assert f"media/{media}" in page.text
+            published = client.get(f"/media/{media}")
+            assert published.status_code == 200
+            assert published.content == poster
     finally:
         server.stop()
 
