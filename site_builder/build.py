@@ -71,7 +71,9 @@ class BuildResult:
         return self.changes.pages
 
     def summary(self) -> str:
-        return f"{self.changes.summary(self.seconds)} into {self.out}"
+        return _("{summary} into {out}").format(
+            summary=self.changes.summary(self.seconds), out=self.out
+        )
 
 
 def build(

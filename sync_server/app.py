@@ -8,11 +8,13 @@ import threading
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from site_builder.i18n import _, from_accept_language, using
 from site_builder.preview import SecurityHeaders
 
 from .access import TokenBackend
@@ -43,7 +45,10 @@ class StartupGate:
         ):
             response = json_error(
                 503,
-                "the server is starting: the site is already served, the API answers in a moment",
+                _(
+                    "the server is starting: the site is already served, the API answers in a "
+                    "moment"
+                ),
                 headers={"Retry-After": "2"},
             )
             await response(scope, receive, send)
@@ -51,11 +56,28 @@ class StartupGate:
         await self.app(scope, receive, send)
 
 
+class Language:
+    """Messages of a request in the language its Accept-Language asks for (Indonesian or
+    English), else the server's own (its --lang or locale)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = Headers(scope=scope).get("accept-language")
+        with using(from_accept_language(header)):
+            await self.app(scope, receive, send)
+
+
 def create_app(svc: Services, live: Path) -> Starlette:
     app = Starlette(
         routes=[*API_ROUTES, API_FALLBACK, Mount("/", live_site(live))],
         middleware=[
             Middleware(SecurityHeaders),
+            Middleware(Language),
             Middleware(ErrorGuard),
             Middleware(StartupGate, ready=svc.ready),
             Middleware(AuthenticationMiddleware, backend=TokenBackend(svc.store, svc.limiter)),

@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 
 from site_builder.errors import PantauError
+from site_builder.i18n import _
 from site_builder.models import COLLECTIONS, writable
 
 from .store import Store, now
@@ -39,11 +40,21 @@ def hash_token(token: str) -> str:
 def create_token(store: Store, name: str, role: str, expires_days: int | None = None) -> str:
     """Create a token and return it; only its hash is stored."""
     if role not in ROLES:
-        raise PantauError(f"unknown role '{role}'; choose one of: {', '.join(ROLES)}")
+        raise PantauError(
+            _("unknown role '{role}'; choose one of: {roles}").format(
+                role=role, roles=", ".join(ROLES)
+            )
+        )
     if not name or not all(c.isalnum() or c in "-_." for c in name):
-        raise PantauError(f"the token name '{name}' may use letters, digits, '-', '_' and '.'")
+        raise PantauError(
+            _("the token name '{name}' may use letters, digits, '-', '_' and '.'").format(name=name)
+        )
     if any(row["name"] == name for row in store.tokens()):
-        raise PantauError(f"a token named '{name}' already exists; revoke it or pick another name")
+        raise PantauError(
+            _("a token named '{name}' already exists; revoke it or pick another name").format(
+                name=name
+            )
+        )
     token = "pantau_" + secrets.token_urlsafe(32)
     created = now()
     expires = created + dt.timedelta(days=expires_days) if expires_days else None
@@ -63,7 +74,7 @@ def create_token(store: Store, name: str, role: str, expires_days: int | None = 
 
 def revoke_token(store: Store, name: str) -> None:
     if not any(row["name"] == name for row in store.tokens()):
-        raise PantauError(f"there is no token named '{name}'")
+        raise PantauError(_("there is no token named '{name}'").format(name=name))
     store.update_token(name, revoked=now().isoformat())
     store.audit("cli", "token.revoke", name)
 

@@ -10,6 +10,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from site_builder.i18n import N_, _
+
 from .access import Anonymous, TokenUser
 from .errors import (
     Conflict,
@@ -60,24 +62,26 @@ def _unauthenticated(request: Request) -> Response:
     if isinstance(user, Anonymous) and user.retry_after:
         return json_error(
             429,
-            "too many failed authentications from this client; try again later",
+            _("too many failed authentications from this client; try again later"),
             headers={"Retry-After": str(user.retry_after)},
         )
     if isinstance(user, Anonymous) and user.presented:
-        message = (
+        message = _(
             "the token is not valid (unknown, revoked or expired): send "
             "'Authorization: Bearer <token>' with a token from your administrator"
         )
     else:
-        message = "a valid token is required: send 'Authorization: Bearer <token>'"
+        message = _("a valid token is required: send 'Authorization: Bearer <token>'")
     return json_error(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
 def _forbidden(request: Request) -> Response:
     user = request.scope.get("user")
     role = user.who.role if isinstance(user, TokenUser) else "anonymous"
-    refusal = getattr(request.scope.get("endpoint"), "refusal", "do this")
-    return json_error(403, f"the role '{role}' may not {refusal}")
+    refusal = getattr(request.scope.get("endpoint"), "refusal", N_("do this"))
+    return json_error(
+        403, _("the role '{role}' may not {action}").format(role=role, action=_(refusal))
+    )
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -89,12 +93,16 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 403:
         return _forbidden(request)
     if exc.status_code == 404:
-        message = f"there is no API endpoint at {request.url.path}; see /api/openapi.json"
+        message = _("there is no API endpoint at {path}; see /api/openapi.json").format(
+            path=request.url.path
+        )
     elif exc.status_code == 405:
         allowed = (exc.headers or {}).get("Allow", "")
-        message = f"{request.method} is not allowed on {request.url.path}" + (
-            f"; use {allowed}" if allowed else ""
-        )
+        if allowed:
+            message = _("{method} is not allowed on {path}; use {allowed}")
+        else:
+            message = _("{method} is not allowed on {path}")
+        message = message.format(method=request.method, path=request.url.path, allowed=allowed)
     else:
         message = str(exc.detail)
     return json_error(exc.status_code, message, headers=exc.headers)

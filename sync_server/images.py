@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
+from site_builder.i18n import _
+
 from .errors import TooLarge, Unsupported
 
 MAX_ASSET_BYTES = 5 * 1024 * 1024
@@ -46,7 +48,7 @@ class Asset:
 def image_type(media_type: str) -> tuple[str, str]:
     """Pillow's name of the format a Content-Type announces, and the file extension."""
     if media_type not in IMAGE_TYPES:
-        raise Unsupported("images must be sent as image/png, image/jpeg or image/webp")
+        raise Unsupported(_("images must be sent as image/png, image/jpeg or image/webp"))
     return IMAGE_TYPES[media_type]
 
 
@@ -60,8 +62,11 @@ def check_image(data: bytes, media_type: str) -> Asset:
             _check_size(width, height)
             if found != expected:
                 raise Unsupported(
-                    f"the file is a {FORMAT_NAMES.get(found or '', found)} image, not "
-                    f"{FORMAT_NAMES[expected]} as its Content-Type says"
+                    _(
+                        "the file is a {found} image, not {expected} as its Content-Type says"
+                    ).format(
+                        found=FORMAT_NAMES.get(found or "", found), expected=FORMAT_NAMES[expected]
+                    )
                 )
             image.verify()
         with Image.open(io.BytesIO(data), formats=[expected]) as image:
@@ -70,13 +75,17 @@ def check_image(data: bytes, media_type: str) -> Asset:
         raise TooLarge(_too_many_pixels()) from None
     except UnidentifiedImageError:
         raise Unsupported(
-            "the file is not a PNG, JPEG or WebP image (its first bytes are not an "
-            "image header of one of these types)"
+            _(
+                "the file is not a PNG, JPEG or WebP image (its first bytes are not an "
+                "image header of one of these types)"
+            )
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError):
         raise Unsupported(
-            f"the file starts as a {FORMAT_NAMES[expected]} image but its data is damaged "
-            "or cut short; save it again and upload the new file"
+            _(
+                "the file starts as a {kind} image but its data is damaged or cut short; "
+                "save it again and upload the new file"
+            ).format(kind=FORMAT_NAMES[expected])
         ) from None
     digest = hashlib.sha256(data).hexdigest()
     return Asset(f"{digest[:32]}{ext}", digest, media_type, len(data))
@@ -84,11 +93,15 @@ def check_image(data: bytes, media_type: str) -> Asset:
 
 def _check_size(width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
-        raise TooLarge(f"the image is {width} x {height} pixels; " + _too_many_pixels())
+        raise TooLarge(
+            _("the image is {width} x {height} pixels; {limit}").format(
+                width=width, height=height, limit=_too_many_pixels()
+            )
+        )
 
 
 def _too_many_pixels() -> str:
-    return (
-        f"an image may have at most {MAX_PIXELS:,} pixels (4096 x 4096); make it smaller "
-        "and upload it again"
-    )
+    return _(
+        "an image may have at most {most:,} pixels (4096 x 4096); make it smaller and upload "
+        "it again"
+    ).format(most=MAX_PIXELS)

@@ -10,6 +10,8 @@ from typing import Any
 
 from starlette.requests import Request
 
+from site_builder.i18n import _
+
 from .errors import Malformed, TooLarge, Unsupported
 
 MAX_RECORD_BYTES = 1024 * 1024
@@ -29,12 +31,12 @@ async def read_body(request: Request, cap: int) -> bytes:
     """The whole body, refused (TooLarge) as soon as it passes `cap` bytes."""
     length = request.headers.get("content-length", "")
     if _DIGITS.fullmatch(length) and int(length) > cap:
-        raise TooLarge(f"the body is larger than {cap:,} bytes")
+        raise TooLarge(_("the body is larger than {cap:,} bytes").format(cap=cap))
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > cap:
-            raise TooLarge(f"the body is larger than {cap:,} bytes")
+            raise TooLarge(_("the body is larger than {cap:,} bytes").format(cap=cap))
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -43,7 +45,11 @@ def whole_number(text: str, what: str) -> int:
     """A whole number written in ASCII digits, from 0 to MAX_NUMBER."""
     if not _DIGITS.fullmatch(text) or int(text) > MAX_NUMBER:
         shown = text if len(text) <= 20 and text.isprintable() else text[:20] + "..."
-        raise Malformed(f"{what} must be a whole number from 0 to {MAX_NUMBER}, found '{shown}'")
+        raise Malformed(
+            _("{what} must be a whole number from 0 to {most}, found '{found}'").format(
+                what=what, most=MAX_NUMBER, found=shown
+            )
+        )
     return int(text)
 
 
@@ -51,20 +57,24 @@ def revision_header(value: str | None, name: str = "If-Match") -> int | None:
     """The revision an If-Match header names ('3', '"3"' or 'W/"3"'), or None if absent."""
     if value is None:
         return None
-    return whole_number(value.strip().removeprefix("W/").strip('"'), f"{name} (a revision)")
+    return whole_number(
+        value.strip().removeprefix("W/").strip('"'), _("{name} (a revision)").format(name=name)
+    )
 
 
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
     except UnicodeDecodeError:
-        raise Malformed("the body is not UTF-8 text") from None
+        raise Malformed(_("the body is not UTF-8 text")) from None
     except json.JSONDecodeError as exc:
         raise Malformed(
-            f"the body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            _("the body is not valid JSON: {reason} (line {line}, column {column})").format(
+                reason=exc.msg, line=exc.lineno, column=exc.colno
+            )
         ) from None
     except RecursionError:
-        raise Malformed("the JSON body is nested too deeply") from None
+        raise Malformed(_("the JSON body is nested too deeply")) from None
 
 
 def _no_surrogates(text: str) -> str:
@@ -72,8 +82,10 @@ def _no_surrogates(text: str) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise Malformed(
-            f"the text holds an unpaired surrogate (\\u{ord(text[exc.start]):04x}) at "
-            f"character {exc.start}; send it as UTF-8 text"
+            _(
+                "the text holds an unpaired surrogate ({code}) at character {at}; send it as "
+                "UTF-8 text"
+            ).format(code=f"\\u{ord(text[exc.start]):04x}", at=exc.start)
         ) from None
     return text
 
@@ -87,14 +99,14 @@ def record_text(body: bytes, kind: str) -> tuple[str, str | None]:
             raise Malformed('a JSON body must be {"text": "<the record file text>"}')
         fmt = payload.get("format")
         if fmt is not None and (not isinstance(fmt, str) or fmt not in FORMATS):
-            raise Malformed("format must be 'md' or 'yaml'")
+            raise Malformed(_("format must be 'md' or 'yaml'"))
         return _no_surrogates(payload["text"]), FORMATS.get(fmt) if fmt else None
     if kind in TEXT_TYPES or kind == "":
         try:
             return body.decode("utf-8"), TEXT_TYPES.get(kind)
         except UnicodeDecodeError:
-            raise Malformed("the body is not UTF-8 text") from None
-    raise Unsupported("send the record as text/markdown, application/yaml or application/json")
+            raise Malformed(_("the body is not UTF-8 text")) from None
+    raise Unsupported(_("send the record as text/markdown, application/yaml or application/json"))
 
 
 def revert_revision(body: bytes) -> int:

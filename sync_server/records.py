@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from site_builder.errors import ContentError
+from site_builder.i18n import _
 from site_builder.load import Entry
 
 from .auth import Identity
@@ -45,6 +46,12 @@ def checked(error: str, check: Callable[..., T], *args: object) -> T:
         return check(*args)
     except ContentError as exc:
         raise Invalid(error, [p.to_json() for p in exc.problems]) from None
+
+
+def nothing_changed(obstacle: str) -> str:
+    return _("{obstacle}; nothing was changed. Tell the server's administrator.").format(
+        obstacle=obstacle
+    )
 
 
 def _stale(current: Current | None, message: str) -> Conflict:
@@ -102,23 +109,41 @@ class Records:
         exists = current is not None and not current.deleted
         if create:
             if exists:
-                raise _stale(current, f"{key} already exists; update it with If-Match")
+                raise _stale(
+                    current, _("{key} already exists; update it with If-Match").format(key=key)
+                )
         elif if_match is None:
             raise PreconditionRequired(
-                "send If-Match with the revision your edit is based on, "
-                "or If-None-Match: * to create a record"
+                _(
+                    "send If-Match with the revision your edit is based on, "
+                    "or If-None-Match: * to create a record"
+                )
             )
         elif not exists or current is None or current.revision != if_match:
+            if current is None:
+                message = _(
+                    "your edit is based on revision {base}, but the record does not exist; "
+                    "create it with If-None-Match: *"
+                )
+            elif current.deleted:
+                message = _(
+                    "your edit is based on revision {base}, but the current revision is "
+                    "{current} (deleted); merge with the current text and send again"
+                )
+            else:
+                message = _(
+                    "your edit is based on revision {base}, but the current revision is "
+                    "{current}; merge with the current text and send again"
+                )
             raise _stale(
                 current,
-                f"your edit is based on revision {if_match}, but the current revision is "
-                f"{current.revision if current else 'none'}"
-                + (" (deleted)" if current and current.deleted else "")
-                + "; merge with the current text and send again",
+                message.format(base=if_match, current=current.revision if current else 0),
             )
 
     def _entry(self, collection: str, slug: str, text: str, ext: str) -> Entry:
-        return checked("the record is not valid", self.workspace.read, collection, slug, text, ext)
+        return checked(
+            _("the record is not valid"), self.workspace.read, collection, slug, text, ext
+        )
 
     def put(
         self,
@@ -157,12 +182,10 @@ class Records:
             if self._ext(current, ext_hint, text) != ext:  # created meanwhile with another
                 ext = self._ext(current, ext_hint, text)
                 entry = self._entry(collection, slug, text, ext)
-            checked("the record is not valid", self.workspace.check_references, entry)
+            checked(_("the record is not valid"), self.workspace.check_references, entry)
             obstacle = self.workspace.obstacle(collection, slug, ext)
             if obstacle is not None:
-                raise Unavailable(
-                    f"{obstacle}; nothing was changed. Tell the server's administrator."
-                )
+                raise Unavailable(nothing_changed(obstacle))
             exists = current is not None and not current.deleted
             saved = self.store.add_revision(
                 collection=collection,
@@ -184,15 +207,20 @@ class Records:
         with self.workspace.lock:
             current = self.store.current(collection, slug)
             if current is None:
-                raise NotFound(f"there is no record {collection}/{slug}")
+                raise NotFound(_("there is no record {key}").format(key=f"{collection}/{slug}"))
             if current.deleted:
                 return Outcome(current, self.publisher.live_build(), replayed=True)
             if if_match is None:
-                raise PreconditionRequired("send If-Match with the revision you are deleting")
+                raise PreconditionRequired(_("send If-Match with the revision you are deleting"))
             if current.revision != if_match:
-                raise _stale(current, f"the current revision is {current.revision}, not {if_match}")
+                raise _stale(
+                    current,
+                    _("the current revision is {current}, not {base}").format(
+                        current=current.revision, base=if_match
+                    ),
+                )
             checked(
-                "other records still refer to this one",
+                _("other records still refer to this one"),
                 self.workspace.check_delete,
                 collection,
                 slug,
@@ -218,13 +246,17 @@ class Records:
             old = self.store.revision(collection, slug, revision)
             current = self.store.current(collection, slug)
             if old is None or current is None:
-                raise NotFound(f"{collection}/{slug} has no revision {revision}")
+                raise NotFound(
+                    _("{key} has no revision {revision}").format(
+                        key=f"{collection}/{slug}", revision=revision
+                    )
+                )
             entry: Entry | None = None
             if old["deleted"]:
                 text = ""
                 if not current.deleted:
                     checked(
-                        "other records still refer to this one",
+                        _("other records still refer to this one"),
                         self.workspace.check_delete,
                         collection,
                         slug,
@@ -232,7 +264,7 @@ class Records:
             else:
                 text = old["text"]
                 entry = checked(
-                    "that revision is no longer valid",
+                    _("that revision is no longer valid"),
                     self.workspace.prepare,
                     collection,
                     slug,
@@ -241,9 +273,7 @@ class Records:
                 )
                 obstacle = self.workspace.obstacle(collection, slug, old["ext"])
                 if obstacle is not None:
-                    raise Unavailable(
-                        f"{obstacle}; nothing was changed. Tell the server's administrator."
-                    )
+                    raise Unavailable(nothing_changed(obstacle))
             saved = self.store.add_revision(
                 collection=collection,
                 slug=slug,
@@ -318,7 +348,12 @@ class Records:
                 assert stored is not None
                 return Outcome(stored, self.publisher.live_build(), replayed=True)
             self._check_precondition(current, filename, if_match, False)
-            content = checked(f"{filename} is not valid", self.workspace.check_settings, name, text)
+            content = checked(
+                _("{file} is not valid").format(file=filename),
+                self.workspace.check_settings,
+                name,
+                text,
+            )
             changes = [] if stored is not None else [_imported(current)]
             changes.append(
                 NewRevision(

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from site_builder.errors import PantauError
+from site_builder.i18n import _
 from site_builder.themes import shipped
 
 from .app import create_app
@@ -41,7 +42,9 @@ def open_services(
     if not content_dir.exists():
         source = seed or shipped("content")
         if not (source / "site.yaml").is_file():
-            raise PantauError(f"{source} is not a content folder (it has no site.yaml)")
+            raise PantauError(
+                _("{folder} is not a content folder (it has no site.yaml)").format(folder=source)
+            )
         data.mkdir(parents=True, exist_ok=True)
         shutil.copytree(source, content_dir, ignore=shutil.ignore_patterns(".pantau-sync*"))
         log.info("new data folder %s: content copied from %s", data, source)
@@ -74,7 +77,7 @@ def _start_in_background(svc: Services) -> None:
         # The server cannot publish: say why and end the process, so that a supervisor
         # restarts it or an operator sees it, rather than serve an API that never answers.
         message = str(exc) if isinstance(exc, PantauError) else describe(exc)
-        die(f"the server cannot start: {message}")
+        die(_("the server cannot start: {reason}").format(reason=message))
 
 
 def serve(

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from site_builder.errors import ContentError, Problem
+from site_builder.i18n import _
 from site_builder.load import (
     Content,
     Entry,
@@ -83,13 +84,19 @@ class Workspace:
     def why(self, path: Path, exc: OSError) -> str:
         """Why a write failed, in a few words."""
         if path.is_dir() and not path.is_symlink():
-            return "a folder is in its place"
+            return _("a folder is in its place")
         return exc.strerror or type(exc).__name__
 
     def cannot_write(self, key: str, name: str, why: str, revision: int | None = None) -> None:
         """Log and keep (for /api/health) that a record's file could not be written."""
-        held = f"; revision {revision} is served from the database" if revision else ""
-        sentence = f"{name} cannot be written: {why}{held}. Clear the way and restart the server."
+        if revision:
+            sentence = _(
+                "{name} cannot be written: {why}; revision {revision} is served from the "
+                "database. Clear the way and restart the server."
+            )
+        else:
+            sentence = _("{name} cannot be written: {why}. Clear the way and restart the server.")
+        sentence = sentence.format(name=name, why=why, revision=revision)
         log.error("%s", sentence)
         self.problems[key] = sentence
 
@@ -131,7 +138,7 @@ class Workspace:
                 self.name(p.path),
                 p.line,
                 p.field,
-                f"still refers to {target}, which would be deleted",
+                _("still refers to {target}, which would be deleted").format(target=target),
             )
             for p, points_at in reference_problems(content)
             if points_at == target
@@ -148,9 +155,13 @@ class Workspace:
             if folder == self.root.parent:
                 break
             if folder.exists() and not folder.is_dir():
-                return f"{name} cannot be written: {self.name(folder)} is not a folder"
+                return _("{name} cannot be written: {folder} is not a folder").format(
+                    name=name, folder=self.name(folder)
+                )
         if path.is_symlink() or (path.exists() and not path.is_file()):
-            return f"{name} cannot be written: something other than a file is in its place"
+            return _(
+                "{name} cannot be written: something other than a file is in its place"
+            ).format(name=name)
         return None
 
     def save(self, entry: Entry, ext: str) -> None:
@@ -205,7 +216,7 @@ class Workspace:
                         filename,
                         parsed.line_of(("regions", index, "slug")),
                         f"regions[{index}].slug",
-                        f"the region slug '{region.slug}' is listed twice",
+                        _("the region slug '{slug}' is listed twice").format(slug=region.slug),
                     )
                 )
             regions[region.slug] = region

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +12,13 @@ from typing import Any
 import pytest
 
 from site_builder.build import BuildResult, build
+
+# Messages in English, whatever the machine's locale: tests compare them, and commands run in
+# subprocesses inherit this. The Indonesian messages are tested with --lang and
+# Accept-Language (tests/test_i18n.py).
+for _variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_variable, None)
+os.environ["LANG"] = "C.UTF-8"
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
