@@ -311,6 +311,28 @@ def test_pull_writes_nothing_the_server_names_badly(tmp_path: Path, hostile: obj
     assert written == []
 
 
+def test_images_are_fetched_only_into_the_media_folder(tmp_path: Path) -> None:
+    """Campaigns (as a hostile or damaged server could send them) naming images outside
+    content/media/: nothing is fetched, nothing is written outside."""
+    outside = tmp_path / "outside" / "evil.png"
+    outside.parent.mkdir()
+    folder = tmp_path / "staff" / "content"
+    (folder / "campaigns").mkdir(parents=True)
+    names = [str(outside), "../outside/evil.png", "a/../../outside/evil.png"]
+    for n, name in enumerate(names):
+        text = f"---\ntitle: x\nimage:\n  src: {name}\n  alt: a\n---\n"
+        (folder / "campaigns" / f"c{n}.md").write_text(text)
+    feed = HostileFeed([])  # it answers every GET, /media/... too, with 200
+    try:
+        client = SyncClient(folder, feed.url, "token", say=lambda line: None)
+        OPEN.append(client)
+        assert client.fetch_media() == 0
+    finally:
+        feed.close()
+    assert not outside.exists()
+    assert not (folder / "media").exists()
+
+
 @pytest.mark.parametrize(
     "state",
     [
