@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from site_builder.errors import PantauError
+from site_builder.i18n import _
 from site_builder.models import COLLECTIONS, WITA, is_slug
 from site_builder.progress import Report, no_report
 from site_builder.readers import READER_EXTENSIONS
@@ -48,9 +49,16 @@ class Summary:
     size: int
 
     def describe(self) -> str:
-        counts = ", ".join(f"{self.counts[name]} {name}" for name in COUNTED[:4])
-        size = f"{self.size / 1024:.1f} KB"
-        return f"{counts}, {self.files} files ({size}), up to change {self.last_seq}"
+        return _(
+            "{records} records, {revisions} revisions, {tokens} tokens, {assets} assets, "
+            "{files} files ({size:.1f} KB), up to change {last}"
+        ).format(**self.counts, files=self.files, size=self.size / 1024, last=self.last_seq)
+
+
+def _why(exc: OSError) -> str:
+    """An OS error in a few words, with the file it concerns."""
+    reason = exc.strerror or str(exc)
+    return f"{reason} ({exc.filename})" if exc.filename else reason
 
 
 def _sha256(path: Path) -> str:
@@ -75,9 +83,15 @@ def _integrity(db: Path) -> None:
         finally:
             conn.close()
     except sqlite3.Error as exc:
-        raise PantauError(f"{db} is not a readable database ({exc})") from None
+        raise PantauError(
+            _("{db} is not a readable database ({reason})").format(db=db, reason=exc)
+        ) from None
     if rows != ["ok"]:
-        raise PantauError(f"{db} fails SQLite's integrity check: {'; '.join(rows[:5])}")
+        raise PantauError(
+            _("{db} fails SQLite's integrity check: {reason}").format(
+                db=db, reason="; ".join(rows[:5])
+            )
+        )
 
 
 def _counts(conn: sqlite3.Connection) -> tuple[dict[str, int], int]:
@@ -205,19 +219,25 @@ def backup(data: Path, dest: Path, progress: Report = no_report) -> Summary:
     ``progress`` hears where it is (see ``site_builder.progress``)."""
     db = data / DB_NAME
     if not db.is_file():
-        raise PantauError(f"{data} is not a server data folder: it has no {DB_NAME}")
+        raise PantauError(
+            _("{data} is not a server data folder: it has no {db}").format(data=data, db=DB_NAME)
+        )
     if not (data / "content").is_dir():
-        raise PantauError(f"{data} is not a server data folder: it has no content folder")
+        raise PantauError(
+            _("{data} is not a server data folder: it has no content folder").format(data=data)
+        )
     if not _is_empty_or_missing(dest):
-        raise PantauError(f"{dest} already exists and is not empty; back up into a new folder")
+        raise PantauError(
+            _("{dest} already exists and is not empty; back up into a new folder").format(dest=dest)
+        )
     partial = dest.parent / f".{dest.name}.partial-{os.getpid()}"
     try:
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        progress("Copying the database", 0, None)
+        progress(_("Copying the database"), 0, None)
         _snapshot_db(db, partial / DB_NAME)
         _integrity(partial / DB_NAME)
-        progress("Copying the content", 0, None)
+        progress(_("Copying the content"), 0, None)
         _copy_content(data, partial / DB_NAME, partial / "content")
         for name in KEPT[1:]:
             if (data / name).is_dir():
@@ -228,11 +248,14 @@ def backup(data: Path, dest: Path, progress: Report = no_report) -> Summary:
         partial.rename(dest)
     except sqlite3.Error as exc:
         shutil.rmtree(partial, ignore_errors=True)
-        raise PantauError(f"cannot back up the database {db}: {exc}") from None
+        raise PantauError(
+            _("cannot back up the database {db}: {reason}").format(db=db, reason=exc)
+        ) from None
     except OSError as exc:
         shutil.rmtree(partial, ignore_errors=True)
-        where = f" ({exc.filename})" if exc.filename else ""
-        raise PantauError(f"cannot write the backup {dest}: {exc.strerror or exc}{where}") from None
+        raise PantauError(
+            _("cannot write the backup {dest}: {reason}").format(dest=dest, reason=_why(exc))
+        ) from None
     return summary
 
 
@@ -245,9 +268,9 @@ def _write_manifest(root: Path, progress: Report = no_report) -> Summary:
     paths = _files(root)
     files: dict[str, str] = {}
     for done, path in enumerate(paths):
-        progress("Hashing the files", done, len(paths))
+        progress(_("Hashing the files"), done, len(paths))
         files[path.as_posix()] = _sha256(root / path)
-    progress("Hashing the files", len(paths), len(paths))
+    progress(_("Hashing the files"), len(paths), len(paths))
     size = sum((root / name).stat().st_size for name in files)
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -265,16 +288,20 @@ def read_manifest(src: Path) -> dict[str, Any]:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PantauError(f"{src} is not a backup: it has no {MANIFEST}") from None
+        raise PantauError(
+            _("{src} is not a backup: it has no {manifest}").format(src=src, manifest=MANIFEST)
+        ) from None
     except (OSError, ValueError) as exc:
-        raise PantauError(f"cannot read {path}: {exc}") from None
+        raise PantauError(_("cannot read {path}: {reason}").format(path=path, reason=exc)) from None
     if (
         not isinstance(manifest, dict)
         or manifest.get("format") != FORMAT
         or not isinstance(manifest.get("files"), dict)
         or not isinstance(manifest.get("counts"), dict)
     ):
-        raise PantauError(f"{path} is not a manifest this version of pantau can read")
+        raise PantauError(
+            _("{path} is not a manifest this version of pantau can read").format(path=path)
+        )
     return manifest
 
 
@@ -285,30 +312,42 @@ def _verify(root: Path, manifest: dict[str, Any], progress: Report = no_report) 
     missing = sorted(set(listed) - present)
     if missing:
         raise PantauError(
-            f"the backup is incomplete: {missing[0]} is missing ({len(missing)} in all)"
+            _("the backup is incomplete: {name} is missing ({count} in all)").format(
+                name=missing[0], count=len(missing)
+            )
         )
     extra = sorted(present - set(listed))
     if extra:
-        raise PantauError(f"the backup holds a file its manifest does not list: {extra[0]}")
+        raise PantauError(
+            _("the backup holds a file its manifest does not list: {name}").format(name=extra[0])
+        )
     for done, (name, expected) in enumerate(sorted(listed.items())):
-        progress("Checking the files", done, len(listed))
+        progress(_("Checking the files"), done, len(listed))
         if _sha256(root / name) != expected:
-            raise PantauError(f"the backup was altered or damaged: {name} does not match its hash")
+            raise PantauError(
+                _("the backup was altered or damaged: {name} does not match its hash").format(
+                    name=name
+                )
+            )
     if DB_NAME not in listed:
-        raise PantauError(f"the backup holds no {DB_NAME}")
-    progress("Checking the database", 0, None)
+        raise PantauError(_("the backup holds no {db}").format(db=DB_NAME))
+    progress(_("Checking the database"), 0, None)
     _integrity(root / DB_NAME)
     conn = sqlite3.connect(f"file:{root / DB_NAME}?mode=ro", uri=True)
     try:
-        counts, _ = _counts(conn)
+        counts, _last = _counts(conn)
     except sqlite3.Error as exc:
-        raise PantauError(f"the backup's database cannot be read: {exc}") from None
+        raise PantauError(
+            _("the backup's database cannot be read: {reason}").format(reason=exc)
+        ) from None
     finally:
         conn.close()
     for name, value in manifest["counts"].items():
         if counts.get(name) != value:
             raise PantauError(
-                f"the backup's database holds {counts.get(name)} {name}, its manifest {value}"
+                _("the backup's database holds {found} {table}, its manifest {listed}").format(
+                    found=counts.get(name), table=name, listed=value
+                )
             )
 
 
@@ -317,15 +356,19 @@ def restore(src: Path, data: Path, progress: Report = no_report) -> Summary:
     are copied to a folder beside it, checked there, and only then moved into place.
     ``progress`` hears where it is (see ``site_builder.progress``)."""
     if not src.is_dir():
-        raise PantauError(f"{src} is not a folder; name the folder `pantau backup` wrote")
+        raise PantauError(
+            _("{src} is not a folder; name the folder `pantau backup` wrote").format(src=src)
+        )
     manifest = read_manifest(src)
     if not _is_empty_or_missing(data):
-        raise PantauError(f"{data} already exists and is not empty; restore into a new folder")
+        raise PantauError(
+            _("{data} already exists and is not empty; restore into a new folder").format(data=data)
+        )
     partial = data.parent / f".{data.name}.restoring-{os.getpid()}"
     try:
         shutil.rmtree(partial, ignore_errors=True)
         partial.parent.mkdir(parents=True, exist_ok=True)
-        progress("Copying the backup", 0, None)
+        progress(_("Copying the backup"), 0, None)
         shutil.copytree(src, partial, symlinks=False)
         (partial / MANIFEST).unlink()
         _verify(partial, manifest, progress)
@@ -337,8 +380,9 @@ def restore(src: Path, data: Path, progress: Report = no_report) -> Summary:
         raise
     except OSError as exc:
         shutil.rmtree(partial, ignore_errors=True)
-        where = f" ({exc.filename})" if exc.filename else ""
-        raise PantauError(f"cannot restore into {data}: {exc.strerror or exc}{where}") from None
+        raise PantauError(
+            _("cannot restore into {data}: {reason}").format(data=data, reason=_why(exc))
+        ) from None
     listed = manifest["files"]
     return Summary(
         {name: int(manifest["counts"].get(name, 0)) for name in COUNTED},

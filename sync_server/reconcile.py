@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from site_builder.errors import ContentError, Problem
+from site_builder.i18n import _
 from site_builder.load import Content, RecordCache, load_content, read_record
 from site_builder.models import COLLECTIONS, is_slug
 from site_builder.readers import READER_EXTENSIONS
@@ -250,17 +251,25 @@ class Reconciler:
         if kept is None:
             return
         current = candidate.current
-        now_served = (
-            f"revision {current.revision} is served"
-            if current is not None and not current.deleted
-            else "the record is not published"
-        )
         reasons = "; ".join(str(p) for p in problems[:5])
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        sentence = (
-            f"{name} was changed while the server was stopped, but it is not valid "
-            f"({reasons}{more}); it was moved to {kept} and {now_served}. Correct it there "
-            f"and send it again."
+        if len(problems) > 5:
+            reasons = _("{reasons} (and {more} more)").format(
+                reasons=reasons, more=len(problems) - 5
+            )
+        if current is not None and not current.deleted:
+            sentence = _(
+                "{name} was changed while the server was stopped, but it is not valid "
+                "({reasons}); it was moved to {kept} and revision {revision} is served. "
+                "Correct it there and send it again."
+            )
+        else:
+            sentence = _(
+                "{name} was changed while the server was stopped, but it is not valid "
+                "({reasons}); it was moved to {kept} and the record is not published. "
+                "Correct it there and send it again."
+            )
+        sentence = sentence.format(
+            name=name, reasons=reasons, kept=kept, revision=current.revision if current else 0
         )
         log.error("%s", sentence)
         self.ws.notices.append(sentence)
@@ -284,7 +293,9 @@ class Reconciler:
         except OSError as exc:
             key = f"{relative.parent.as_posix()}/{path.stem}"
             self.ws.cannot_write(
-                key, self.ws.name(path), f"it could not be moved aside ({exc.strerror})"
+                key,
+                self.ws.name(path),
+                _("it could not be moved aside ({reason})").format(reason=exc.strerror),
             )
             return None
         return target.relative_to(self.ws.rejected.parent).as_posix()
