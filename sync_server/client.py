@@ -594,7 +594,11 @@ class SyncClient:
         yet may wait for a build in progress (a colleague's poster pushed a moment ago), so
         those are tried once more after the server's pending builds. Returns how many were
         written; one still missing is said, and `pantau check` will name it too."""
-        wanted = sorted({src for src, _path, _line in self._named_images() if not self._have(src)})
+        named: dict[str, tuple[Path, int]] = {}
+        for src, path, line in self._named_images():
+            if not self._have(src):
+                named.setdefault(src, (path, line))
+        wanted = sorted(named)
         fetched = 0
         self.progress("Downloading images", 0, len(wanted))
         missing: dict[str, int] = {}
@@ -614,7 +618,12 @@ class SyncClient:
                 else:
                     missing[src] = status
         for src, status in missing.items():
-            self.say(f"could not download media/{src} ({status})")
+            path, line = named[src]
+            self.say(
+                _("could not download media/{src} ({status}); {file}:{line} names it").format(
+                    src=src, status=status, file=path, line=line
+                )
+            )
         return fetched
 
     def _named_images(self) -> list[tuple[str, Path, int]]:

@@ -326,6 +326,8 @@ def test_a_missing_poster_is_said_with_its_record_and_line(
         for s in said
     ), said
     assert not (server.data / "content" / "campaigns" / "tanpa-poster.md").exists()
+    assert client.fetch_media() == 0  # neither is it on the server
+    assert f"could not download media/tidak-ada.png (404); {record}:{line} names it" in said
 
 
 @pytest.mark.slow
