@@ -768,7 +768,9 @@ class SyncClient:
         body = _json_body(response)
         name = body.get("src")
         if response.status_code != 201 or not isinstance(name, str):
-            reason = body.get("error") or f"the server answered {response.status_code}"
+            reason = body.get("error") or _("the server answered {status}").format(
+                status=response.status_code
+            )
             self.say(
                 _("could not upload {path}: {reason}; not pushed: {records}").format(
                     path=path, reason=reason, records=", ".join(c.key for c, _line in users)
