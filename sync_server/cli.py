@@ -5,14 +5,19 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from site_builder.cli import content_option, main, progress, quiet, reports_errors, staff_command
 from site_builder.errors import PantauError
+from site_builder.i18n import _
 from site_builder.progress import Reporter
 
 from .auth import ROLES, create_token, revoke_token, token_status
+
+if TYPE_CHECKING:
+    from .store import Store
 
 data_option = click.option(
     "--data",
@@ -178,6 +183,128 @@ def token_revoke(data: Path, name: str) -> None:
     finally:
         store.close()
     click.echo(f"Revoked '{name}'.")
+
+
+@main.group("builds")
+def builds_group() -> None:
+    """List the kept builds, roll the live site back to one, and resume publishing.
+
+    Works on the data folder whether or not the server runs.
+
+    \b
+    Example:
+        pantau builds list --data data
+        pantau builds rollback 41 --data data
+        pantau builds resume --data data
+    """
+
+
+def _open_data(data: Path) -> Store:
+    """The store of an existing data folder (never a new, empty one)."""
+    from .server import DB_NAME, open_store
+
+    if not (data / DB_NAME).is_file():
+        raise PantauError(
+            _("{data} is not a server's data folder (it has no {db}); pass --data").format(
+                data=data, db=DB_NAME
+            )
+        )
+    return open_store(data)
+
+
+@builds_group.command("list")
+@data_option
+@reports_errors
+def builds_list(data: Path) -> None:
+    """List the builds kept complete on disk: when each finished, its trigger, which one is
+    live and whether publishing is pinned. Each listed build can be rolled back to.
+
+    \b
+    Example:
+        pantau builds list --data /var/lib/pantau
+    """
+    from .builds import kept_builds, read_pin, shown_time
+
+    store = _open_data(data)
+    try:
+        kept = kept_builds(data, store)
+        newest = store.builds(1)
+    finally:
+        store.close()
+    pin = read_pin(data)
+    if not kept:
+        click.echo(_("No complete build is kept yet: the server makes one when it starts."))
+    else:
+        click.echo(f"{_('build'):>6}  {_('finished'):19}  {_('site'):12}  {_('trigger')}")
+    for build in kept:
+        where = _("live, pinned") if build.live and build.pinned else ""
+        where = where or (_("live") if build.live else _("kept"))
+        when = shown_time(build.row.get("finished") or build.row.get("created"))
+        click.echo(f"{build.build:>6}  {when:19}  {where:12}  {build.row.get('trigger') or ''}")
+    if pin is not None:
+        click.echo(pin.sentence())
+        if newest and int(newest[0]["id"]) != pin.build:
+            click.echo(
+                _("The newest build is {build} ({status}).").format(
+                    build=newest[0]["id"], status=newest[0]["status"]
+                )
+            )
+    elif kept:
+        click.echo(_("Publishing follows every change; any build listed can be rolled back to."))
+
+
+@builds_group.command("rollback")
+@data_option
+@click.argument("build")
+@reports_errors
+def builds_rollback(data: Path, build: str) -> None:
+    """Serve an earlier kept build (BUILD, a number from `pantau builds list`) at once and
+    pin publishing to it: the server goes on accepting changes and building, but does not
+    publish them until `pantau builds resume`. The pin survives a restart.
+
+    \b
+    Example:
+        pantau builds rollback 41 --data /var/lib/pantau
+    """
+    from .builds import rollback
+
+    store = _open_data(data)
+    try:
+        found = rollback(data, store, build)
+    finally:
+        store.close()
+    click.echo(
+        _(
+            "Build {build} is live again and publishing is pinned to it; run "
+            "'pantau builds resume' to publish the newest content."
+        ).format(build=found.build)
+    )
+
+
+@builds_group.command("resume")
+@data_option
+@reports_errors
+def builds_resume(data: Path) -> None:
+    """Unpin publishing after a rollback: the running server publishes the newest content
+    within a few seconds (a stopped one when it starts).
+
+    \b
+    Example:
+        pantau builds resume --data /var/lib/pantau
+    """
+    from .builds import resume
+
+    _open_data(data).close()
+    pin = resume(data)
+    if pin is None:
+        click.echo(_("Publishing was not pinned; nothing to resume."))
+    else:
+        click.echo(
+            _(
+                "Publishing resumed (it was pinned to build {build}): the server publishes the "
+                "newest content within a few seconds."
+            ).format(build=pin.build)
+        )
 
 
 @main.command("backup")

@@ -10,7 +10,10 @@ import subprocess
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+from site_builder.i18n import _
 
 log = logging.getLogger("pantau.sync")
 
@@ -18,6 +21,32 @@ log = logging.getLogger("pantau.sync")
 HOOK_TIMEOUT = 600.0
 #: The most of a run's output written to the log (its last characters).
 OUTPUT_LOGGED = 2000
+
+
+@dataclass(frozen=True)
+class HookFailure:
+    """The last run of the after-build command failed: edges may lag behind the live site."""
+
+    build: int
+    code: int | None  # None: killed after the timeout; -1: could not be run at all
+    timeout: float = HOOK_TIMEOUT
+
+    def sentence(self) -> str:
+        """One sentence for /api/health, in the request's language."""
+        if self.code is None:
+            return _(
+                "the after-build command was stopped after {seconds} s after build {build}; "
+                "edge servers may serve an older site"
+            ).format(seconds=f"{self.timeout:.0f}", build=self.build)
+        if self.code < 0:
+            return _(
+                "the after-build command could not run after build {build}; edge servers may "
+                "serve an older site"
+            ).format(build=self.build)
+        return _(
+            "the after-build command exited with {code} after build {build}; edge servers "
+            "may serve an older site"
+        ).format(code=self.code, build=self.build)
 
 
 class AfterBuild:
@@ -34,8 +63,10 @@ class AfterBuild:
         self._pending: tuple[int, Path] | None = None
         self._changed: set[str] = set()
         self._stop = False
-        #: The last run's failure, one sentence; None once a run succeeds.
+        #: The last run's failure, one sentence for the log; None once a run succeeds.
         self.failure: str | None = None
+        #: The same failure, for /api/health; None once a run succeeds.
+        self.problem: HookFailure | None = None
         self._thread = threading.Thread(target=self._run, name="pantau-after-build", daemon=True)
         self._thread.start()
 
@@ -64,6 +95,7 @@ class AfterBuild:
                 self.run_once(build_id, live, changed)
             except Exception as exc:  # never let one run end the thread
                 self.failure = f"the after-build command failed for build {build_id}: {exc}"
+                self.problem = HookFailure(build_id, -1)
                 log.error("%s", self.failure)
 
     def run_once(self, build_id: int, live: Path, changed: list[str]) -> int | None:
@@ -100,10 +132,11 @@ class AfterBuild:
             text = "..." + text[-OUTPUT_LOGGED:]
         log.info("after-build command output for build %s: %s", build_id, text or "(none)")
         if code == 0:
-            self.failure = None
+            self.failure, self.problem = None, None
             log.info("after-build command for build %s exited with 0 in %.2f s", build_id, seconds)
         else:
             why = f"timed out after {self.timeout:.0f} s" if code is None else f"exited with {code}"
             self.failure = f"the after-build command for build {build_id} {why}"
+            self.problem = HookFailure(build_id, code, self.timeout)
             log.error("%s; publishing goes on", self.failure)
         return code

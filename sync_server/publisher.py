@@ -25,6 +25,7 @@ from site_builder.offline import ZIP_PATH
 from site_builder.state import state_path
 from site_builder.write import MARKER
 
+from . import builds
 from .store import Store, now
 from .workspace import Workspace
 
@@ -37,6 +38,9 @@ LINK_COPY_FILES = 300  # up to this many files, every build gets a fresh folder
 #: The longest the builder sleeps before looking at the clock again (a clock set forward or
 #: back, or a suspended machine, is noticed within this time).
 SCHEDULE_RECHECK = 600.0
+#: How often an idle builder looks whether `pantau builds rollback` or `resume` changed the
+#: pin (seconds).
+PIN_POLL = 0.5
 ACTION_LABELS = {
     "create": "dibuat",
     "update": "diubah",
@@ -132,6 +136,7 @@ class Publisher:
     ) -> None:
         self.workspace = workspace
         self.store = store
+        self.data = data_dir
         self.builds_dir = data_dir / "builds"
         self.live = data_dir / "live"
         self.debounce = debounce
@@ -152,8 +157,12 @@ class Publisher:
         #: The last finished build if it failed; None once one succeeds.
         self.failure: BuildFailure | None = None
         #: Called with (build id, live folder's real path, site paths written or removed)
-        #: after each build that changed the live site, and after the first one.
+        #: after each build that changed the live site, and after the first one; also after
+        #: a rollback or a resume changed it.
         self.after_build: Callable[[int, Path, list[str]], None] | None = None
+        #: The pin the builder last acted on (see _notice_pin).
+        self._seen_pin: builds.Pin | None = None
+        self._rolled_back: builds.Pin | None = None
         self._thread = threading.Thread(target=self._run, name="pantau-builder", daemon=True)
 
     def start(self) -> None:
@@ -169,14 +178,14 @@ class Publisher:
         self._thread.join(timeout=30)
 
     def live_build(self) -> int | None:
-        """The last build that published successfully (full or incremental)."""
-        return self._live_id
+        """The build the site is served from: the pinned one while publishing is pinned,
+        else the last build that published successfully (full or incremental)."""
+        pin = self.pinned()
+        return pin.build if pin is not None else self._live_id
 
-    def _live_folder_id(self) -> int | None:
-        try:
-            return int(os.readlink(self.live).rsplit("/", 1)[-1])
-        except (OSError, ValueError):
-            return None
+    def pinned(self) -> builds.Pin | None:
+        """The pin `pantau builds rollback` set, or None (read from the data folder)."""
+        return builds.read_pin(self.data)
 
     def request(self, trigger: str, full: bool = False) -> int:
         """Ask for a build that includes every change made so far; returns its id."""
@@ -190,8 +199,12 @@ class Publisher:
 
     def _run(self) -> None:
         while True:
+            build_id: int | None = None
             with self._cond:
                 while self._pending_id is None and not self._stop:
+                    self._notice_pin()
+                    if self._pending_id is not None or self._rolled_back is not None:
+                        break
                     wait = self._until_scheduled()
                     if wait is not None and wait <= 0:
                         due = self.next_scheduled
@@ -202,21 +215,51 @@ class Publisher:
                         )
                         self.request(f"schedule {due.isoformat() if due else ''}".strip())
                         break
-                    self._cond.wait(wait)
+                    self._cond.wait(PIN_POLL if wait is None else min(wait, PIN_POLL))
                 if self._stop:
                     return
-                first = time.monotonic()
-                # Debounce: wait for a quiet moment, but never more than a second in all.
-                while not self._stop:
-                    quiet = self._last_request + self.debounce - time.monotonic()
-                    left = first + 1.0 - time.monotonic()
-                    if quiet <= 0 or left <= 0:
-                        break
-                    self._cond.wait(min(quiet, left))
-                build_id, full = self._pending_id, self._pending_full
-                self._pending_id, self._pending_full = None, False
-            assert build_id is not None
-            self._build(build_id, full)
+                rolled_back, self._rolled_back = self._rolled_back, None
+                if self._pending_id is not None:
+                    first = time.monotonic()
+                    # Debounce: wait for a quiet moment, but never more than a second in all.
+                    while not self._stop:
+                        quiet = self._last_request + self.debounce - time.monotonic()
+                        left = first + 1.0 - time.monotonic()
+                        if quiet <= 0 or left <= 0:
+                            break
+                        self._cond.wait(min(quiet, left))
+                    build_id, full = self._pending_id, self._pending_full
+                    self._pending_id, self._pending_full = None, False
+            if rolled_back is not None:
+                self._announce_rollback(rolled_back)
+            if build_id is not None:
+                self._build(build_id, full)
+
+    def _notice_pin(self) -> None:
+        """Act on a pin set or removed from the command line: a new pin (a rollback) is
+        passed on to the after-build command, a removed one (resume) asks for a build that
+        publishes the newest content."""
+        pin = self.pinned()
+        if pin == self._seen_pin:
+            return
+        before, self._seen_pin = self._seen_pin, pin
+        if pin is None:
+            log.info("publishing resumed after build %s was pinned", before and before.build)
+            self.request("resume publishing")
+        else:
+            log.info("publishing is pinned to build %s; new builds are not published", pin.build)
+            self._rolled_back = pin
+
+    def _announce_rollback(self, pin: builds.Pin) -> None:
+        """Run the after-build command for the build a rollback made live, with every path
+        of it and of the newest build listed as changed."""
+        if self.after_build is None:
+            return
+        live = self.live.resolve()
+        if live.name != pin.folder:
+            return  # rolled back again, or resumed, since: that change is announced instead
+        changed = builds.site_paths(live) | builds.site_paths(self._head())
+        self.after_build(pin.build, live, sorted(changed))
 
     def _until_scheduled(self) -> float | None:
         """Seconds until the next scheduled build (at most SCHEDULE_RECHECK, so a clock that
@@ -231,7 +274,7 @@ class Publisher:
         self.store.update_build(build_id, status="running", started=now().isoformat())
         full = full or self._retry_full
         try:
-            changes = self._publish(build_id, full)
+            changes, published = self._publish(build_id, full)
         except MemoryError:
             raise  # fatal: the thread ends, and with it the process (see fatal.install)
         except Exception as exc:
@@ -241,7 +284,7 @@ class Publisher:
             message = str(exc) if isinstance(exc, PantauError) else f"{type(exc).__name__}: {exc}"
             message = self._relative(message)
             log.error("build %s failed; the previous site stays live: %s", build_id, message)
-            self.failure = BuildFailure(build_id, self._live_id, message)
+            self.failure = BuildFailure(build_id, self.live_build(), message)
             self.store.update_build(
                 build_id,
                 status="failed",
@@ -255,6 +298,8 @@ class Publisher:
         self.failure = None
         duration = time.perf_counter() - started
         log.info("build %s: %s", build_id, changes.summary(duration))
+        if published is None:
+            log.info("build %s is not published: publishing is pinned", build_id)
         self.store.update_build(
             build_id,
             status="success",
@@ -263,8 +308,10 @@ class Publisher:
             files=len(changes.written),
         )
         self._cleanup()
-        if self.after_build is not None and (first or changes.written or changes.removed):
-            self.after_build(build_id, self.live.resolve(), changes.written + changes.removed)
+        if self.after_build is not None and published:
+            self.after_build(build_id, self.live.resolve(), published)
+        elif self.after_build is not None and first and published is not None:
+            self.after_build(build_id, self.live.resolve(), [])
 
     def _relative(self, message: str) -> str:
         """A message with the data folder's own location left out of the paths it names."""
@@ -273,21 +320,26 @@ class Publisher:
                 message = message.replace(form + os.sep, "")
         return message
 
-    def _publish(self, build_id: int, full: bool) -> Changes:
+    def _publish(self, build_id: int, full: bool) -> tuple[Changes, list[str] | None]:
         """Render what changed (the engine decides) and publish it. A build that renders
         everything is written to a fresh folder; so is an incremental build of a site of up to
         LINK_COPY_FILES files (hard links to the live files, the changed files renamed in).
         Both are published by switching the 'live' link atomically. Past that size, copying
         the folder tree costs seconds, so the changed files are renamed over the live ones,
         each whole. Nothing is written before every output has rendered, and the engine
-        remembers a build only once it is in place, so a failed build changes nothing."""
+        remembers a build only once it is in place, so a failed build changes nothing.
+
+        While publishing is pinned (`pantau builds rollback`), builds go on from the newest
+        build's folder (the one the engine's state describes) into fresh folders, and 'live'
+        stays where it is. Returns the changes and the site paths that changed for readers
+        ([] when none did), or None when the build was not published because of the pin."""
         content = self.workspace.snapshot()
         # The site as it is at this moment: records scheduled for later (or expired) stay
         # off it, and the builder wakes up again when that next changes.
         moment = dt.datetime.now(WITA)
         with self._cond:
             self.next_scheduled = next_change(content, moment)
-        live = self.live.resolve() if self.live.exists() else None
+        head = self._head()
         stage = self.builds_dir / f".stage-{build_id}"
         shutil.rmtree(stage, ignore_errors=True)
         stage.mkdir(parents=True)
@@ -297,26 +349,16 @@ class Publisher:
                 moment,
                 history_of(self.store, moment=moment),
                 stage=stage,
-                previous=live,
+                previous=head,
                 full=full,
                 download_later=self._download_later(),
                 look_for_missing=False,  # only this process writes the build folders
             )
-            if changes.full:
-                write_marker(stage, changes)
-                target = self.builds_dir / str(build_id)
-                shutil.rmtree(target, ignore_errors=True)
-                os.replace(stage, target)
-                self._switch(build_id)
-            elif not changes.written and not changes.removed:
-                pass  # nothing to publish: the live site already is this build
-            elif live is not None and len(changes.sizes) <= LINK_COPY_FILES:
-                target = self._fresh_folder(build_id)
-                link_copy(live, target)
-                apply_changes(changes, target)
-                self._switch(build_id)
-            elif live is not None:
-                apply_changes(changes, live)
+            # Putting the build in place and switching 'live' happen under the data folder's
+            # publishing lock, so a rollback from the command line waits for them, and they
+            # see any pin it set.
+            with builds.publishing_lock(self.data):
+                published = self._place(build_id, changes, head)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
         self.engine.commit(changes)
@@ -325,7 +367,55 @@ class Publisher:
             self._follow_up()
         elif changes.full or any(p == ZIP_PATH for p in changes.written):
             self._downloaded_at = time.monotonic()
-        return changes
+        return changes, published
+
+    def _place(self, build_id: int, changes: Changes, head: Path | None) -> list[str] | None:
+        """Put a rendered build in place and, unless publishing is pinned, make it live.
+        Returns the site paths readers now get differently, or None if pinned."""
+        pin = self.pinned()
+        live = self.live.resolve() if self.live.exists() else None
+        changed = changes.written + changes.removed
+        if changes.full:
+            write_marker(changes.stage, changes)
+            target = self.builds_dir / str(build_id)
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(changes.stage, target)
+            builds.record_held(target, build_id)
+        elif not changed and head is not None:
+            target = head  # nothing new: the newest folder already is this build
+        elif head is not None and (
+            len(changes.sizes) <= LINK_COPY_FILES or (pin is not None and head == live)
+        ):
+            # A pinned live folder is never written into, however large the site.
+            target = self._fresh_folder(build_id)
+            link_copy(head, target)
+            apply_changes(changes, target)
+            builds.record_held(target, build_id)
+        elif head is not None:
+            apply_changes(changes, head)
+            builds.record_held(head, build_id)
+            target = head
+        else:  # pragma: no cover - an incremental build always has a folder it builds on
+            raise RuntimeError("an incremental build without a previous folder")
+        if pin is not None:
+            return None
+        if target != live:
+            self._switch(target.name)
+            if live is not None and live != head:
+                # Leaving a rolled-back build: readers may get any file differently.
+                return sorted(builds.site_paths(live) | builds.site_paths(target))
+        return changed
+
+    def _head(self) -> Path | None:
+        """The folder of the newest build, which the next one builds on: the one the engine's
+        state describes (the live folder, unless publishing is pinned to an older one), else
+        the live folder (the engine then renders everything)."""
+        live = self.live.resolve() if self.live.exists() else None
+        state = self.engine.state
+        for folder in (live, *builds.build_folders(self.data)):
+            if folder is not None and state.describes(folder):
+                return folder
+        return live
 
     def _download_later(self) -> bool:
         """Whether this build may leave the downloadable copy behind: on a large site, zipping
@@ -351,18 +441,16 @@ class Publisher:
         target.mkdir(parents=True)
         return target
 
-    def _switch(self, build_id: int) -> None:
-        """Point 'live' at builds/<id> in one rename."""
-        link = self.live.with_name(f".live-{build_id}")
-        link.unlink(missing_ok=True)
-        os.symlink(f"builds/{build_id}", link)
-        os.replace(link, self.live)
+    def _switch(self, folder: str) -> None:
+        """Point 'live' at builds/<folder> in one rename."""
+        builds.switch_live(self.data, folder)
 
     def _cleanup(self) -> None:
-        live = self._live_folder_id()
-        builds = sorted(
-            (int(p.name) for p in self.builds_dir.iterdir() if p.name.isdigit()), reverse=True
-        )
-        for old in builds[KEEP_BUILDS:]:
-            if old != live:
-                shutil.rmtree(self.builds_dir / str(old), ignore_errors=True)
+        """Remove build folders past the newest KEEP_BUILDS; never the live one, the one
+        publishing is pinned to, or the newest build's."""
+        with builds.publishing_lock(self.data):
+            pin, head = self.pinned(), self._head()
+            keep = {self.live.resolve().name, pin and pin.folder, head and head.name}
+            for old in builds.build_folders(self.data)[KEEP_BUILDS:]:
+                if old.name not in keep:
+                    builds.remove_folder(old)

@@ -18,7 +18,9 @@ from starlette.routing import Route
 from site_builder.models import COLLECTIONS
 
 from .access import ADMIN, UPLOAD, needs, signed_in, who, write_scope
+from .builds import Pin
 from .errors import Forbidden, NotFound
+from .hooks import AfterBuild
 from .images import MAX_ASSET_BYTES, check_image, image_type
 from .inputs import (
     MAX_RECORD_BYTES,
@@ -86,25 +88,41 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
 
 async def health(request: Request) -> JSONResponse:
     """
-    summary: Liveness, the last sequence number and the build being served.
+    summary: Liveness, the last sequence number, the build being served and whether
+      publishing is pinned to it.
     responses:
       200:
-        description: The server is up.
+        description: The server is up ("ok", or "starting" while it loads the content).
+      503:
+        description: '"degraded": the last build failed, a record file cannot be written,
+          or the after-build command failed; "problems" says which, one sentence each.'
     """
-    # Read from memory only: no lock, no thread, so it answers whatever else is going on.
-    # Anyone may ask; the reasons (build errors, refused files) are for token holders.
+    # Read from memory only (and the small pin file): no lock, no thread, so it answers
+    # whatever else is going on. Anyone may ask; the reasons (build errors, refused files)
+    # are for token holders.
     svc = services(request)
     detailed = request.user.is_authenticated
     problems = svc.problems(detailed)
+    hook = svc.publisher.after_build
+    if isinstance(hook, AfterBuild) and hook.problem is not None:
+        problems.append(hook.problem.sentence())
     status = "starting" if not svc.ready.is_set() else "degraded" if problems else "ok"
     body = {
         "status": status,
         "last_seq": svc.store.latest_seq,
         "live_build": svc.publisher.live_build(),
+        "pinned": pin_json(svc.publisher.pinned()),
         "problems": problems,
         "notices": list(svc.workspace.notices) if detailed else [],
     }
     return JSONResponse(body, status_code=503 if status == "degraded" else 200)
+
+
+def pin_json(pin: Pin | None) -> dict[str, Any] | None:
+    """A pin set by `pantau builds rollback`, with a sentence saying what it means."""
+    if pin is None:
+        return None
+    return {"build": pin.build, "since": pin.since, "message": pin.sentence()}
 
 
 @signed_in
@@ -414,7 +432,13 @@ async def list_builds(request: Request) -> JSONResponse:
     """
     svc = services(request)
     rows = await run_in_threadpool(svc.store.builds, 20)
-    return JSONResponse({"builds": rows, "live": svc.publisher.live_build()})
+    return JSONResponse(
+        {
+            "builds": rows,
+            "live": svc.publisher.live_build(),
+            "pinned": pin_json(svc.publisher.pinned()),
+        }
+    )
 
 
 @needs(ADMIN, "start a build; only admin may")
