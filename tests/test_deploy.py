@@ -35,34 +35,47 @@ def fill(template: str, **values: str) -> str:
 
 
 class Nginx:
-    """nginx in the foreground with deploy/nginx.conf filled in, all its files in `prefix`."""
+    """nginx in the foreground with deploy/nginx.conf filled in, all its files in `prefix`.
+    ``site`` is a filled-in copy made elsewhere (the admin guide's `sed`); ``user`` the one its
+    workers run as (as root, by default root: nobody cannot enter pytest's private folders)."""
 
-    def __init__(self, prefix: Path, data: Path, upstream_port: int) -> None:
+    def __init__(
+        self,
+        prefix: Path,
+        data: Path,
+        upstream_port: int,
+        site: Path | None = None,
+        user: str | None = None,
+        port: int | None = None,
+    ) -> None:
         assert NGINX is not None
         self.prefix = prefix
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        site = fill(
-            (DEPLOY / "nginx.conf").read_text(),
-            LISTEN=f"127.0.0.1:{self.port}",
-            SERVER_NAME="localhost",
-            DATA=str(data.resolve()),
-            PORT=str(upstream_port),
-        )
-        assert "__" not in site.replace("__pantau", ""), "a placeholder is left"
-        (prefix / "pantau.conf").write_text(site)
+        if site is None:
+            filled = fill(
+                (DEPLOY / "nginx.conf").read_text(),
+                LISTEN=f"127.0.0.1:{self.port}",
+                SERVER_NAME="localhost",
+                DATA=str(data.resolve()),
+                PORT=str(upstream_port),
+            )
+            assert "__" not in filled.replace("__pantau", ""), "a placeholder is left"
+            site = prefix / "pantau.conf"
+            site.write_text(filled)
         temp = "\n".join(
             f"    {kind}_temp_path {prefix / kind};"
             for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )
-        # As root the workers would run as nobody, who cannot enter pytest's private folders.
-        user = "user root;\n" if os.geteuid() == 0 else ""
+        if user is None and os.geteuid() == 0:
+            user = "root"
         (prefix / "nginx.conf").write_text(
-            f"{user}daemon off;\nworker_processes 1;\npid {prefix / 'nginx.pid'};\n"
+            (f"user {user};\n" if user else "")
+            + f"daemon off;\nworker_processes 1;\npid {prefix / 'nginx.pid'};\n"
             f"error_log {prefix / 'error.log'} info;\n"
             "events { worker_connections 64; }\n"
             f"http {{\n    access_log {prefix / 'access.log'};\n{temp}\n"
-            f"    include {prefix / 'pantau.conf'};\n}}\n"
+            f"    include {site};\n}}\n"
         )
         self.args = [NGINX, "-p", str(prefix), "-e", str(prefix / "error.log")]
         self.args += ["-c", str(prefix / "nginx.conf")]
@@ -242,21 +255,25 @@ def test_the_systemd_unit_names_what_it_needs() -> None:
     assert "--forwarded-allow-ips" in command
 
 
-def test_the_systemd_unit_verifies(tmp_path: Path) -> None:
+def verify_unit(unit: Path) -> None:
+    """`systemd-analyze verify` on a copy of the unit, its ExecStart pointed at this
+    checkout's pantau (verify wants the program to exist); skips without systemd-analyze."""
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze is not installed; the keys are checked above")
-    # verify wants the program to exist: point ExecStart at this checkout's pantau.
     pantau = shutil.which("pantau", path=str(ROOT / ".venv" / "bin")) or shutil.which("pantau")
     if pantau is None:
         pytest.skip("no pantau command to point the unit at")
-    text = (DEPLOY / "pantau.service").read_text()
-    text = text.replace("/opt/pantau/.venv/bin/pantau", pantau)
-    unit = tmp_path / "pantau.service"
-    unit.write_text(text)
+    unit.write_text(unit.read_text().replace("/opt/pantau/.venv/bin/pantau", pantau))
     result = subprocess.run(
         [analyze, "verify", "--man=no", str(unit)], capture_output=True, text=True
     )
     # verify exits 0 even for a value it ignores; it names the file and line of each.
     problems = [line for line in result.stderr.splitlines() if f"{unit}:" in line]
     assert result.returncode == 0 and not problems, result.stderr
+
+
+def test_the_systemd_unit_verifies(tmp_path: Path) -> None:
+    unit = tmp_path / "pantau.service"
+    shutil.copy(DEPLOY / "pantau.service", unit)
+    verify_unit(unit)
