@@ -17,30 +17,31 @@ import pytest
 from sync_server.hooks import AfterBuild
 
 from .server import ServerProcess, make_token
+from .test_admin_guide import guide_file
 
 STAGE_URL = "/api/records/stages/pemungutan-suara"
 
-#: Mirrors $PANTAU_LIVE into the folder given as its argument (with rsync when installed),
-#: then records the build and the changed paths it was told about.
-MIRROR = """\
-import os, shutil, subprocess, sys
-from pathlib import Path
+#: The guide's script writes to edges over SSH; here each edge is a folder.
+EDGE_DESTINATION = '"pantau@$edge:/srv/pantau/"'
 
-live, mirror = os.environ["PANTAU_LIVE"], Path(sys.argv[1])
-if shutil.which("rsync"):
-    mirror.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["rsync", "-a", "--delete", live + "/", str(mirror) + "/"], check=True)
-else:
-    fresh = mirror.with_name(mirror.name + ".new")
-    shutil.rmtree(fresh, ignore_errors=True)
-    shutil.copytree(live, fresh)
-    shutil.rmtree(mirror, ignore_errors=True)
-    fresh.rename(mirror)
-changed = Path(os.environ["PANTAU_CHANGED"]).read_text().split()
-with open(mirror.with_name("builds.txt"), "a") as log:
-    log.write(f"{os.environ['PANTAU_BUILD']} {len(changed)}\\n")
-print("mirrored build", os.environ["PANTAU_BUILD"])
-"""
+
+def edge_script(folder: Path) -> tuple[str, Path]:
+    """The guide's /usr/local/bin/pantau-to-edges as written there (rsync, no fallback), with
+    each edge's SSH destination replaced by a folder under ``folder``, plus two lines that
+    record each run (the build and how many changed paths it was told about). Returns the
+    script's path and the first edge's folder."""
+    assert shutil.which("rsync"), "rsync is not installed (apt-get install rsync; .ci/run does)"
+    text = guide_file("/usr/local/bin/pantau-to-edges")
+    assert EDGE_DESTINATION in text, "the guide's rsync destination changed"
+    text = text.replace(EDGE_DESTINATION, f'"{folder}/$edge/"')
+    text += (
+        f'echo "$PANTAU_BUILD $(wc -l < "$PANTAU_CHANGED")" >> "{folder}/builds.txt"\n'
+        'echo "mirrored build $PANTAU_BUILD"\n'
+    )
+    script = folder / "pantau-to-edges"
+    script.write_text(text, encoding="utf-8")
+    script.chmod(0o755)
+    return str(script), folder / "edge1.example.org"
 
 
 def files(root: Path) -> dict[str, bytes]:
@@ -56,7 +57,7 @@ def files(root: Path) -> dict[str, bytes]:
 
 
 def edit_stage(server: ServerProcess, needle: str) -> None:
-    token = make_token(server.data, "admin", "admin")
+    token = make_token(server.data, f"admin-{time.monotonic_ns()}", "admin")
     with server.client(token) as http:
         record = http.get(STAGE_URL).json()
         text = record["text"].rstrip("\n") + f"\n\n{needle}\n"
@@ -80,11 +81,10 @@ def start(tmp_path: Path, command: list[str]) -> ServerProcess:
 
 @pytest.fixture
 def mirrored(tmp_path: Path) -> Iterator[tuple[ServerProcess, Path]]:
-    script = tmp_path / "mirror.py"
-    script.write_text(MIRROR, encoding="utf-8")
-    mirror = tmp_path / "edge" / "site"
-    mirror.parent.mkdir()
-    server = start(tmp_path, [sys.executable, str(script), str(mirror)])
+    edges = tmp_path / "edges"
+    edges.mkdir()
+    script, mirror = edge_script(edges)
+    server = start(tmp_path, [script])
     yield server, mirror
     server.stop()
     log = server.log.read_text()
@@ -104,13 +104,24 @@ def test_the_hook_mirrors_every_build_that_goes_live(mirrored: tuple[ServerProce
         pages = [
             p for p, data in expected.items() if p.endswith(".html") and needle.encode() in data
         ]
-        if pages and mirror.is_dir() and files(mirror) == expected:
+        edges = [mirror, mirror.with_name("edge2.example.org")]
+        if pages and all(edge.is_dir() and files(edge) == expected for edge in edges):
             break
         time.sleep(0.1)
     else:
         raise AssertionError(f"the mirror never caught up:\n{server.log.read_text()}")
-    recorded = [line.split() for line in builds.read_text().splitlines()]
     live_build = httpx.get(f"{server.url}/api/health").json()["live_build"]
+
+    # The run records itself once its copies are done, and logs its exit code after that.
+    def last_run() -> str:
+        lines = builds.read_text().splitlines()
+        return lines[-1].split()[0] if lines else ""
+
+    exited = f"for build {live_build} exited"
+    while last_run() != str(live_build) or exited not in server.log.read_text():
+        assert time.monotonic() < deadline, server.log.read_text()
+        time.sleep(0.05)
+    recorded = [line.split() for line in builds.read_text().splitlines()]
     assert recorded[-1][0] == str(live_build) and int(recorded[-1][1]) > 0
     # The start-up build ran the hook too, so an edge is in step from the first moment.
     assert len(recorded) >= 2
@@ -120,8 +131,13 @@ def test_the_hook_mirrors_every_build_that_goes_live(mirrored: tuple[ServerProce
 
 
 @pytest.mark.slow
-def test_a_failing_hook_is_logged_and_publishing_goes_on(tmp_path: Path) -> None:
-    server = start(tmp_path, [sys.executable, "-c", "import sys; print('edge down'); sys.exit(1)"])
+def test_a_failing_hook_is_logged_shown_in_health_and_publishing_goes_on(tmp_path: Path) -> None:
+    edges_back = tmp_path / "edges-back"
+    failing = (
+        "import pathlib, sys; print('edge down'); "
+        f"sys.exit(0 if pathlib.Path({str(edges_back)!r}).exists() else 3)"
+    )
+    server = start(tmp_path, [sys.executable, "-c", failing])
     try:
         first = httpx.get(f"{server.url}/api/health").json()["live_build"]
         edit_stage(server, "Masih terbit")
@@ -129,7 +145,7 @@ def test_a_failing_hook_is_logged_and_publishing_goes_on(tmp_path: Path) -> None
         while time.monotonic() < deadline:
             log = server.log.read_text()
             live = httpx.get(f"{server.url}/api/health").json()["live_build"]
-            if live != first and f"for build {live} exited with 1" in log:
+            if live != first and f"for build {live} exited with 3" in log:
                 break
             time.sleep(0.1)
         else:
@@ -138,6 +154,20 @@ def test_a_failing_hook_is_logged_and_publishing_goes_on(tmp_path: Path) -> None
         assert "publishing goes on" in log
         page = httpx.get(f"{server.url}/tahapan/pemungutan-suara/")
         assert page.status_code == 200 and "Masih terbit" in page.text
+        # Health says so, to anyone, until a later run succeeds.
+        health = httpx.get(f"{server.url}/api/health")
+        assert health.status_code == 503 and health.json()["status"] == "degraded"
+        assert health.json()["problems"] == [
+            f"the after-build command exited with 3 after build {live}; edge servers may "
+            "serve an older site"
+        ]
+        edges_back.touch()
+        edit_stage(server, "Tepi kembali")
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{server.url}/api/health").json()["status"] != "ok":
+            assert time.monotonic() < deadline, server.log.read_text()
+            time.sleep(0.1)
+        assert httpx.get(f"{server.url}/api/health").json()["problems"] == []
     finally:
         server.stop()
 
@@ -177,6 +207,13 @@ def test_a_run_that_takes_too_long_is_stopped(tmp_path: Path) -> None:
     assert hook.run_once(7, tmp_path, []) is None
     assert time.monotonic() - started < 10
     assert hook.failure is not None and "timed out" in hook.failure
+    assert hook.problem is not None and hook.problem.sentence() == (
+        "the after-build command was stopped after 0 s after build 7; edge servers may serve "
+        "an older site"
+    )
     missing = AfterBuild(shlex.quote(str(tmp_path / "no-such-command")))
     missing.stop()
     assert missing.run_once(8, tmp_path, []) == 127 and shutil.which("x" * 20) is None
+    assert missing.problem is not None and "exited with 127 after build 8" in (
+        missing.problem.sentence()
+    )
