@@ -4,7 +4,8 @@
     python scripts/messages.py --check   # exit 1 if a catalogue is out of step (what CI checks)
 
 Messages are the strings in ``_()``, ``N_()`` and ``ngettext()`` calls in ``site_builder``
-and ``sync_server`` (extracted with Babel), plus the notes in the ``pantau new`` skeletons.
+and ``sync_server`` (extracted with Babel), the notes in the ``pantau new`` skeletons, and
+the help of every command and option.
 After merging, fill in each new ``msgstr`` in ``site_builder/locale/<lang>/LC_MESSAGES/
 pantau.po`` (keep every ``{name}`` placeholder as it is), and delete the entries marked
 obsolete (``#~``).
@@ -43,10 +44,18 @@ def extract() -> Catalog:
             comment_tags=("Translators:",),
             strip_comment_tags=True,
         ):
-            catalog.add(message, locations=[(f"{package}/{filename}", line)], auto_comments=comments)
+            catalog.add(
+                message, locations=[(f"{package}/{filename}", line)], auto_comments=comments
+            )
     for name in ("STAGE", "TEAM", "CAMPAIGN", "PAGE"):
         for note in skeletons.comments(getattr(skeletons, name)):
             catalog.add(note, locations=[(f"site_builder/skeletons.py:{name}", 0)])
+    from site_builder.cli import help_texts
+    from sync_server.cli import main as pantau
+
+    for text in help_texts(pantau):
+        if text not in catalog:
+            catalog.add(text, locations=[("pantau --help", 0)])
     return catalog
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import inspect
 import json
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -172,14 +174,71 @@ def with_lang_option(command: click.Command) -> click.Command:
     return command
 
 
+def help_texts(command: click.Command) -> list[str]:
+    """The help of a command and its options, as the catalogue holds them (and, for a
+    group, of every command under it)."""
+    texts = [_prose(command.help)[0], "Example:"] if command.help else []
+    texts += [
+        param.help for param in command.params if isinstance(param, click.Option) and param.help
+    ]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            texts += help_texts(sub)
+    return texts
+
+
+def _prose(help_text: str) -> tuple[str, str]:
+    """A command's help as its prose (what the catalogue translates) and the examples after
+    it (a '\\b' block: commands, kept as written)."""
+    prose, mark, examples = inspect.cleandoc(help_text).partition("\n\n\b\n")
+    return prose, mark + examples
+
+
+def _translated(help_text: str) -> str:
+    prose, examples = _prose(help_text)
+    return _(prose) + examples.replace("Example:", _("Example:"), 1)
+
+
+@contextlib.contextmanager
+def _translated_help(command: click.Command) -> Iterator[None]:
+    """The help of a command, its options and (for a group's listing) its commands, in the
+    current language while its help is written."""
+    changed: list[tuple[Any, str]] = []
+    subs = list(command.commands.values()) if isinstance(command, click.Group) else []
+    for item in (command, *subs, *command.params):
+        text = getattr(item, "help", None)
+        if text:
+            changed.append((item, text))
+            item.help = _translated(text) if isinstance(item, click.Command) else _(text)
+    try:
+        yield
+    finally:
+        for item, text in changed:
+            item.help = text
+
+
+class PantauCommand(click.Command):
+    """A command whose --help is written in the current language."""
+
+    def get_help(self, ctx: click.Context) -> str:
+        with _translated_help(self):
+            return super().get_help(ctx)
+
+
 class PantauGroup(click.Group):
     """A group whose commands, and sub-groups' commands, all take --lang, so that it can be
-    written anywhere: `pantau --lang id check` and `pantau check --lang id` alike."""
+    written anywhere (`pantau --lang id check` and `pantau check --lang id` alike), and
+    whose help is written in the current language."""
 
+    command_class = PantauCommand
     group_class = type  # sub-groups are PantauGroups too
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         super().add_command(with_lang_option(cmd), name)
+
+    def get_help(self, ctx: click.Context) -> str:
+        with _translated_help(self):
+            return super().get_help(ctx)
 
 
 def parse_today(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:

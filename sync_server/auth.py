@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 
 from site_builder.errors import PantauError
-from site_builder.i18n import _
+from site_builder.i18n import N_, _
 from site_builder.models import COLLECTIONS, writable
 
 from .store import Store, now
@@ -77,6 +77,10 @@ def revoke_token(store: Store, name: str) -> None:
         raise PantauError(_("there is no token named '{name}'").format(name=name))
     store.update_token(name, revoked=now().isoformat())
     store.audit("cli", "token.revoke", name)
+
+
+#: What token_status says (translated where shown).
+TOKEN_STATUSES = (N_("active"), N_("revoked"), N_("expired"))
 
 
 def token_status(row: dict[str, object], at: dt.datetime | None = None) -> str:

@@ -11,7 +11,7 @@ import click
 
 from site_builder.cli import content_option, main, progress, quiet, reports_errors, staff_command
 from site_builder.errors import PantauError
-from site_builder.i18n import _
+from site_builder.i18n import _, ngettext
 from site_builder.progress import Reporter
 
 from .auth import ROLES, create_token, revoke_token, token_status
@@ -136,7 +136,11 @@ def token_create(data: Path, name: str, role: str, expires: int | None) -> None:
         value = create_token(store, name, role, expires)
     finally:
         store.close()
-    click.echo(f"Token for '{name}' ({role}); it is shown only now, store it safely:")
+    click.echo(
+        _("Token for '{name}' ({role}); it is shown only now, store it safely:").format(
+            name=name, role=role
+        )
+    )
     click.echo(value)
 
 
@@ -155,10 +159,14 @@ def token_list(data: Path) -> None:
     store = open_store(data)
     try:
         for row in store.tokens():
-            expires = row["expires"] or "never"
             click.echo(
-                f"{row['name']:20} {row['role']:9} {token_status(row):8} "
-                f"created {row['created']}  expires {expires}"
+                _("{name:20} {role:9} {status:8} created {created}  expires {expires}").format(
+                    name=row["name"],
+                    role=row["role"],
+                    status=_(token_status(row)),
+                    created=row["created"],
+                    expires=row["expires"] or _("never"),
+                )
             )
     finally:
         store.close()
@@ -182,7 +190,7 @@ def token_revoke(data: Path, name: str) -> None:
         revoke_token(store, name)
     finally:
         store.close()
-    click.echo(f"Revoked '{name}'.")
+    click.echo(_("Revoked '{name}'.").format(name=name))
 
 
 @main.group("builds")
@@ -235,7 +243,8 @@ def builds_list(data: Path) -> None:
     if not kept:
         click.echo(_("No complete build is kept yet: the server makes one when it starts."))
     else:
-        click.echo(f"{_('build'):>6}  {_('finished'):19}  {_('site'):12}  {_('trigger')}")
+        header = (_("build"), _("finished"), _("site"), _("trigger"))
+        click.echo("{:>6}  {:19}  {:12}  {}".format(*header))
     for build in kept:
         where = _("live, pinned") if build.live and build.pinned else ""
         where = where or (_("live") if build.live else _("kept"))
@@ -325,7 +334,7 @@ def backup_command(data: Path, dest: Path) -> None:
 
     with progress() as report:
         summary = backup(data, dest, report)
-    click.echo(f"Backed up {summary.describe()} into {dest}.")
+    click.echo(_("Backed up {summary} into {dest}.").format(summary=summary.describe(), dest=dest))
 
 
 @main.command("restore")
@@ -352,7 +361,7 @@ def restore_command(data: Path, src: Path) -> None:
 
     with progress() as report:
         summary = restore(src, data, report)
-    click.echo(f"Restored {summary.describe()} into {data}.")
+    click.echo(_("Restored {summary} into {data}.").format(summary=summary.describe(), data=data))
 
 
 def read_token(token_file: Path | None) -> str:
@@ -361,9 +370,13 @@ def read_token(token_file: Path | None) -> str:
         try:
             value = token_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise PantauError(f"cannot read the token file {token_file}: {exc.strerror}") from None
+            raise PantauError(
+                _("cannot read the token file {path}: {reason}").format(
+                    path=token_file, reason=exc.strerror
+                )
+            ) from None
     if not value:
-        raise PantauError("no token: set PANTAU_TOKEN or pass --token-file")
+        raise PantauError(_("no token: set PANTAU_TOKEN or pass --token-file"))
     return value
 
 
@@ -410,25 +423,17 @@ def sync_status(content_dir: Path) -> None:
         click.echo(line)
 
 
-# What `pantau sync` says about work that went well: left out with --quiet (problems and
-# conflicts are always said).
-_NOTES = ("pushed ", "merged ")
-
-
 def _client(content_dir: Path, server: str | None, token_file: Path | None, report: Reporter):  # type: ignore[no-untyped-def]
     from .client import SyncClient
 
     if not server:
-        raise PantauError("no server: pass --server URL or set PANTAU_SERVER")
+        raise PantauError(_("no server: pass --server URL or set PANTAU_SERVER"))
     content_dir.mkdir(parents=True, exist_ok=True)
-    hush = quiet()
-
-    def say(text: str) -> None:
-        if hush and (text.startswith(_NOTES) or "is your own earlier push" in text):
-            return
-        report.say(text)
-
-    return SyncClient(content_dir, server, read_token(token_file), say=say, progress=report)
+    client = SyncClient(
+        content_dir, server, read_token(token_file), say=report.say, progress=report
+    )
+    client.notes = not quiet()  # work that went well; problems and conflicts are always said
+    return client
 
 
 @sync.command("push")
@@ -443,24 +448,22 @@ def sync_push(content_dir: Path, server: str | None, token_file: Path | None) ->
     Example:
         pantau sync push --content content --server http://127.0.0.1:8000
     """
-    from site_builder.i18n import ngettext
-
     with progress() as report:
         client = _client(content_dir, server, token_file, report)
-        client.notes = not quiet()
         try:
             sent = client.push()
         finally:
             client.close()
     uploaded = ngettext("{count} image uploaded.", "{count} images uploaded.", client.uploaded)
     click.echo(
-        f"{sent} change(s) pushed."
+        _("{count} change(s) pushed.").format(count=sent)
         + (" " + uploaded.format(count=client.uploaded) if client.uploaded else "")
     )
     if client.failed or client.state.conflicts:
         raise PantauError(
-            f"{client.failed} change(s) refused and {len(client.state.conflicts)} conflict(s) "
-            "to resolve; see above"
+            _(
+                "{refused} change(s) refused and {conflicts} conflict(s) to resolve; see above"
+            ).format(refused=client.failed, conflicts=len(client.state.conflicts))
         )
 
 
@@ -476,8 +479,6 @@ def sync_pull(content_dir: Path, server: str | None, token_file: Path | None) ->
     Example:
         pantau sync pull --content content --server http://127.0.0.1:8000
     """
-    from site_builder.i18n import ngettext
-
     with progress() as report:
         client = _client(content_dir, server, token_file, report)
         try:
@@ -487,11 +488,13 @@ def sync_pull(content_dir: Path, server: str | None, token_file: Path | None) ->
             client.close()
     fetched = ngettext("{count} image downloaded.", "{count} images downloaded.", media)
     click.echo(
-        f"{applied} change(s) applied; at sequence {client.state.last_seq}."
+        _("{count} change(s) applied; at sequence {seq}.").format(
+            count=applied, seq=client.state.last_seq
+        )
         + (" " + fetched.format(count=media) if media else "")
     )
     if client.state.conflicts:
-        raise PantauError(f"{len(client.state.conflicts)} conflict(s) to resolve; see above")
+        raise PantauError(conflicts_left(len(client.state.conflicts)))
 
 
 @sync.command("clone")
@@ -509,8 +512,10 @@ def sync_clone(server: str | None, token_file: Path | None, folder: Path) -> Non
     """
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise PantauError(
-            f"{folder} is not empty: clone into a new or empty folder, or run "
-            f"'pantau sync pull --content {folder}' to update a copy"
+            _(
+                "{folder} is not empty: clone into a new or empty folder, or run "
+                "'pantau sync pull --content {folder}' to update a copy"
+            ).format(folder=folder)
         )
     with progress() as report:
         client = _client(folder, server, token_file, report)
@@ -520,11 +525,16 @@ def sync_clone(server: str | None, token_file: Path | None, folder: Path) -> Non
         finally:
             client.close()
     click.echo(
-        f"cloned {applied} file(s) and {media} image(s) into {folder}; "
-        f"at sequence {client.state.last_seq}."
+        _("cloned {files} file(s) and {images} image(s) into {folder}; at sequence {seq}.").format(
+            files=applied, images=media, folder=folder, seq=client.state.last_seq
+        )
     )
     if client.state.conflicts:
-        raise PantauError(f"{len(client.state.conflicts)} conflict(s) to resolve; see above")
+        raise PantauError(conflicts_left(len(client.state.conflicts)))
+
+
+def conflicts_left(count: int) -> str:
+    return _("{count} conflict(s) to resolve; see above").format(count=count)
 
 
 __all__ = ["main"]

@@ -22,7 +22,7 @@ import httpx
 import yaml
 
 from site_builder.errors import ContentError, PantauError
-from site_builder.i18n import _
+from site_builder.i18n import N_, _, language
 from site_builder.load import CONFLICT_SUFFIX, record_files
 from site_builder.models import COLLECTIONS, is_slug
 from site_builder.progress import Report, no_report
@@ -92,11 +92,13 @@ class SyncState:
             data = json.loads(path.read_text(encoding="utf-8"))
             problem = _state_problem(data)
         except (ValueError, UnicodeDecodeError) as exc:
-            problem = f"it is not JSON ({exc})"
+            problem = _("it is not JSON ({reason})").format(reason=exc)
         if problem:
             raise PantauError(
-                f"{path}: the sync state is damaged: {problem}. Move it away and run "
-                "'pantau sync pull' to start again from the server (local edits stay)."
+                _(
+                    "{path}: the sync state is damaged: {problem}. Move it away and run "
+                    "'pantau sync pull' to start again from the server (local edits stay)."
+                ).format(path=path, problem=problem)
             )
         return cls(**data)
 
@@ -111,29 +113,29 @@ _RECORD_FIELDS = {"revision": int, "hash": str, "ext": str, "deleted": bool}
 def _state_problem(data: Any) -> str | None:
     """What is wrong with the shape of a loaded sync state, in words, or None."""
     if not isinstance(data, dict):
-        return f"expected a mapping, found {type(data).__name__}"
+        return _("expected a mapping, found {kind}").format(kind=type(data).__name__)
     unknown = set(data) - {"server", "last_seq", "records", "conflicts", "sent"}
     if unknown:
-        return f"unknown field '{sorted(unknown)[0]}'"
+        return _("unknown field '{field}'").format(field=sorted(unknown)[0])
     if not isinstance(data.get("server", ""), str):
-        return "'server' is not an address"
+        return _("'{field}' is not an address").format(field="server")
     if type(data.get("last_seq", 0)) is not int:
-        return "'last_seq' is not a whole number"
+        return _("'{field}' is not a whole number").format(field="last_seq")
     sent = data.get("sent", {})
     if not isinstance(sent, dict) or not all(isinstance(v, str) for v in sent.values()):
-        return "'sent' is not a mapping of hashes"
+        return _("'{field}' is not a mapping of hashes").format(field="sent")
     for part in ("records", "conflicts"):
         table = data.get(part, {})
         if not isinstance(table, dict):
-            return f"'{part}' is not a mapping"
+            return _("'{field}' is not a mapping").format(field=part)
         for key, known in table.items():
             collection, _sep, slug = key.partition("/")
             if not isinstance(known, dict) or not valid_name(collection, slug, known.get("ext")):
-                return f"'{part}' has an invalid entry '{key[:80]}'"
+                return _("'{field}' has an invalid entry '{key}'").format(field=part, key=key[:80])
             if part == "records":
                 for name, kind in _RECORD_FIELDS.items():
                     if type(known.get(name)) is not kind:
-                        return f"'{key}' has no valid '{name}'"
+                        return _("'{key}' has no valid '{field}'").format(key=key, field=name)
     return None
 
 
@@ -144,20 +146,28 @@ def checked_change(change: Any) -> dict[str, Any]:
         change.get("collection"), change.get("slug"), change.get("ext") or ".md"
     ):
         raise PantauError(
-            "the server sent a change with an invalid record name; nothing was written. "
-            "Check the server address."
+            _(
+                "the server sent a change with an invalid record name; nothing was written. "
+                "Check the server address."
+            )
         )
     if type(change.get("revision")) is not int or not isinstance(change.get("deleted"), bool):
-        raise PantauError("the server sent a change without a valid revision; nothing written")
+        raise PantauError(
+            _("the server sent a change without a valid revision; nothing was written")
+        )
     if not change["deleted"] and not isinstance(change.get("text"), str):
-        raise PantauError("the server sent a change without its text; nothing was written")
+        raise PantauError(_("the server sent a change without its text; nothing was written"))
     return change
+
+
+#: What happened to a record here since the last sync (translated where shown).
+CHANGE_KINDS = (N_("added"), N_("modified"), N_("deleted"))
 
 
 @dataclass(frozen=True)
 class LocalChange:
     key: str
-    kind: str  # added | modified | deleted
+    kind: str  # one of CHANGE_KINDS
     path: Path
     text: str | None
 
@@ -186,7 +196,11 @@ def local_records(root: Path) -> dict[str, Path]:
 def record_path(root: Path, key: str, ext: str) -> Path:
     collection, slug = split_key(key)
     if not valid_name(collection, slug, ext):
-        raise PantauError(f"'{key[:80]}{ext[:10]}' is not a record name; nothing was written")
+        raise PantauError(
+            _("'{name}' is not a record name; nothing was written").format(
+                name=f"{key[:80]}{ext[:10]}"
+            )
+        )
     if collection == SETTINGS:
         return root / SETTINGS_FILES[slug]
     return root / COLLECTIONS[collection].folder / f"{slug}{ext}"
@@ -330,17 +344,17 @@ def with_image_src(text: str, ext: str, src: str) -> str:
     try:
         root = yaml.compose(front, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        raise ValueError(f"its fields are not valid YAML ({exc})") from None
+        raise ValueError(_("its fields are not valid YAML ({reason})").format(reason=exc)) from None
     value = _child(_child(root, "image"), "src")
     if not isinstance(value, yaml.ScalarNode) or value.style in ("|", ">"):
-        raise ValueError("image.src is not written as a single value")
+        raise ValueError(_("image.src is not written as a single value"))
     quote = value.style if value.style in ("'", '"') else ""
     start, end = offset + value.start_mark.index, offset + value.end_mark.index
     edited = text[:start] + f"{quote}{src}{quote}" + text[end:]
     before, after = fields_of(text, ext), fields_of(edited, ext)
     image = before.get("image")
     if not isinstance(image, dict) or after != {**before, "image": {**image, "src": src}}:
-        raise ValueError("image.src shares its value with another field (an alias)")
+        raise ValueError(_("image.src shares its value with another field (an alias)"))
     return edited
 
 
@@ -376,7 +390,7 @@ class SyncClient:
         self.state.server = self.server
         self.http = httpx.Client(
             base_url=self.server,
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}", "Accept-Language": language()},
             timeout=httpx.Timeout(30.0, connect=5.0),
             transport=transport,
         )
@@ -399,14 +413,16 @@ class SyncClient:
         except httpx.TransportError as exc:
             self.state.save(self.root)
             raise PantauError(
-                f"cannot reach the server at {self.server} ({type(exc).__name__}: {exc}). "
-                "Nothing is lost: your changes stay in your files and the next push or pull "
-                "continues where this one stopped"
+                _(
+                    "cannot reach the server at {server} ({reason}). Nothing is lost: your "
+                    "changes stay in your files and the next push or pull continues where "
+                    "this one stopped"
+                ).format(server=self.server, reason=f"{type(exc).__name__}: {exc}")
             ) from None
         if response.status_code == 401:
-            raise PantauError("the server refused the token (401): check PANTAU_TOKEN")
+            raise PantauError(_("the server refused the token (401): check PANTAU_TOKEN"))
         if response.status_code == 429:
-            raise PantauError("the server is slowing this client after failed logins (429)")
+            raise PantauError(_("the server is slowing this client after failed logins (429)"))
         return response
 
     def _base_text(self, key: str, revision: int | None) -> str | None:
@@ -447,11 +463,11 @@ class SyncClient:
         base = self._base_text(key, known["revision"] if known else None)
         reasons: list[str] = []
         if local is None:
-            reasons.append("you deleted it here, and it was changed on the server")
+            reasons.append(_("you deleted it here, and it was changed on the server"))
         elif server.get("deleted"):
-            reasons.append("you changed it here, and it was deleted on the server")
+            reasons.append(_("you changed it here, and it was deleted on the server"))
         elif base is None:
-            reasons.append("it was created on both sides, or its common base is unknown")
+            reasons.append(_("it was created on both sides, or its common base is unknown"))
         else:
             merged, clashes = three_way(
                 fields_of(base, ext), fields_of(local, ext), fields_of(server_text, ext)
@@ -461,11 +477,18 @@ class SyncClient:
                 text = server_text if merged == server_fields else serialise(merged, ext)
                 atomic_write(path, text.encode("utf-8"))
                 self._remember(key, revision, server_text, ext, False)
-                changed = "" if text == server_text else " (push to send the merged result)"
-                self.say(f"merged {key}: your changes and the server's fit together{changed}")
+                if text == server_text:
+                    merged_note = _("merged {key}: your changes and the server's fit together")
+                else:
+                    merged_note = _(
+                        "merged {key}: your changes and the server's fit together (push to "
+                        "send the merged result)"
+                    )
+                self.note(merged_note.format(key=key))
                 return True
             reasons += [
-                f"the field '{name}' was changed both here and on the server" for name in clashes
+                _("the field '{field}' was changed both here and on the server").format(field=name)
+                for name in clashes
             ]
         copy = conflict_path(path)
         if server_text:
@@ -475,46 +498,63 @@ class SyncClient:
             "ext": ext,
             "deleted": bool(server.get("deleted")),
         }
-        author = f"revision {revision}" + (
-            f" by {server['author']}" if server.get("author") else ""
-        )
+        if server.get("author"):
+            author = _("revision {revision} by {author}").format(
+                revision=revision, author=server["author"]
+            )
+        else:
+            author = _("revision {revision}").format(revision=revision)
         for reason in reasons:
-            self.say(f"CONFLICT {key}: {reason} ({author}).")
-        where = (
-            f"the server's version is in {copy}" if server_text else "it is deleted on the server"
-        )
-        self.say(
-            f"  Your file {path} is unchanged and {where}. Edit your file, delete "
-            f"{copy.name}, then push again."
-        )
+            self.say(
+                _("CONFLICT {key}: {reason} ({author}).").format(
+                    key=key, reason=reason, author=author
+                )
+            )
+        if server_text:
+            advice = _(
+                "  Your file {path} is unchanged and the server's version is in {copy}. Edit "
+                "your file, delete {name}, then push again."
+            )
+        else:
+            advice = _(
+                "  Your file {path} is unchanged and it is deleted on the server. Edit your "
+                "file, delete {name}, then push again."
+            )
+        self.say(advice.format(path=path, copy=copy, name=copy.name))
         return False
 
     def pull(self) -> int:
         """Apply the changes feed since the last sequence to files not changed locally."""
         applied = seen = 0
-        self.progress("Pulling", 0, None)
+        self.progress(_("Pulling"), 0, None)
         while True:
             response = self._request("GET", "/api/changes", params={"since": self.state.last_seq})
             if response.status_code != 200:
-                raise PantauError(f"the server answered {response.status_code}: {response.text}")
+                raise PantauError(
+                    _("the server answered {status}: {text}").format(
+                        status=response.status_code, text=response.text
+                    )
+                )
             try:
                 page = response.json()
                 changes = [checked_change(change) for change in page["changes"]]
                 last_seq, more = page["last_seq"], page["more"]
             except (ValueError, KeyError, TypeError):
                 raise PantauError(
-                    "the server's changes feed is not what this client understands; "
-                    "nothing was written"
+                    _(
+                        "the server's changes feed is not what this client understands; "
+                        "nothing was written"
+                    )
                 ) from None
             if type(last_seq) is not int or not isinstance(more, bool):
-                raise PantauError("the server's changes feed has no valid position")
+                raise PantauError(_("the server's changes feed has no valid position"))
             latest: dict[str, dict[str, Any]] = {}
             for change in changes:
                 latest[f"{change['collection']}/{change['slug']}"] = change
             for key, change in latest.items():
                 applied += self._apply(key, change)
                 seen += 1
-                self.progress("Pulling", seen, None)
+                self.progress(_("Pulling"), seen, None)
             self.state.last_seq = last_seq
             self.state.save(self.root)
             if not more:
@@ -580,8 +620,9 @@ class SyncClient:
             body = response.json() if response.status_code == 200 else {}
             if not isinstance(body.get("text"), str) or type(body.get("revision")) is not int:
                 raise PantauError(
-                    f"the server did not send {SETTINGS_FILES[name]} "
-                    f"({response.status_code}); nothing more was written"
+                    _("the server did not send {file} ({status}); nothing more was written").format(
+                        file=SETTINGS_FILES[name], status=response.status_code
+                    )
                 )
             change = {**body, "collection": SETTINGS, "slug": name, "ext": ".yaml"}
             written += self._apply(key, checked_change(change))
@@ -600,7 +641,7 @@ class SyncClient:
                 named.setdefault(src, (path, line))
         wanted = sorted(named)
         fetched = 0
-        self.progress("Downloading images", 0, len(wanted))
+        self.progress(_("Downloading images"), 0, len(wanted))
         missing: dict[str, int] = {}
         for src in wanted:
             status = self._download(src)
@@ -608,7 +649,7 @@ class SyncClient:
                 fetched += 1
             else:
                 missing[src] = status
-            self.progress("Downloading images", fetched + len(missing), len(wanted))
+            self.progress(_("Downloading images"), fetched + len(missing), len(wanted))
         if missing and self._wait_for_builds():
             for src in list(missing):
                 status = self._download(src)
@@ -673,7 +714,7 @@ class SyncClient:
             if not pending:
                 return waited
             waited = True
-            self.progress("Waiting for the server's build", 0, None)
+            self.progress(_("Waiting for the server's build"), 0, None)
             time.sleep(0.2)
         return waited
 
@@ -684,7 +725,9 @@ class SyncClient:
             path = record_path(self.root, key, conflict["ext"])
             if conflict_path(path).exists():
                 self.say(
-                    f"skipped {key}: resolve the conflict, then delete {conflict_path(path).name}"
+                    _("skipped {key}: resolve the conflict, then delete {name}").format(
+                        key=key, name=conflict_path(path).name
+                    )
                 )
                 continue
             known = self.state.records.setdefault(key, {"ext": conflict["ext"], "hash": ""})
@@ -694,12 +737,12 @@ class SyncClient:
             del self.state.conflicts[key]
         changes = self._send_images(local_changes(self.root, self.state))
         for done, change in enumerate(changes):
-            self.progress("Pushing", done, len(changes))
+            self.progress(_("Pushing"), done, len(changes))
             if change.key in self.state.conflicts:
                 continue
             sent += self._push_one(change)
             self.state.save(self.root)
-        self.progress("Pushing", len(changes), len(changes))
+        self.progress(_("Pushing"), len(changes), len(changes))
         self.state.save(self.root)
         return sent
 
@@ -721,7 +764,7 @@ class SyncClient:
         edited: dict[str, LocalChange] = {}
         renamed: list[str] = []
         for done, (src, users) in enumerate(sorted(uses.items())):
-            self.progress("Uploading images", done, len(uses))
+            self.progress(_("Uploading images"), done, len(uses))
             name = self._settle_image(src, users)
             if name is None:
                 held.update(change.key for change, _line in users)
@@ -736,7 +779,7 @@ class SyncClient:
                 else:
                     edited[change.key] = rewritten
         if uses:
-            self.progress("Uploading images", len(uses), len(uses))
+            self.progress(_("Uploading images"), len(uses), len(uses))
         self._remove_renamed(renamed)
         self.failed += len(held)
         return [edited.get(c.key, c) for c in changes if c.key not in held]
@@ -860,8 +903,10 @@ class SyncClient:
                 change.key, int(body["revision"]), str(body.get("text", "")), ext, deleted
             )
             build = body.get("build", {}).get("id")
-            self.say(
-                f"pushed {change.key} ({change.kind}) as revision {body['revision']}, build {build}"
+            self.note(
+                _("pushed {key} ({kind}) as revision {revision}, build {build}").format(
+                    key=change.key, kind=_(change.kind), revision=body["revision"], build=build
+                )
             )
             return 1
         if response.status_code == 409:
@@ -873,9 +918,11 @@ class SyncClient:
                 # The server took this copy's earlier push, whose answer was cut off: that
                 # revision is the base of the newer edit, not someone else's change.
                 self._remember(change.key, int(body["revision"]), str(body["text"]), ext, False)
-                self.say(
-                    f"{change.key}: revision {body['revision']} is your own earlier push "
-                    "(its answer was cut off); sending your newer edit on top of it"
+                self.note(
+                    _(
+                        "{key}: revision {revision} is your own earlier push (its answer was "
+                        "cut off); sending your newer edit on top of it"
+                    ).format(key=change.key, revision=body["revision"])
                 )
                 return self._push_one(change, False)
             if self.reconcile(change.key, change.text, ext, server) and retry:
@@ -885,7 +932,11 @@ class SyncClient:
                     return self._push_one(LocalChange(change.key, "modified", path, text), False)
             return 0
         self.failed += 1
-        self.say(f"not pushed {change.key}: {body.get('error', response.text)}")
+        self.say(
+            _("not pushed {key}: {reason}").format(
+                key=change.key, reason=body.get("error", response.text)
+            )
+        )
         for detail in body.get("details", []):
             if isinstance(detail, dict):
                 self.say(
@@ -910,13 +961,21 @@ def describe_status(root: Path) -> list[str]:
     state = SyncState.load(root)
     lines = []
     for change in local_changes(root, state):
-        mark = "CONFLICT " if change.key in state.conflicts else ""
-        lines.append(f"{mark}{change.kind:9} {change.key}  ({change.path})")
+        mark = _("CONFLICT") + " " if change.key in state.conflicts else ""
+        kind = _(change.kind)
+        lines.append(f"{mark}{kind:9} {change.key}  ({change.path})")
     for key, conflict in sorted(state.conflicts.items()):
         if not any(
             line.endswith(f"{key}  ({record_path(root, key, conflict['ext'])})") for line in lines
         ):
-            lines.append(f"CONFLICT  {key}  (server revision {conflict['revision']})")
-    where = f"{state.server}, last sequence {state.last_seq}" if state.server else "never synced"
-    lines.append(f"{len(lines)} local change(s); {where}.")
+            lines.append(
+                _("CONFLICT  {key}  (server revision {revision})").format(
+                    key=key, revision=conflict["revision"]
+                )
+            )
+    if state.server:
+        where = _("{server}, last sequence {seq}").format(server=state.server, seq=state.last_seq)
+    else:
+        where = _("never synced")
+    lines.append(_("{count} local change(s); {where}.").format(count=len(lines), where=where))
     return lines

@@ -19,6 +19,7 @@ from typing import Any
 from site_builder.engine import Changes, Engine, apply_changes, write_marker
 from site_builder.errors import ContentError, PantauError
 from site_builder.graph import Change, History, next_change
+from site_builder.i18n import _
 from site_builder.load import read_record
 from site_builder.models import COLLECTIONS, WITA, on_site
 from site_builder.offline import ZIP_PATH
@@ -123,9 +124,14 @@ class BuildFailure:
     error: str
 
     def sentence(self, with_error: bool) -> str:
-        served = f"build {self.live}" if self.live is not None else "the previous site"
-        why = f": {self.error}" if with_error else "; GET /api/builds with a token says why"
-        return f"build {self.build} failed, so {served} is still served{why}"
+        if self.live is None:
+            sentence = _("build {build} failed, so the previous site is still served")
+        else:
+            sentence = _("build {build} failed, so build {live} is still served")
+        sentence = sentence.format(build=self.build, live=self.live)
+        if with_error:
+            return f"{sentence}: {self.error}"
+        return sentence + _("; GET /api/builds with a token says why")
 
 
 class Publisher:

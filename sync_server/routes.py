@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from site_builder.i18n import N_, _
 from site_builder.models import COLLECTIONS
 
 from .access import ADMIN, UPLOAD, needs, signed_in, who, write_scope
@@ -44,17 +45,21 @@ def record_key(request: Request) -> tuple[str, str]:
     slug = request.path_params.get("slug", "")
     if collection not in COLLECTIONS:
         shown = collection if len(collection) <= 40 else collection[:40] + "..."
-        raise NotFound(f"unknown collection '{shown}'", list(COLLECTIONS))
+        raise NotFound(_("unknown collection '{name}'").format(name=shown), list(COLLECTIONS))
     if "slug" in request.path_params and not valid_key(collection, slug):
         raise NotFound(
-            "that is not a valid slug: at most 80 lowercase letters, digits and single hyphens"
+            _("that is not a valid slug: at most 80 lowercase letters, digits and single hyphens")
         )
     return collection, slug
 
 
 def may_write(request: Request, collection: str) -> None:
     if not has_required_scope(request, [write_scope(collection)]):
-        raise Forbidden(f"the role '{who(request).role}' may not change {collection}")
+        raise Forbidden(
+            _("the role '{role}' may not change {collection}").format(
+                role=who(request).role, collection=collection
+            )
+        )
 
 
 def etag(revision: int) -> str:
@@ -179,7 +184,7 @@ async def get_record(request: Request) -> JSONResponse:
 
     current, fields = await run_in_threadpool(read)
     if current is None or current.deleted:
-        raise NotFound(f"there is no record {collection}/{slug}")
+        raise NotFound(_("there is no record {key}").format(key=f"{collection}/{slug}"))
     return JSONResponse(
         record_json(current, fields=fields), headers={"ETag": etag(current.revision)}
     )
@@ -257,13 +262,13 @@ async def record_history(request: Request) -> JSONResponse:
     collection, slug = record_key(request)
     rows = await run_in_threadpool(services(request).store.history, collection, slug)
     if not rows:
-        raise NotFound(f"there is no record {collection}/{slug}")
+        raise NotFound(_("there is no record {key}").format(key=f"{collection}/{slug}"))
     for row in rows:
         row["deleted"] = bool(row["deleted"])
     return JSONResponse({"collection": collection, "slug": slug, "revisions": rows})
 
 
-@needs(ADMIN, "revert; only admin may")
+@needs(ADMIN, N_("revert; only admin may"))
 async def revert_record(request: Request) -> JSONResponse:
     """
     summary: Make an old revision current again (admin).
@@ -291,7 +296,9 @@ def settings_name(request: Request) -> str:
     name = request.path_params["name"]
     if name not in SETTINGS_FILES:
         shown = name if len(name) <= 40 else name[:40] + "..."
-        raise NotFound(f"there are no settings '{shown}'", sorted(SETTINGS_FILES))
+        raise NotFound(
+            _("there are no settings '{name}'").format(name=shown), sorted(SETTINGS_FILES)
+        )
     return str(name)
 
 
@@ -310,7 +317,7 @@ async def get_settings(request: Request) -> JSONResponse:
     )
 
 
-@needs(ADMIN, "change the site's settings; only admin may")
+@needs(ADMIN, N_("change the site's settings; only admin may"))
 async def put_settings(request: Request) -> JSONResponse:
     """
     summary: Change a settings file (admin), with If-Match the revision the edit is based on.
@@ -381,7 +388,7 @@ async def changes(request: Request) -> JSONResponse:
     return JSONResponse({"changes": rows, "last_seq": last, "more": more})
 
 
-@needs(UPLOAD, "upload images")
+@needs(UPLOAD, N_("upload images"))
 async def upload_asset(request: Request) -> JSONResponse:
     """
     summary: Upload a campaign image (PNG, JPEG or WebP; checked by decoding; size-capped).
@@ -441,7 +448,7 @@ async def list_builds(request: Request) -> JSONResponse:
     )
 
 
-@needs(ADMIN, "start a build; only admin may")
+@needs(ADMIN, N_("start a build; only admin may"))
 async def start_build(request: Request) -> JSONResponse:
     """
     summary: Rebuild the whole site now (admin).

@@ -151,3 +151,19 @@ def test_the_server_answers_in_the_language_asked_for(
 )
 def test_accept_language(header: str, language: str | None) -> None:
     assert i18n.from_accept_language(header) == language
+
+
+def test_help_is_given_in_the_language_asked_for() -> None:
+    english = run(["sync", "push", "--help"]).output
+    indonesian = run(["sync", "push", "--lang", "id", "--help"]).output
+    assert "Send local changes, each with the revision it was based on." in english
+    assert "Mengirim perubahan lokal, masing-masing dengan revisi" in indonesian
+    assert "Contoh:" in indonesian and "pantau sync push --content content" in indonesian
+    assert "Send local changes" not in indonesian
+    i18n.set_language("en")
+    assert run(["sync", "push", "--help"]).output == english  # nothing left translated
+
+
+def test_sync_status_speaks_indonesian(scratch_content: Path) -> None:
+    result = run(["sync", "status", "--content", str(scratch_content), "--lang", "id"])
+    assert result.output.strip().splitlines()[-1].endswith("belum pernah disinkronkan.")
