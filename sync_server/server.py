@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import os
 import shutil
 import sys
 import threading
@@ -29,8 +31,23 @@ DB_NAME = "pantau.db"
 
 
 def open_store(data: Path) -> Store:
+    """The database of a data folder; a new one is created readable by its owner only (it
+    holds every token's hash and every revision, drafts included), whatever the umask."""
     data.mkdir(parents=True, exist_ok=True)
-    return Store(data / DB_NAME)
+    db = data / DB_NAME
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return Store(db)
+
+
+def private_copy(source: Path, target: Path) -> None:
+    """Copy a content folder into the data folder, readable by the server's user only
+    (the shipped files are installed readable by all; drafts must not be)."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".pantau-sync*"))
+    for folder, _dirs, names in os.walk(target):
+        os.chmod(folder, 0o700)
+        for name in names:
+            os.chmod(os.path.join(folder, name), 0o600)
 
 
 def open_services(
@@ -46,7 +63,7 @@ def open_services(
                 _("{folder} is not a content folder (it has no site.yaml)").format(folder=source)
             )
         data.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(source, content_dir, ignore=shutil.ignore_patterns(".pantau-sync*"))
+        private_copy(source, content_dir)
         log.info("new data folder %s: content copied from %s", data, source)
     elif seed is not None:
         log.info("%s already holds content; --content is used only for a new data folder", data)

@@ -281,7 +281,7 @@ def check_permissions(machine: Machine) -> None:
     for path in [live, *live.rglob("*")]:
         assert path.stat().st_gid == www, path
         assert mode(path) & 0o047 == 0o040, (path, oct(mode(path)))  # group reads, others not
-    for private in (data / "pantau.db", data / "content"):
+    for private in (data / "pantau.db", data / "content", *(data / "content").rglob("*")):
         assert private.stat().st_gid != www or mode(private) & 0o070 == 0, private
         assert mode(private) & 0o007 == 0, private
     # nginx's workers, as www-data, serve the site through the live link.

@@ -9,8 +9,10 @@ import contextlib
 import functools
 import io
 import json
+import os
 import re
 import shutil
+import stat
 import struct
 import threading
 import time
@@ -23,7 +25,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from .conftest import CAMPAIGN, STAGE, write_scratch
+from .conftest import CAMPAIGN, CONTENT, STAGE, write_scratch
 from .server import ServerProcess, make_token
 
 # Real servers: left out of the quick run (-m 'not slow').
@@ -854,3 +856,19 @@ def test_an_anonymous_reader_gets_the_published_site_and_nothing_else(
             assert anonymous.get(path).status_code == 404, path
         health = anonymous.get("/api/health").json()
         assert set(health) == {"status", "last_seq", "live_build", "problems", "notices"}
+
+
+def test_a_new_data_folder_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """The database (token hashes, every revision) and the copied content (drafts) are the
+    owner's alone even under a permissive umask; nginx's group must not read them."""
+    from sync_server.server import open_store, private_copy
+
+    old = os.umask(0o022)
+    try:
+        open_store(tmp_path / "data").close()
+        private_copy(CONTENT, tmp_path / "data" / "content")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "data" / "pantau.db").stat().st_mode) == 0o600
+    for path in [tmp_path / "data" / "content", *(tmp_path / "data" / "content").rglob("*")]:
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
