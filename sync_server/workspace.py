@@ -14,6 +14,7 @@ from site_builder.load import (
     Content,
     Entry,
     RecordCache,
+    publish_problems,
     read_record,
     reference_problems,
     validate_model,
@@ -113,7 +114,11 @@ class Workspace:
     def read(self, collection: str, slug: str, text: str, ext: str) -> Entry:
         """Validate one record's text on its own (no lock needed); raise ContentError."""
         name = f"{COLLECTIONS[collection].folder}/{slug}{ext}"
-        return read_record(COLLECTIONS[collection], slug, text, name)
+        entry = read_record(COLLECTIONS[collection], slug, text, name)
+        problems = publish_problems(COLLECTIONS[collection], entry)
+        if problems:
+            raise ContentError(problems)
+        return entry
 
     def check_references(self, entry: Entry) -> None:
         """Refuse a record that points at records, regions or images that do not exist."""

@@ -5,7 +5,8 @@ How the guide is read:
 
 - A ```sh block holds commands; each line (a trailing ``\\`` joins the next) is run with
   ``sh`` in one temporary working folder, with ``PANTAU_SERVER`` and ``PANTAU_TOKEN`` set.
-  Lines starting with ``#`` are remarks. Each command must exit 0, except:
+  Lines starting with ``#`` are remarks; an ``export NAME=VALUE`` line also sets NAME for
+  the commands that follow, as the reader's terminal would. Each command must exit 0, except:
   - a line ending in ``# (gagal: ...)`` shows an error: it must exit non-zero;
   - a line ending in ``# (berjalan terus; tekan Ctrl+C)`` runs until stopped (``pantau dev``,
     ``pantau preview``): it is started, must print its ``http://127.0.0.1:N/`` address and
@@ -131,6 +132,8 @@ class Guide:
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         }
         self.ran: list[str] = []
+        #: What the commands printed, in order.
+        self.said: list[str] = []
 
     def fill(self, text: str) -> str:
         text = text.replace(EXAMPLE_SERVER, self.server.url).replace(EXAMPLE_TOKEN, self.token)
@@ -161,6 +164,10 @@ class Guide:
             timeout=120,
         )
         output = done.stdout + done.stderr
+        self.said.append(output)
+        exported = re.fullmatch(r"export ([A-Z_]+)=(\S+)", command)
+        if exported:  # the reader's terminal keeps it for the commands that follow
+            self.env[exported.group(1)] = exported.group(2)
         if FAILS in command:
             assert done.returncode != 0, f"{where}\nshould fail but did not:\n{output}"
         else:
@@ -270,6 +277,13 @@ def test_staff_guide_runs_against_a_real_server(tmp_path: Path) -> None:
             assert needed in shown
         assert "curl" not in shown  # staff need no tool but pantau
 
+        # After `export LANGUAGE=id`, Pantau answered in Indonesian, as the guide quotes it.
+        said = "\n".join(guide.said)
+        for quoted in (" catatan dan ", " wilayah valid.", "terkirim stages/pemungutan-suara"):
+            assert quoted in said, quoted
+        assert "KONFLIK stages/pemungutan-suara: kolom 'summary' diubah di sini" in said
+        assert "records and" not in said and "pushed stages/" not in said
+
         # The reader's poster was uploaded by the push and renamed to the server's name in
         # the file and in image.src; the colleague's poster came with the pull.
         content = work / "content"
@@ -287,7 +301,7 @@ def test_staff_guide_runs_against_a_real_server(tmp_path: Path) -> None:
         status = subprocess.run(
             ["pantau", "sync", "status"], cwd=work, env=guide.env, capture_output=True, text=True
         )
-        assert status.stdout.strip().splitlines()[-1].startswith("0 local change(s)")
+        assert status.stdout.strip().splitlines()[-1].startswith("0 perubahan lokal")
         with server.client(token) as client:
             stage = client.get("/api/records/stages/pemungutan-suara").json()
             assert "summary: Pemungutan suara serentak pada 27 November" in stage["text"]

@@ -39,6 +39,9 @@ def tokens(server: ServerProcess) -> dict[str, str]:
     store.close()
     return found
 
+#: What a published record needs besides its fields (a draft needs none).
+SOURCES = "sources:\n  - title: Sumber uji\n    url: https://example.org/sumber\n"
+
 
 def current(server: ServerProcess, token: str, url: str = STAGE_URL) -> dict:
     with server.client(token) as http:
@@ -169,7 +172,8 @@ def test_invalid_record_gets_422_with_check_messages(
 
 
 def test_create_delete_history_revert(server: ServerProcess, tokens: dict[str, str]) -> None:
-    text = "---\ntitle: Pelantikan\nphase: pasca\nstart: 2025-02-20\nsummary: Pelantikan.\n---\n"
+    text = "---\ntitle: Pelantikan\nphase: pasca\nstart: 2025-02-20\nsummary: Pelantikan.\n"
+    text += SOURCES + "---\n"
     url = "/api/records/stages/pelantikan"
     with server.client(tokens["editor"]) as http:
         created = put(http, url, text, **{"If-None-Match": "*"})
@@ -409,7 +413,7 @@ def test_live_site_serving(server: ServerProcess) -> None:
 
 
 def test_revert_to_a_deletion(server: ServerProcess, tokens: dict[str, str]) -> None:
-    team = "name: Divisi Sementara\nrole: divisi\nsummary: S.\ntupoksi: [T]\n"
+    team = "name: Divisi Sementara\nrole: divisi\nsummary: S.\ntupoksi: [T]\n" + SOURCES
     url = "/api/records/teams/sementara"
     headers = {"Content-Type": "application/yaml"}
     with server.client(tokens["admin"]) as http:
@@ -419,7 +423,7 @@ def test_revert_to_a_deletion(server: ServerProcess, tokens: dict[str, str]) -> 
         assert gone.status_code == 200
         assert http.post(f"{url}/revert", json={"revision": 1}).json()["revision"] == 3
         stage = "---\ntitle: T\nphase: pasca\nstart: 2025-03-01\nsummary: S.\n"
-        stage += "divisions: [sementara]\n---\n"
+        stage += "divisions: [sementara]\n" + SOURCES + "---\n"
         made = put(http, "/api/records/stages/rujuk", stage, **{"If-None-Match": "*"})
         assert made.status_code == 201, made.text
         refused = http.post(f"{url}/revert", json={"revision": 2})
@@ -476,3 +480,24 @@ def test_tokens_made_while_the_server_writes_never_hit_a_locked_database(tmp_pat
     assert alive, server.log.read_text()[-2000:]
     assert failures == []
     assert "database is locked" not in server.log.read_text()
+
+
+def test_a_published_record_must_be_ready_as_check_says(
+    server: ServerProcess, tokens: dict[str, str]
+) -> None:
+    """The server applies `pantau check`'s publishing rule: a skeleton is accepted as a draft,
+    and refused once draft: true is gone while it still holds a placeholder or no source."""
+    from site_builder.models import COLLECTIONS
+
+    skeleton = COLLECTIONS["stages"].skeleton
+    url = "/api/records/stages/dari-kerangka"
+    with server.client(tokens["editor"]) as http:
+        draft = put(http, url, skeleton, **{"If-None-Match": "*"})
+        assert draft.status_code == 201, draft.text
+        published = skeleton.replace("draft: true", "draft: false")
+        refused = put(http, url, published, **{"If-Match": "1"})
+        assert refused.status_code == 422
+        said = {(d["field"], d["message"].split(";")[0]) for d in refused.json()["details"]}
+        assert ("title", "still holds the placeholder 'Judul tahapan' from `pantau new`") in said
+        assert any(field == "sources" for field, _ in said)
+        assert http.get(url).json()["revision"] == 1
