@@ -318,7 +318,9 @@ def check(content_dir: Path) -> None:
     """Validate the content only; list every problem as file:line: field: message.
 
     Every problem is listed in one run. A published record (not draft: true) must also be
-    ready for readers: no placeholder left from `pantau new`, and at least one source.
+    ready for readers: no placeholder left from `pantau new`, and at least one source. After
+    a successful check, each address Pantau keeps in another form than written (a default
+    port, a sharing widget's fragment) is listed as file:line: field: note.
 
     \b
     Example:
@@ -333,6 +335,9 @@ def check(content_dir: Path) -> None:
             folder=content_dir, records=count, regions=len(content.regions)
         )
     )
+    if not quiet():
+        for note in content.notes:
+            click.echo(str(note))
 
 
 @main.command()

@@ -13,11 +13,13 @@ import functools
 import hashlib
 import os
 import re
+import types
+import typing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from . import deps, skeletons
 from .errors import ContentError, Problem
@@ -35,6 +37,8 @@ from .models import (
     check_order,
     checked_without_sources,
     is_slug,
+    normalise_url,
+    normalise_url_with_reasons,
     reserved_slugs,
     stage_without_dates,
 )
@@ -110,6 +114,9 @@ class Content:
     site_text: str = ""
     regions_text: str = ""
     media: frozenset[str] = frozenset()
+    #: Addresses Pantau keeps in another form than written (see ``url_notes``); only for
+    #: files read in this load, not for those taken from a cache.
+    notes: tuple[Note, ...] = ()
 
     def records(self, collection: str) -> list[Entry]:
         return list(self.entries.get(collection, {}).values())
@@ -130,6 +137,69 @@ class Content:
 
     def with_media(self, name: str) -> Content:
         return replace(self, media=self.media | {name})
+
+
+class Note(Problem):
+    """Something Pantau changed in what was written, said with the file, line and field, as a
+    problem is; never counted as one."""
+
+
+#: A path to a URL field through the models: field names, and "[]" for each item of a list.
+UrlPath = tuple[str, ...]
+
+
+@functools.cache
+def url_paths(model: type[BaseModel]) -> tuple[UrlPath, ...]:
+    """Where a model (and the models inside it) holds addresses, e.g. ('sources', '[]',
+    'url'): what ``url_notes`` looks at, so a record is compared only where a URL can be."""
+    hints = typing.get_type_hints(model, include_extras=True)
+    return tuple((name, *path) for name in model.model_fields for path in _paths_in(hints[name]))
+
+
+def _paths_in(hint: Any) -> list[UrlPath]:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Annotated:
+        if any(isinstance(m, AfterValidator) and m.func is normalise_url for m in args[1:]):
+            return [()]
+        return _paths_in(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return [path for arg in args for path in _paths_in(arg)]
+    if origin is list:
+        return [("[]", *path) for path in _paths_in(args[0])]
+    if isinstance(hint, type) and issubclass(hint, BaseModel):
+        return list(url_paths(hint))
+    return []
+
+
+def url_notes(model: BaseModel, parsed: Parsed, name: str) -> list[Note]:
+    """A note for each address that validated into another form than the file holds (a
+    default port, a sharing widget's fragment: see ``normalise_url``), with its line."""
+    notes: list[Note] = []
+    for path in url_paths(type(model)):
+        _compare(path, parsed.data, model, (), parsed, name, notes)
+    return notes
+
+
+def _compare(
+    path: UrlPath, raw: Any, value: Any, loc: Loc, parsed: Parsed, name: str, notes: list[Note]
+) -> None:
+    if not path:
+        written = raw.strip() if isinstance(raw, str) else raw
+        reasons = normalise_url_with_reasons(written)[1] if written != value else []
+        if reasons:
+            why = "; ".join(_(reason) for reason in reasons)
+            message = _("written as {original}; Pantau uses {url} ({why})").format(
+                original=written, url=value, why=why
+            )
+            notes.append(Note(name, parsed.line_of(loc), field_name(loc), message))
+        return
+    head, rest = path[0], path[1:]
+    if head == "[]":
+        if isinstance(raw, list) and isinstance(value, list):
+            for index, (raw_item, item) in enumerate(zip(raw, value, strict=False)):
+                _compare(rest, raw_item, item, (*loc, index), parsed, name, notes)
+    elif isinstance(raw, dict) and raw.get(head) is not None:
+        _compare(rest, raw[head], getattr(value, head), (*loc, head), parsed, name, notes)
 
 
 def validate_model(model: type[M], parsed: Parsed, name: str) -> M:
@@ -431,15 +501,18 @@ def load_content(
     if not root.is_dir():
         raise ContentError([Problem(str(root), 1, "", _("the content folder does not exist"))])
     problems: list[Problem] = []
+    notes: list[Note] = []
     site: Site | None = None
     regions: dict[str, Region] = {}
     site_text = regions_text = ""
     try:
-        site, site_text, _parsed = _load_settings(root, "site.yaml", Site)
+        site, site_text, site_lines = _load_settings(root, "site.yaml", Site)
+        notes += url_notes(site, site_lines, str(root / "site.yaml"))
     except ContentError as exc:
         problems += exc.problems
     try:
         region_list, regions_text, region_lines = _load_settings(root, "regions.yaml", Regions)
+        notes += url_notes(region_list, region_lines, str(root / "regions.yaml"))
         for index, region in enumerate(region_list.regions):
             if region.slug in regions:
                 problems.append(
@@ -511,6 +584,8 @@ def load_content(
                     )
                 )
                 continue
+            if entry.lines is not None:
+                notes += url_notes(entry.data, entry.lines, name)
             # Kept lean: the text is read again from the file, and its line numbers parsed
             # again, only if something needs them (a sync, an error message).
             entries[spec.name][path.stem] = replace(
@@ -522,7 +597,9 @@ def load_content(
     media = media_files(root / "media", root, problems)
     if site is None:
         site = Site.model_construct()  # only for the references below; never returned
-    content = Content(root, site, regions, entries, site_text, regions_text, media)
+    content = Content(
+        root, site, regions, entries, site_text, regions_text, media, tuple(sorted(notes))
+    )
     problems += [
         problem
         for problem, target in reference_problems(content, invalid)

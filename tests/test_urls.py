@@ -1,9 +1,11 @@
 """Source addresses are kept in one form: no default port, no sharing widget's fragment, the
-scheme and host in lower case."""
+scheme and host in lower case; `pantau check` says which ones it changed and where."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -13,11 +15,20 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from site_builder.build import build
+from site_builder.load import load_content
 from site_builder.models import Source, normalise_url, normalise_url_with_reasons
 
 from .conftest import VOTING_DAY, Writer
 
+PANTAU = [sys.executable, "-m", "site_builder"]
+
 OKEZONE = "https://news.okezone.com/read/2024/08/26/337/3054548/besok-kpu-buka-pendaftaran"
+
+
+def check(content: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PANTAU, "check", "--content", str(content), *args], capture_output=True, text=True
+    )
 
 
 @pytest.mark.parametrize(
@@ -232,3 +243,73 @@ def test_the_site_and_its_data_carry_the_normalised_addresses(
         for data in texts:
             assert b"okezone.com:443" not in data, path
             assert b"#.XyZ12ab" not in data, path
+
+
+def test_check_says_which_addresses_it_changed(scratch_content: Path, write: Writer) -> None:
+    write_dirty(write)
+    stage = scratch_content / "stages/pemungutan-suara.md"
+    campaign = scratch_content / "campaigns/ayo-memilih.md"
+    result = check(scratch_content)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("3 records and 2 regions are valid.")
+    assert lines[1:] == [
+        f"{campaign}:10: action.url: written as https://cekdptonline.kpu.go.id/#.XyZ12ab.twitter;"
+        " Pantau uses https://cekdptonline.kpu.go.id/ (sharing fragment removed)",
+        f"{campaign}:14: sources[0].url: written as "
+        "https://kaltim.tribunnews.com/2024/11/26/ayo-memilih#.XyZ12ab; Pantau uses "
+        "https://kaltim.tribunnews.com/2024/11/26/ayo-memilih (sharing fragment removed)",
+        f"{stage}:11: sources[0].url: written as {OKEZONE.replace('.com/', '.com:443/')}; "
+        f"Pantau uses {OKEZONE} (default port removed)",
+    ]
+    assert check(scratch_content, "--quiet").stdout.splitlines() == lines[:1]
+
+
+def test_notes_name_settings_and_regions_too(scratch_content: Path) -> None:
+    site = scratch_content / "site.yaml"
+    site.write_text(
+        site.read_text() + "licence:\n  name: CC BY 4.0\n"
+        "  url: HTTPS://CreativeCommons.org:443/licenses/by/4.0/#\n"
+    )
+    regions = scratch_content / "regions.yaml"
+    regions.write_text(
+        regions.read_text().replace(
+            "https://example.org/wilayah", "https://example.org/wilayah#utm_source=share", 1
+        )
+    )
+    content = load_content(scratch_content)
+    assert content.site.licence is not None
+    assert content.site.licence.url == "https://creativecommons.org/licenses/by/4.0/"
+    assert [(Path(n.path).name, n.line, n.field) for n in content.notes] == [
+        ("regions.yaml", 10, "regions[0].sources[0].url"),
+        ("site.yaml", 6, "licence.url"),
+    ]
+    assert content.notes[1].message.endswith(
+        "(default port removed; scheme and host written in lower case; empty fragment removed)"
+    )
+
+
+def test_an_address_with_only_a_real_fragment_gets_no_note(
+    scratch_content: Path, write: Writer
+) -> None:
+    write(
+        "pages/tentang.md",
+        "---\ntitle: Tentang\nsources:\n  - title: PKPU\n"
+        "    url: https://jdih.kpu.go.id/pkpu-8-2024#pasal-5\n---\nIsi.\n",
+    )
+    content = load_content(scratch_content)
+    page = content.entries["pages"]["tentang"].record
+    assert page.sources[0].url == "https://jdih.kpu.go.id/pkpu-8-2024#pasal-5"
+    assert content.notes == ()
+    result = check(scratch_content)
+    assert (result.returncode, len(result.stdout.splitlines())) == (0, 1)
+
+
+def test_a_check_with_problems_prints_no_note(scratch_content: Path, write: Writer) -> None:
+    write_dirty(write)
+    write("pages/rusak.md", "---\ntitle: Rusak\nchecked: press\n---\n")
+    result = check(scratch_content)
+    assert result.returncode == 1
+    assert "written as" not in result.stdout + result.stderr
+    assert "1 problem found." in result.stderr
