@@ -18,7 +18,7 @@ from site_builder.build import build
 from site_builder.load import load_content
 from site_builder.models import Source, normalise_url, normalise_url_with_reasons
 
-from .conftest import VOTING_DAY, Writer
+from .conftest import CONTENT, VOTING_DAY, Writer
 
 PANTAU = [sys.executable, "-m", "site_builder"]
 
@@ -313,3 +313,7 @@ def test_a_check_with_problems_prints_no_note(scratch_content: Path, write: Writ
     assert result.returncode == 1
     assert "written as" not in result.stdout + result.stderr
     assert "1 problem found." in result.stderr
+
+
+def test_the_shipped_content_carries_clean_addresses() -> None:
+    assert load_content(CONTENT).notes == ()
