@@ -74,6 +74,9 @@ monitoring:
 divisions:
   - {division}
 checked: unchecked
+sources:
+  - title: Sumber sintetis untuk uji
+    url: https://example.org/sumber-uji
 updated: {updated}
 ---
 {body}"""
@@ -86,6 +89,9 @@ summary: {summary}
 tupoksi:
   - {tupoksi}
 checked: unchecked
+sources:
+  - title: Sumber sintetis untuk uji
+    url: https://example.org/sumber-uji
 updated: {updated}
 ---
 {body}"""
@@ -99,6 +105,9 @@ regions: [{region}]
 organiser: Penyelenggara uji
 call_to_action: Datang ke TPS dan bawa KTP elektronik.
 checked: unchecked
+sources:
+  - title: Sumber sintetis untuk uji
+    url: https://example.org/sumber-uji
 updated: {updated}
 ---
 {body}"""

@@ -5,7 +5,8 @@
 
 Messages are the strings in ``_()``, ``N_()`` and ``ngettext()`` calls in ``site_builder``
 and ``sync_server`` (extracted with Babel), the notes in the ``pantau new`` skeletons, and
-the help of every command and option.
+the help of every command and option, and the descriptions of the models' fields (the
+data package's columns).
 After merging, fill in each new ``msgstr`` in ``site_builder/locale/<lang>/LC_MESSAGES/
 pantau.po`` (keep every ``{name}`` placeholder as it is), and delete the entries marked
 obsolete (``#~``).
@@ -56,6 +57,11 @@ def extract() -> Catalog:
     for text in help_texts(pantau):
         if text not in catalog:
             catalog.add(text, locations=[("pantau --help", 0)])
+    from site_builder.datapackage import model_texts
+
+    for text in model_texts():
+        if text not in catalog:
+            catalog.add(text, locations=[("data/datapackage.json", 0)])
     return catalog
 
 

@@ -9,13 +9,12 @@ import json
 import textwrap
 from typing import Any
 
+from .datapackage import EXPORTED, STATUSES, Table, all_tables, package, rows
 from .dates import EN_DASH
 from .graph import STATUS_LABELS, SiteGraph
 from .load import Entry
-from .models import COLLECTIONS, Regions
+from .models import COLLECTIONS, Region
 from .pages import Output, href, region_href
-
-EXPORTED = tuple(name for name, spec in COLLECTIONS.items() if spec.exported)
 
 
 def _status(graph: SiteGraph, entry: Entry) -> str | None:
@@ -27,37 +26,36 @@ def record_path(entry: Entry) -> str:
     return f"data/{entry.collection}/{entry.slug}.json"
 
 
+def site_url(graph: SiteGraph, path: str) -> str:
+    """A site path as the data gives it: absolute when the site has a base_url, else as
+    the path from the site's root."""
+    return (graph.site.base_url or "") + path
+
+
 def record_row(graph: SiteGraph, entry: Entry, *, body: bool = True) -> dict[str, Any]:
-    """A record as plain JSON data, with its stable id (the slug) and page path. Without the
-    body (the collection files), it names the file that has the whole record instead, so the
+    """A record as plain JSON data, with its stable id (the slug) and page. Without the body
+    (the collection files), it names the file that has the whole record instead, so the
     collection files grow with the number of records, not with the length of their texts."""
-    row: dict[str, Any] = {"id": entry.slug, "url": href(entry)}
+    row: dict[str, Any] = {"id": entry.slug, "url": site_url(graph, href(entry))}
     row.update(entry.record.model_dump(mode="json", exclude=None if body else {"body"}))
-    if not body:
-        row["data"] = record_path(entry)
     status = _status(graph, entry)
     if status is not None:
         row["status"] = status
+    if not body:
+        row["data"] = site_url(graph, record_path(entry))
     return row
 
 
+def region_row(graph: SiteGraph, region: Region) -> dict[str, Any]:
+    return {
+        "id": region.slug,
+        "url": site_url(graph, region_href(region)),
+        **region.model_dump(mode="json", exclude={"slug"}),
+    }
+
+
 def region_rows(graph: SiteGraph) -> list[dict[str, Any]]:
-    return [
-        {"id": r.slug, "url": region_href(r), **r.model_dump(mode="json", exclude={"slug"})}
-        for r in graph.regions
-    ]
-
-
-def _entries(graph: SiteGraph, collection: str) -> list[Entry]:
-    return graph.listed(collection)
-
-
-def columns(collection: str) -> list[str]:
-    """CSV columns: the id, the page, every field of the model but the body, a stage's
-    status, and the file with the whole record."""
-    fields = [f for f in COLLECTIONS[collection].model.model_fields if f != "body"]
-    status = ["status"] if COLLECTIONS[collection].has_status else []
-    return ["id", "url", *fields, *status, "data"]
+    return [region_row(graph, r) for r in graph.regions]
 
 
 #: What a spreadsheet takes for the start of a formula ("CSV injection").
@@ -71,12 +69,7 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        text = "; ".join(value)
-    elif isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    else:
-        text = str(value)
+    text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) and not _is_number(value) else text
 
 
@@ -85,7 +78,7 @@ def _is_number(value: Any) -> bool:
 
 
 def csv_lines(header: list[str], rows: list[dict[str, Any]]) -> str:
-    """Rows as CSV: lists of text joined with '; ', nested values as JSON."""
+    """Rows as CSV lines, in the header's order."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
     for row in rows:
@@ -109,46 +102,119 @@ def json_export(graph: SiteGraph, collection: str) -> bytes:
                 json.dumps(record_row(graph, e, body=False), ensure_ascii=False, indent=2), "  "
             ),
         )
-        for e in _entries(graph, collection)
+        for e in graph.listed(collection)
     ]
     return ("[\n" + ",\n".join(pieces) + "\n]\n" if pieces else "[]\n").encode()
 
 
-def csv_export(graph: SiteGraph, collection: str) -> bytes:
-    """data/<collection>.csv, one header line, then one line per record."""
-    if collection == "regions":
-        rows = region_rows(graph)
-        header = list(rows[0]) if rows else ["id"]
-        return (",".join(header) + "\n" + csv_lines(header, rows)).encode()
-    header = columns(collection)
-    lines = [
-        graph.fragments.get(
-            ("csv", e.key),
-            lambda e=e: csv_lines(header, [record_row(graph, e, body=False)]),
-        )
-        for e in _entries(graph, collection)
-    ]
+def _root(table: Table) -> Table:
+    while table.parent is not None:
+        table = table.parent
+    return table
+
+
+def table_csv(graph: SiteGraph, table: Table) -> bytes:
+    """data/<table>.csv: a header line, then the rows each record gives the table, made once
+    per record and kept while what it read is unchanged."""
+    root = _root(table)
+    header = table.header
+    if root.name == "regions":
+        # The region is looked up again inside the fragment, so that the fragment itself
+        # records that it read the regions (a captured object would read nothing).
+        lines = [
+            graph.fragments.get(
+                ("csv", table.name, "regions/" + region.slug),
+                lambda i=index: csv_lines(
+                    header, rows(root, region_row(graph, graph.regions[i]))[table.name]
+                ),
+            )
+            for index, region in enumerate(graph.regions)
+        ]
+    else:
+        lines = [
+            graph.fragments.get(
+                ("csv", table.name, e.key),
+                lambda e=e: csv_lines(
+                    header, rows(root, record_row(graph, e, body=False))[table.name]
+                ),
+            )
+            for e in graph.listed(root.name)
+        ]
     return (",".join(header) + "\n" + "".join(lines)).encode("utf-8")
 
 
+def export_schema(collection: str, *, whole: bool) -> dict[str, Any]:
+    """The JSON Schema of what data/<collection>.json holds (a list of rows without the
+    text), or with ``whole`` of one data/<collection>/<slug>.json (the text included)."""
+    model = Region if collection == "regions" else COLLECTIONS[collection].model
+    schema = model.model_json_schema(mode="serialization")
+    fields = dict(schema.pop("properties"))
+    fields.pop("slug", None) if collection == "regions" else None
+    if not whole:
+        fields.pop("body", None)
+    properties: dict[str, Any] = {
+        "id": {"type": "string", "description": "The stable identifier (the slug)."},
+        "url": {"type": "string", "description": "The page of the record."},
+        **fields,
+    }
+    if collection != "regions" and COLLECTIONS[collection].has_status:
+        properties["status"] = {
+            "enum": list(STATUSES),
+            "description": "Status on the build's date.",
+        }
+    if collection != "regions" and not whole:
+        properties["data"] = {"type": "string", "description": "The file with the whole record."}
+    row = {
+        "type": "object",
+        "title": schema.get("title", collection),
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+    document: dict[str, Any] = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
+    if whole:
+        document.update(row)
+    else:
+        document.update({"type": "array", "items": row})
+    if "$defs" in schema:
+        document["$defs"] = schema["$defs"]
+    return document
+
+
+def created(graph: SiteGraph) -> dt.datetime:
+    """When the data last changed: the newest known change of an exported record, else the
+    start of the build's day (never a made-up time of day)."""
+    times = [graph.changed(e) for c in EXPORTED for e in graph.listed(c)]
+    return max((t for t in times if t is not None), default=graph.updated_today())
+
+
 def data_outputs(graph: SiteGraph) -> list[Output]:
-    """data/<collection>.json, .csv and .schema.json, and data/<collection>/<slug>.json for
-    each record."""
+    """data/<collection>.json and its JSON Schema, data/<collection>/<slug>.json for each
+    record, a CSV per table with data/datapackage.json describing them."""
     outputs = [
         Output(record_path(e), make=lambda e=e: to_json(record_row(graph, e)))
         for collection in EXPORTED
         for e in graph.lists[collection]
     ]
     for collection in (*EXPORTED, "regions"):
-        model = Regions if collection == "regions" else COLLECTIONS[collection].model
         outputs += [
             Output(f"data/{collection}.json", make=lambda c=collection: json_export(graph, c)),
-            Output(f"data/{collection}.csv", make=lambda c=collection: csv_export(graph, c)),
             Output(
                 f"data/{collection}.schema.json",
-                make=lambda m=model: to_json(m.model_json_schema()),
+                make=lambda c=collection: to_json(export_schema(c, whole=False)),
             ),
         ]
+        if collection != "regions":
+            outputs.append(
+                Output(
+                    f"data/{collection}.record.schema.json",
+                    make=lambda c=collection: to_json(export_schema(c, whole=True)),
+                )
+            )
+    outputs += [Output(t.path, make=lambda t=t: table_csv(graph, t)) for t in all_tables()]
+    outputs.append(
+        Output("data/datapackage.json", make=lambda: to_json(package(graph.site, created(graph))))
+    )
     return outputs
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import deps
+from .datapackage import data_files
 from .graph import PHASE_LABELS, STATUS_LABELS, SiteGraph, href, region_href
 from .load import Entry
 from .models import CHECKED, COLLECTIONS, CollectionSpec, Reference, Region
@@ -188,4 +189,5 @@ GLOBALS: dict[str, Any] = {
     "phase_labels": PHASE_LABELS,
     "collections": COLLECTIONS,
     "checked_levels": CHECKED,
+    "data_files": data_files,
 }

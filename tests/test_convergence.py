@@ -46,6 +46,7 @@ operations = st.lists(st.one_of(edit, sync), min_size=1, max_size=14)
 
 def stage_text(title: str, summary: str) -> str:
     front = {"title": title, "phase": "pasca", "start": "2025-01-01", "summary": summary}
+    front["sources"] = [{"title": "Sumber uji", "url": "https://example.org/uji"}]
     return f"---\n{yaml.safe_dump(front, allow_unicode=True)}---\nIsi.\n"
 
 

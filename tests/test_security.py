@@ -34,7 +34,10 @@ pytestmark = pytest.mark.slow
 STAGE_URL = "/api/records/stages/pemungutan-suara"
 CAMPAIGN_URL = "/api/records/campaigns/ayo-memilih"
 MARKDOWN = {"Content-Type": "text/markdown"}
-VALID_STAGE = "---\ntitle: Baru\nphase: pasca\nstart: 2025-02-20\nsummary: Baru.\n---\n"
+VALID_STAGE = (
+    "---\ntitle: Baru\nphase: pasca\nstart: 2025-02-20\nsummary: Baru.\n"
+    "sources:\n  - title: Sumber uji\n    url: https://example.org/uji\n---\n"
+)
 
 
 def write_seed(folder: Path) -> Path:
