@@ -761,6 +761,11 @@ class Region(Strict):
         description="How the election ended there, once it has; leave out what no source says.",
     )
     sources: list[Source] = Field(min_length=1, description="Sources for the region's data.")
+    participation: list[_participation.Turnout] = Field(
+        default_factory=list,
+        description="Voter participation per count (the election, a re-vote, the February "
+        "2024 general election for comparison): raw figures only; the site computes turnout.",
+    )
 
 
 class Regions(Strict):
@@ -801,6 +806,11 @@ class Site(Strict):
         description="Precache the whole site for offline reading while it is at most this "
         "size (KB); past it only the shell is precached and pages are cached as visited.",
     )
+    participation_targets: list[_participation.Target] = Field(
+        default_factory=list,
+        description="Turnout targets the participation page measures results against, each "
+        "with who set it and its source.",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -816,3 +826,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     schemas["site"] = Site.model_json_schema()
     schemas["regions"] = Regions.model_json_schema()
     return schemas
+
+
+# Last: participation's models build on the types above (resolved when first used).
+from . import participation as _participation  # noqa: E402
