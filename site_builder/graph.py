@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import deps
+from . import deps, participation
 from .dates import start_of_day
 from .deps import Fragments, Memo
 from .load import Content, Entry
@@ -251,6 +251,15 @@ class SiteGraph:
         """(page path, label) of the pages that put themselves in the main menu."""
         return self.query("menu")  # type: ignore[no-any-return]
 
+    def participation_rows(self) -> list[participation.Row]:
+        """Every count with participation figures, region by region (compared by the figures
+        themselves, so only a change to them re-renders the pages that show them)."""
+        return self.query("participation")  # type: ignore[no-any-return]
+
+    def turnout_targets(self) -> list[participation.Target]:
+        """The turnout targets of the settings."""
+        return self.site.participation_targets
+
     # single values ------------------------------------------------------------------------
 
     def page_of(self, key: str) -> str | None:
@@ -416,6 +425,7 @@ QUERIES: dict[str, Callable[[SiteGraph, str], Any]] = {
     "menu": _menu,
     "feed": _feed,
     "pages": lambda graph, _arg: [],  # the plan's HTML pages: answered by render.make_plan
+    "participation": lambda graph, _arg: participation.rows(graph.region_list),
 }
 
 

@@ -28,7 +28,18 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 #: The site's own top-level folders, besides each collection's: a record published at the top
 #: level (a page) may not take one of these names, or two outputs would share one path.
 SITE_SECTIONS = frozenset(
-    {"cari", "data", "offline", "redaksi", "riwayat", "search", "static", "unduh", "wilayah"}
+    {
+        "cari",
+        "data",
+        "offline",
+        "partisipasi",
+        "redaksi",
+        "riwayat",
+        "search",
+        "static",
+        "unduh",
+        "wilayah",
+    }
 )
 #: Longest slug: a file name (and a URL segment) every file system and server accepts.
 MAX_SLUG = 80

@@ -12,13 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import deps
+from . import deps, models, participation
+from .charts import Bar, Line, bar_chart
 from .datapackage import data_files
 from .graph import PHASE_LABELS, STATUS_LABELS, SiteGraph, href, region_href
 from .load import Entry
 from .models import CHECKED, COLLECTIONS, CollectionSpec, Reference, Region
 
 CHANGES_PAGE = "riwayat/index.html"
+PARTICIPATION_PAGE = "partisipasi/index.html"
+#: The evaluation page; a published page record of this slug (content/pages/evaluasi.md)
+#: holds the team's lessons and is shown on it.
+EVALUATION_SLUG = "evaluasi"
 
 
 def list_href(spec: CollectionSpec) -> str:
@@ -30,6 +35,7 @@ NAV = [
     ("index.html", "Beranda"),
     *((list_href(spec), spec.menu) for spec in COLLECTIONS.values() if spec.menu),
     ("wilayah/index.html", "Wilayah"),
+    (PARTICIPATION_PAGE, "Partisipasi"),
     ("data/index.html", "Data"),
 ]
 
@@ -78,7 +84,55 @@ def plan_pages(graph: SiteGraph) -> list[Output]:
     ]
     if graph.changes is not None:
         outputs.append(Output(CHANGES_PAGE, "changes.html"))
-    return outputs
+    outputs.append(Output(PARTICIPATION_PAGE, "participation.html", _participation_context(graph)))
+    return _with_evaluation(graph, outputs)
+
+
+def _participation_context(graph: SiteGraph) -> Callable[[], dict[str, Any]]:
+    def context() -> dict[str, Any]:
+        rows = graph.participation_rows()
+        return {
+            "rows": rows,
+            "groups": participation.grouped(rows),
+            "headlines": participation.headlines(rows),
+        }
+
+    return context
+
+
+def _findings_by_status(graph: SiteGraph) -> list[tuple[str, list[Entry]]] | None:
+    """(status, the findings standing at it) in the order a follow-up goes, once the findings
+    collection exists; None before."""
+    if "findings" not in COLLECTIONS:
+        return None
+    statuses = getattr(models, "FINDING_STATUSES", ())
+    found = [(status, graph.findings_with_status(status)) for status in statuses]
+    return [(status, entries) for status, entries in found if entries]
+
+
+def _with_evaluation(graph: SiteGraph, outputs: list[Output]) -> list[Output]:
+    """The plan with the evaluation page: the page record 'evaluasi' (the team's lessons,
+    content/pages/evaluasi.md), once published, is rendered by the evaluation template with the
+    figures the build computes around its text. Without it there is no evaluation page, so
+    the folder belongs to a record and no page slug can collide with it."""
+    path = f"{EVALUATION_SLUG}/index.html"
+    lessons = next((o for o in outputs if o.path == path and o.template == "page.html"), None)
+
+    def context() -> dict[str, Any]:
+        values = lessons.context() if lessons and lessons.context else {}
+        rows = graph.participation_rows()
+        teams = graph.listed("teams")
+        return {
+            "entry": values.get("entry"),
+            "teams": [(team, graph.backlinks("stages", "divisions", team.slug)) for team in teams],
+            "headlines": participation.headlines(rows),
+            "findings": _findings_by_status(graph),
+        }
+
+    if lessons is None:
+        return outputs
+    page = Output(path, "evaluation.html", context)
+    return [page if o is lessons else o for o in outputs]
 
 
 def _record_context(graph: SiteGraph, entry: Entry) -> Callable[[], dict[str, Any]]:
@@ -191,3 +245,7 @@ GLOBALS: dict[str, Any] = {
     "checked_levels": CHECKED,
     "data_files": data_files,
 }
+#: Charts drawn at build time (site_builder/charts.py), for any template.
+GLOBALS.update(
+    bar_chart=bar_chart, Bar=Bar, ChartLine=Line, turnout_chart=participation.turnout_chart
+)

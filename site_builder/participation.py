@@ -168,12 +168,58 @@ def rows(regions: list[Any]) -> list[Row]:
     ]
 
 
-def headline_rows(regions: list[Any], kinds: tuple[str, ...] = ("pilkada",)) -> list[Row]:
-    """For each region, its first count of one of ``kinds`` that has a turnout to show."""
-    found: list[Row] = []
-    for region in regions:
-        for turnout in getattr(region, "participation", []):
-            if turnout.kind in kinds and turnout.headline()[0] is not None:
-                found.append(Row(region.slug, region.name, turnout))
-                break
-    return found
+def headlines(found: list[Row], kinds: tuple[str, ...] = ("pilkada",)) -> list[Row]:
+    """Of ``found``, each region's first count of one of ``kinds`` with a turnout to show."""
+    seen: set[str] = set()
+    chosen: list[Row] = []
+    for row in found:
+        if row.region_slug in seen or row.turnout.kind not in kinds:
+            continue
+        if row.turnout.headline()[0] is not None:
+            seen.add(row.region_slug)
+            chosen.append(row)
+    return chosen
+
+
+#: How a charted turnout was obtained, as the chart's table says it.
+HOW = {"dihitung": "dihitung dari DPT dan pemilih yang hadir", "kpu": "angka KPU, dikutip pers"}
+
+
+def turnout_chart(
+    chart_id: str,
+    title: str,
+    description: str,
+    items: list[tuple[str, Turnout, str | None]],
+    targets: list[Target],
+) -> Any:
+    """A bar chart of turnouts (label, count, link) against the targets: each count's
+    computed turnout, or the KPU's figure where none can be computed (styled apart and said
+    so in the table); counts with neither are left out."""
+    from .charts import Bar, Line, bar_chart  # charts builds on dates, which builds on models
+
+    bars = []
+    for label, turnout, href in items:
+        value, how = turnout.headline()
+        if value is not None:
+            bars.append(Bar(label, value, kind=how, href=href, extra=(HOW[how],)))
+    return bar_chart(
+        chart_id,
+        title,
+        description,
+        bars,
+        unit="%",
+        lines=[Line(target.label, target.percent) for target in targets],
+        label_heading="Pemilihan",
+        value_heading="Partisipasi",
+        extra_headings=("Asal angka",),
+    )
+
+
+def grouped(found: list[Row]) -> list[tuple[str, str, list[Turnout]]]:
+    """(region slug, region name, its counts) for the rows of each region, in their order."""
+    groups: dict[str, tuple[str, str, list[Turnout]]] = {}
+    for row in found:
+        groups.setdefault(row.region_slug, (row.region_slug, row.region_name, []))[2].append(
+            row.turnout
+        )
+    return list(groups.values())
