@@ -16,7 +16,16 @@ from . import deps, participation
 from .dates import start_of_day
 from .deps import Fragments, Memo
 from .load import Content, Entry
-from .models import COLLECTIONS, WITA, Region, Site, Stage, schedule_moments
+from .models import (
+    COLLECTIONS,
+    FINDING_STATUSES,
+    WITA,
+    Region,
+    Site,
+    Stage,
+    schedule_moments,
+    slugs_of,
+)
 
 STATUS_LABELS = {
     "selesai": "Selesai",
@@ -146,6 +155,23 @@ def stage_windows(stages: dict[str, Entry]) -> dict[str, Window]:
 
 
 @dataclass(frozen=True)
+class FindingStep:
+    """One step of a finding's follow-up, as the findings feed lists it."""
+
+    entry: Entry
+    index: int  # its place in the finding's timeline, from 0
+    date: dt.date
+    status: str
+    note: str | None
+    anchor: str  # its id on the finding's page, stable while its date and status are
+
+    @property
+    def time(self) -> dt.datetime:
+        """The start of its day (WITA): a step is known by its date only."""
+        return start_of_day(self.date)
+
+
+@dataclass(frozen=True)
 class SiteGraph:
     """The content in the order and with the links the pages need.
 
@@ -251,6 +277,35 @@ class SiteGraph:
         """(page path, label) of the pages that put themselves in the main menu."""
         return self.query("menu")  # type: ignore[no-any-return]
 
+    # findings -----------------------------------------------------------------------------
+
+    def findings_with_status(self, status: str) -> list[Entry]:
+        """The findings whose follow-up stands at ``status`` now (their last step's), newest
+        first."""
+        return self.query("finding-status", status)  # type: ignore[no-any-return]
+
+    def finding_counts(self) -> list[tuple[str, int]]:
+        """(status, how many findings stand at it) for every status that has one, in the
+        order a follow-up goes."""
+        counts = [(status, len(self.findings_with_status(status))) for status in FINDING_STATUSES]
+        return [(status, count) for status, count in counts if count]
+
+    def finding_stages(self) -> list[Entry]:
+        """The stages that findings name, in the schedule's order."""
+        return self.query("finding-stages")  # type: ignore[no-any-return]
+
+    def finding_steps(self, count: int) -> list[FindingStep]:
+        """The latest ``count`` steps of every finding's follow-up (a finding's first step is
+        its report), newest first; ties by finding and by place in its timeline."""
+        steps = [
+            FindingStep(entry, index, step.date, step.status, step.note, anchor)
+            for entry in self.listed("findings")
+            for index, (step, anchor) in enumerate(
+                zip(entry.record.timeline, entry.record.step_anchors(), strict=True)  # type: ignore[attr-defined]
+            )
+        ]
+        return heapq.nlargest(count, steps, key=lambda s: (s.date, s.entry.key, s.index))
+
     def participation_rows(self) -> list[participation.Row]:
         """Every count with participation figures, region by region (compared by the figures
         themselves, so only a change to them re-renders the pages that show them)."""
@@ -303,7 +358,8 @@ class SiteGraph:
         (reference,) = (r for r in spec.references if r.field == field_name)
         targets = self.content.entries[reference.target]
         shown = {e.slug for e in self.listed(reference.target)}
-        return [targets[slug] for slug in getattr(entry.record, field_name) if slug in shown]
+        slugs = slugs_of(getattr(entry.record, field_name))
+        return [targets[slug] for slug in slugs if slug in shown]
 
     def regions_of(self, entry: Entry, field_name: str = "regions") -> list[Region]:
         """The regions a record names in one of its fields."""
@@ -366,7 +422,7 @@ def _link_index(graph: SiteGraph, source: str, field_name: str) -> dict[str, lis
     """slug -> the records of ``source`` whose ``field_name`` lists it, in display order."""
     index: dict[str, list[Entry]] = {}
     for entry in graph.lists.get(source, []):
-        for slug in dict.fromkeys(getattr(entry.data, field_name)):
+        for slug in dict.fromkeys(slugs_of(getattr(entry.data, field_name))):
             index.setdefault(slug, []).append(entry)
     return index
 
@@ -413,6 +469,15 @@ def _menu(graph: SiteGraph, _arg: str) -> list[tuple[str, str]]:
     return [(href(p), p.data.menu) for p in graph.lists["pages"] if p.data.menu]  # type: ignore[attr-defined]
 
 
+def _finding_status(graph: SiteGraph, status: str) -> list[Entry]:
+    return [f for f in graph.lists["findings"] if f.data.current_status == status]  # type: ignore[attr-defined]
+
+
+def _finding_stages(graph: SiteGraph, _arg: str) -> list[Entry]:
+    named = {f.data.stage for f in graph.lists["findings"]}  # type: ignore[attr-defined]
+    return [s for s in graph.lists["stages"] if s.slug in named]
+
+
 #: Queries over the content by name: each returns records (or one), compared by their keys.
 QUERIES: dict[str, Callable[[SiteGraph, str], Any]] = {
     "phase": _phase,
@@ -424,6 +489,8 @@ QUERIES: dict[str, Callable[[SiteGraph, str], Any]] = {
     "latest": _latest,
     "menu": _menu,
     "feed": _feed,
+    "finding-status": _finding_status,
+    "finding-stages": _finding_stages,
     "pages": lambda graph, _arg: [],  # the plan's HTML pages: answered by render.make_plan
     "participation": lambda graph, _arg: participation.rows(graph.region_list),
 }

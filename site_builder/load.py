@@ -39,10 +39,11 @@ from .models import (
     is_slug,
     normalise_url,
     normalise_url_with_reasons,
+    personal_data,
     reserved_slugs,
     stage_without_dates,
 )
-from .readers import READER_EXTENSIONS, Loc, Parsed, parse_record, parse_yaml
+from .readers import READER_EXTENSIONS, Loc, Parsed, parse_record, parse_yaml, split_front_matter
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -283,12 +284,29 @@ def read_record(spec: CollectionSpec, slug: str, text: str, name: str) -> Entry:
     try:
         record = spec.model.model_validate(parsed.data)
     except ValidationError as exc:
-        found = problems_from(exc, spec.model, parsed, name)
+        found = [_in_body(p, parsed, text) for p in problems_from(exc, spec.model, parsed, name)]
         found += raw_problems(spec, parsed, name, {p.field for p in found})
         raise RecordProblems([*problems, *found], parsed) from None
     if problems:
         raise RecordProblems(problems, parsed)
     return Entry(spec.name, slug, name, record, text, parsed)
+
+
+def _in_body(problem: Problem, parsed: Parsed, text: str) -> Problem:
+    """A problem of the body (text that looks like a private person's data in a finding)
+    placed on the line of the file where that text is, not on the body's first line."""
+    body = parsed.data.get("body")
+    if problem.field != "body" or not isinstance(body, str):
+        return problem
+    found = personal_data(body)
+    if found is None or found.message != problem.message:
+        return problem
+    if ("body",) in parsed.lines:  # a .yaml record's 'body: |' block starts on the next line
+        first = parsed.lines[("body",)] + (1 if "\n" in body else 0)
+    else:  # a .md record: the body starts after the front matter and any blank lines
+        front, rest = split_front_matter(text.removeprefix("\ufeff"), problem.path)
+        first = front.count("\n") + 3 + len(rest) - len(rest.lstrip("\n"))
+    return replace(problem, line=first + found.line)
 
 
 def _raw_day(value: Any) -> dt.date | None:
@@ -659,7 +677,7 @@ def _pointing(
         for index, slug in enumerate(values[ref.field]):
             if slug is None:
                 continue
-            single = "." in ref.field
+            single = ref.single
             loc = (*ref.field.split("."), *(() if single else (index,)))
             field = ref.field if single else f"{ref.field}[{index}]"
             if ref.target == "regions":

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from . import skeletons
 from .i18n import N_, _
@@ -360,6 +361,12 @@ class Reference:
     target: str  # a collection name, or "regions"
     noun: str  # what one item is called in messages: "division", "region"
     backlink: str | None = None
+    one: bool = False  # the field holds one optional slug rather than a list (a finding's stage)
+
+    @property
+    def single(self) -> bool:
+        """Whether the field names one slug (so a problem names the field, not an item)."""
+        return self.one or "." in self.field
 
     def values(self, record: Any) -> list[str]:
         """The slugs this reference names in a record."""
@@ -368,7 +375,7 @@ class Reference:
         if inner:
             value = getattr(value, inner, None) if value is not None else None
             return [value] if value else []
-        return list(value)
+        return slugs_of(value)
 
     def raw_values(self, data: dict[str, Any]) -> list[str | None]:
         """The slugs this reference names in a record's parsed (unvalidated) data, by
@@ -378,9 +385,18 @@ class Reference:
         if inner:
             value = value.get(inner) if isinstance(value, dict) else None
             return [value] if isinstance(value, str) and is_slug(value) else []
+        if self.one:
+            return [value] if isinstance(value, str) and is_slug(value) else []
         if not isinstance(value, list):
             return []
         return [item if isinstance(item, str) and is_slug(item) else None for item in value]
+
+
+def slugs_of(value: Any) -> list[str]:
+    """The slugs a reference field holds: a list of them, one slug, or none (None)."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
 
 
 @dataclass(frozen=True)
@@ -668,6 +684,260 @@ class Campaign(Record):
     @model_validator(mode="after")
     def _dates(self) -> Campaign:
         check_order("campaign", self.start, self.end)
+        return self
+
+
+# findings (temuan) ---------------------------------------------------------------------------
+
+#: What a finding is about, with the label the site shows.
+FINDING_CATEGORIES: dict[str, str] = {
+    "politik-uang": "Politik uang",
+    "netralitas-asn": "Netralitas ASN",
+    "kampanye-di-luar-jadwal": "Kampanye di luar jadwal",
+    "alat-peraga": "Alat peraga kampanye",
+    "logistik": "Logistik pemilihan",
+    "data-pemilih": "Data pemilih",
+    "keamanan": "Keamanan dan ketertiban",
+    "hoaks": "Hoaks dan disinformasi",
+    "syarat-pencalonan": "Syarat pencalonan",
+    "penyalahgunaan-wewenang": "Penyalahgunaan wewenang",
+    "lainnya": "Lainnya",
+}
+FindingCategory = Literal[
+    "politik-uang",
+    "netralitas-asn",
+    "kampanye-di-luar-jadwal",
+    "alat-peraga",
+    "logistik",
+    "data-pemilih",
+    "keamanan",
+    "hoaks",
+    "syarat-pencalonan",
+    "penyalahgunaan-wewenang",
+    "lainnya",
+]
+
+#: Where a finding's follow-up stands, in the order it usually goes, with the site's label.
+FINDING_STATUSES: dict[str, str] = {
+    "dilaporkan": "Dilaporkan",
+    "diteruskan": "Diteruskan",
+    "ditindaklanjuti": "Ditindaklanjuti",
+    "selesai": "Selesai",
+    "tidak-terbukti": "Tidak terbukti",
+    "dihentikan": "Dihentikan",
+}
+FollowUp = Literal[
+    "dilaporkan", "diteruskan", "ditindaklanjuti", "selesai", "tidak-terbukti", "dihentikan"
+]
+
+#: Web addresses are left out of the personal-data check: the long numbers in them are the
+#: ids of news articles, not identity or phone numbers.
+_WEB_ADDRESS = re.compile(r"https?://[^\s<>()\[\]]+", re.IGNORECASE)
+#: What a private person's data looks like in Indonesian text, most specific first: a NIK (16
+#: digits, maybe in groups of four), a phone number (+62, 62 or 0 before the 8 of a mobile
+#: number; 9 to 13 digits written as from inside Indonesia, spaces and dashes allowed) and an
+#: e-mail address.
+_PERSONAL_DATA = (
+    ("nik", re.compile(r"(?<!\w)\d{4}(?:[ .-]?\d{4}){3}(?!\w)")),
+    (
+        "phone",
+        re.compile(r"(?<![\w+])(?:\+[ ]?62[ -]?|62(?=[ -]?8)[ -]?|0(?=8))(?:[ -]?\d){8,12}(?!\d)"),
+    ),
+    ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+)
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """Text in a finding that looks like a private person's data: where and why."""
+
+    line: int  # within the text, from 0
+    message: str
+
+
+def personal_data(text: str) -> PersonalData | None:
+    """The first thing in ``text`` that looks like a private person's data (a NIK, a phone
+    number, an e-mail address), with a sentence saying why it is refused, or None."""
+    plain = _WEB_ADDRESS.sub(lambda m: " " * len(m.group(0)), text)
+    found = [
+        (match.start(), rank, kind, match.group(0))
+        for rank, (kind, pattern) in enumerate(_PERSONAL_DATA)
+        if (match := pattern.search(plain)) is not None
+    ]
+    if not found:
+        return None
+    start, _rank, kind, value = min(found)
+    shown = value[:5]
+    if kind == "nik":
+        message = _(
+            "looks like a NIK, an identity card number ({start}…); a finding never names a "
+            "private person: remove it"
+        ).format(start=shown)
+    elif kind == "phone":
+        message = _(
+            "looks like a phone number ({start}…); a finding never names or contacts a private "
+            "person: remove it"
+        ).format(start=shown)
+    else:
+        message = _(
+            "looks like an e-mail address ({start}…); a finding never names or contacts a "
+            "private person: remove it"
+        ).format(start=shown)
+    return PersonalData(text.count("\n", 0, start), message)
+
+
+def _no_personal_data(value: str) -> str:
+    found = personal_data(value)
+    if found is not None:
+        raise ValueError(found.message)
+    return value
+
+
+#: Text of a finding: institutions and public officials in their public role, never a private
+#: person's identity number, phone number or e-mail address.
+PublicText = Annotated[str, Field(min_length=1), AfterValidator(_no_personal_data)]
+
+
+Loc = tuple[str | int, ...]
+
+
+def _problems_at(title: str, problems: list[tuple[Loc, str, Any]]) -> ValidationError:
+    """Problems of a model's fields at exact places ((loc, sentence, value) each), raised
+    from a validator that sees more than one field."""
+    return ValidationError.from_exception_data(
+        title,
+        [
+            InitErrorDetails(
+                type=PydanticCustomError("value_error", "{message}", {"message": message}),
+                loc=loc,
+                input=value,
+            )
+            for loc, message, value in problems
+        ],
+    )
+
+
+class FollowUpStep(Strict):
+    """One dated step of a finding's follow-up."""
+
+    date: Day = Field(description="When it happened (YYYY-MM-DD).")
+    status: FollowUp = Field(
+        description="Where the finding stood from that day: dilaporkan (reported), diteruskan "
+        "(passed on), ditindaklanjuti (being acted on), selesai (closed), tidak-terbukti (not "
+        "proven) or dihentikan (dropped)."
+    )
+    note: PublicText | None = Field(
+        default=None, description="What happened, in a sentence (no private person's data)."
+    )
+
+
+def _finding_order(record: Any, slug: str) -> tuple[Any, ...]:
+    return (record.observed, slug)
+
+
+@collection(
+    "findings",
+    url="temuan",
+    label="Temuan Pemantauan",
+    label_one="Temuan",
+    kind="finding",
+    page_template="finding.html",
+    list_template="findings.html",
+    menu="Temuan",
+    order=_finding_order,
+    newest_first=True,
+    search_fields=("summary", "passed_to"),
+    references=(
+        Reference("regions", "regions", N_("region"), backlink="findings"),
+        Reference("stage", "stages", N_("stage"), backlink="findings", one=True),
+    ),
+    writers=frozenset({"admin", "editor"}),
+    skeleton=skeletons.FINDING,
+)
+class Finding(Record):
+    """What the monitoring team observed, and how it was followed up."""
+
+    title: PublicText = Field(description="What was observed, in a short line.")
+    observed: Day = Field(description="When the team observed it (YYYY-MM-DD).")
+    regions: list[Slug] = Field(
+        min_length=1, description="Slugs of the regions where it was observed (regions.yaml)."
+    )
+    stage: Slug | None = Field(
+        default=None, description="Slug of the election stage it belongs to, if any."
+    )
+    category: FindingCategory = Field(
+        description="What it is about: politik-uang, netralitas-asn, kampanye-di-luar-jadwal, "
+        "alat-peraga, logistik, data-pemilih, keamanan, hoaks, syarat-pencalonan, "
+        "penyalahgunaan-wewenang or lainnya."
+    )
+    summary: PublicText = Field(
+        description="A short account: institutions and public officials in their public role, "
+        "never a private person, a reporter or a witness."
+    )
+    passed_to: list[PublicText] = Field(
+        default_factory=list,
+        description="The bodies it was passed to, e.g. 'Bawaslu Kaltim'.",
+    )
+    timeline: list[FollowUpStep] = Field(
+        min_length=1,
+        description="The follow-up, oldest first: each step's date, status and note. The last "
+        "step's status is the finding's current status.",
+    )
+
+    @property
+    def current_status(self) -> str:
+        """Where the follow-up stands: the status of the timeline's last step."""
+        return self.timeline[-1].status
+
+    def step_anchors(self) -> list[str]:
+        """Each step's id on the finding's page ('langkah-2024-11-27-dilaporkan'): stable while
+        its date and status are (the feed's entries are named by it); a repeat is numbered."""
+        seen: dict[str, int] = {}
+        anchors = []
+        for step in self.timeline:
+            base = f"langkah-{step.date.isoformat()}-{step.status}"
+            seen[base] = seen.get(base, 0) + 1
+            anchors.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+        return anchors
+
+    @field_validator("body")
+    @classmethod
+    def _body_names_no_private_person(cls, value: str) -> str:
+        return _no_personal_data(value)
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_name_no_private_person(cls, value: list[Source]) -> list[Source]:
+        problems: list[tuple[Loc, str, Any]] = []
+        for index, source in enumerate(value):
+            found = personal_data(source.title)
+            if found is not None:
+                problems.append(((index, "title"), found.message, source.title))
+        if problems:
+            raise _problems_at("Finding", problems)
+        return value
+
+    @model_validator(mode="after")
+    def _timeline_in_order(self) -> Finding:
+        problems: list[tuple[Loc, str, Any]] = []
+        latest: dt.date | None = None  # the latest date of the steps in order so far
+        for index, step in enumerate(self.timeline):
+            if step.date < self.observed:
+                message = _(
+                    "dated {date}, before the finding was observed ({observed}); the timeline "
+                    "follows the observation"
+                ).format(date=step.date.isoformat(), observed=self.observed.isoformat())
+            elif latest is not None and step.date < latest:
+                message = _(
+                    "dated {date}, before the step above it ({before}); list the timeline "
+                    "oldest first, in the order things happened"
+                ).format(date=step.date.isoformat(), before=latest.isoformat())
+            else:
+                latest = step.date
+                continue
+            problems.append((("timeline", index, "date"), message, step.date.isoformat()))
+        if problems:
+            raise _problems_at("Finding", problems)
         return self
 
 

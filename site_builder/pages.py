@@ -17,7 +17,15 @@ from .charts import Bar, Line, bar_chart
 from .datapackage import data_files
 from .graph import PHASE_LABELS, STATUS_LABELS, SiteGraph, href, region_href
 from .load import Entry
-from .models import CHECKED, COLLECTIONS, CollectionSpec, Reference, Region
+from .models import (
+    CHECKED,
+    COLLECTIONS,
+    FINDING_CATEGORIES,
+    FINDING_STATUSES,
+    CollectionSpec,
+    Reference,
+    Region,
+)
 
 CHANGES_PAGE = "riwayat/index.html"
 PARTICIPATION_PAGE = "partisipasi/index.html"
@@ -73,6 +81,7 @@ def plan_pages(graph: SiteGraph) -> list[Output]:
         Output("offline/index.html", "offline.html"),
         Output("cari/index.html", "search.html"),
     ]
+    outputs.append(Output(FINDINGS_FEED, "findings_feed.xml", _findings_feed_context(graph)))
     for spec in COLLECTIONS.values():
         outputs += [
             Output(href(entry), spec.page_template, _record_context(graph, entry))
@@ -133,6 +142,18 @@ def _with_evaluation(graph: SiteGraph, outputs: list[Output]) -> list[Output]:
         return outputs
     page = Output(path, "evaluation.html", context)
     return [page if o is lessons else o for o in outputs]
+
+
+#: The Atom feed of findings: one entry per step of a finding's follow-up, newest first.
+FINDINGS_FEED = "temuan/feed.xml"
+FINDINGS_FEED_SIZE = 100
+
+
+def _findings_feed_context(graph: SiteGraph) -> Callable[[], dict[str, Any]]:
+    def context() -> dict[str, Any]:
+        return {"steps": graph.finding_steps(FINDINGS_FEED_SIZE)}
+
+    return context
 
 
 def _record_context(graph: SiteGraph, entry: Entry) -> Callable[[], dict[str, Any]]:
@@ -241,6 +262,8 @@ GLOBALS: dict[str, Any] = {
     "region_href": region_href,
     "status_labels": STATUS_LABELS,
     "phase_labels": PHASE_LABELS,
+    "finding_statuses": FINDING_STATUSES,
+    "finding_categories": FINDING_CATEGORIES,
     "collections": COLLECTIONS,
     "checked_levels": CHECKED,
     "data_files": data_files,

@@ -79,6 +79,31 @@ sources: []
 Uraian kampanye dalam Markdown.
 """
 
+FINDING = """\
+---
+title: Judul temuan
+observed: 2024-11-27   # when the team observed it
+regions:
+  - kalimantan-timur   # slugs from content/regions.yaml
+# stage: pemungutan-suara  # the stage it belongs to, from content/stages/
+category: lainnya      # one of the categories listed below
+# politik-uang | netralitas-asn | kampanye-di-luar-jadwal | alat-peraga | logistik
+# data-pemilih | keamanan | hoaks | syarat-pencalonan | penyalahgunaan-wewenang | lainnya
+summary: Satu atau dua kalimat tentang apa yang diamati tim.
+passed_to: []          # bodies it was passed to, e.g. Bawaslu Kaltim
+timeline:              # oldest first; the last status is the finding's current status
+  - date: 2024-11-27
+    status: dilaporkan  # or diteruskan, ditindaklanjuti, selesai, tidak-terbukti, dihentikan
+    note: Apa yang terjadi pada tanggal ini.
+draft: true            # delete this line to publish, once every field is real and sourced
+checked: unchecked     # document | press | unchecked | illustrative
+sources: []
+---
+Uraian temuan dalam Markdown. Sebut lembaga dan pejabat publik dalam jabatannya; jangan
+sebut orang pribadi, pelapor, atau saksi, dan jangan cantumkan NIK, nomor telepon, atau
+alamat surel.
+"""
+
 PAGE = """\
 ---
 title: Judul halaman

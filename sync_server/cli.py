@@ -111,9 +111,9 @@ def token() -> None:
     "--role",
     type=click.Choice(ROLES),
     required=True,
-    help="What the token may edit: admin (campaigns, pages, stages, teams; may also revert "
-    "and start a build), editor (stages, teams) or campaign (campaigns, and their poster "
-    "images). E.g. --role editor.",
+    help="What the token may edit: admin (campaigns, findings, pages, stages, teams; may also "
+    "revert and start a build), editor (findings, stages, teams) or campaign (campaigns, and "
+    "their poster images). E.g. --role editor.",
 )
 @click.option(
     "--expires",

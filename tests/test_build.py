@@ -163,7 +163,7 @@ def test_postponed_stage(scratch_content: Path, write: Writer, tmp_path: Path) -
     assert "Ditunda" in page and "Menunggu putusan." in page
 
 
-THEME_SCRIPTS = ("static/pantau.js", "static/search.js", "search/index.js")
+THEME_SCRIPTS = ("static/pantau.js", "static/search.js", "static/temuan.js", "search/index.js")
 
 XSS = [
     "<script>alert(1)</script>",

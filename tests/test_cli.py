@@ -143,7 +143,8 @@ def test_schema_writes_json_schema(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in (tmp_path / "schema").iterdir())
     assert names == [
-        f"{n}.schema.json" for n in ("campaigns", "pages", "regions", "site", "stages", "teams")
+        f"{n}.schema.json"
+        for n in ("campaigns", "findings", "pages", "regions", "site", "stages", "teams")
     ]
     stage = json.loads((tmp_path / "schema/stages.schema.json").read_text())
     assert stage["properties"]["phase"]["enum"] == ["persiapan", "penyelenggaraan", "pasca"]

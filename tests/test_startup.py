@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from site_builder.models import COLLECTIONS
 from sync_server.protocol import text_hash
 from sync_server.store import NewRevision, Store
 from sync_server.workspace import Workspace
@@ -33,7 +34,7 @@ updated: 2026-11-29T10:00:00+08:00
 Catatan sintetis untuk uji, bukan data Pilkada.
 """
 
-RECORD_FOLDERS = ("stages", "teams", "campaigns", "pages")
+RECORD_FOLDERS = tuple(spec.folder for spec in COLLECTIONS.values())
 
 
 def stage_text(n: int) -> str:
@@ -461,18 +462,22 @@ def test_reconcile_alone_checks_each_file_too(
 def test_a_record_file_that_cannot_be_written_is_served_from_the_database(
     workspace: Workspace, store: Store, content: Path
 ) -> None:
-    path = content / "stages" / "masa-tenang.md"
+    # A stage no other record names: a record served from the database is not on disk while
+    # the folder loads, so records naming it would not load.
+    path = content / "stages" / "pengundian-nomor-urut.md"
     newer = path.read_text().replace("title:", "title: Baru -", 1)
-    staff_saves(store, "masa-tenang", newer)
+    staff_saves(store, "pengundian-nomor-urut", newer)
     path.unlink()
     (path / "sesuatu").mkdir(parents=True)  # a folder where the file should be
 
     loaded = workspace.start()
-    assert loaded.entries["stages"]["masa-tenang"].record.title.startswith("Baru -")
+    assert loaded.entries["stages"]["pengundian-nomor-urut"].record.title.startswith("Baru -")
     assert workspace.problems == {
-        "stages/masa-tenang": "stages/masa-tenang.md cannot be written: a folder is in its "
-        "place; revision 2 is served from the database. Clear the way and restart the server."
+        "stages/pengundian-nomor-urut": "stages/pengundian-nomor-urut.md cannot be written: a "
+        "folder is in its place; revision 2 is served from the database. Clear the way and "
+        "restart the server."
     }
-    assert workspace.obstacle("stages", "masa-tenang", ".md") == (
-        "stages/masa-tenang.md cannot be written: something other than a file is in its place"
+    assert workspace.obstacle("stages", "pengundian-nomor-urut", ".md") == (
+        "stages/pengundian-nomor-urut.md cannot be written: something other than a file is in "
+        "its place"
     )
