@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import deps, models, participation
+from . import deps, participation
 from .charts import Bar, Line, bar_chart
 from .datapackage import data_files
 from .graph import PHASE_LABELS, STATUS_LABELS, SiteGraph, href, region_href
@@ -109,13 +109,10 @@ def _participation_context(graph: SiteGraph) -> Callable[[], dict[str, Any]]:
     return context
 
 
-def _findings_by_status(graph: SiteGraph) -> list[tuple[str, list[Entry]]] | None:
-    """(status, the findings standing at it) in the order a follow-up goes, once the findings
-    collection exists; None before."""
-    if "findings" not in COLLECTIONS:
-        return None
-    statuses = getattr(models, "FINDING_STATUSES", ())
-    found = [(status, graph.findings_with_status(status)) for status in statuses]
+def _findings_by_status(graph: SiteGraph) -> list[tuple[str, list[Entry]]]:
+    """(status, the findings standing at it) in the order a follow-up goes; statuses no
+    finding stands at are left out."""
+    found = [(status, graph.findings_with_status(status)) for status in FINDING_STATUSES]
     return [(status, entries) for status, entries in found if entries]
 
 
