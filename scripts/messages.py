@@ -8,8 +8,8 @@ and ``sync_server`` (extracted with Babel), the notes in the ``pantau new`` skel
 the help of every command and option, and the descriptions of the models' fields (the
 data package's columns).
 After merging, fill in each new ``msgstr`` in ``site_builder/locale/<lang>/LC_MESSAGES/
-pantau.po`` (keep every ``{name}`` placeholder as it is), and delete the entries marked
-obsolete (``#~``).
+pantau.po`` (keep every ``{name}`` placeholder as it is); messages the code no longer
+says are dropped by the merge.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def main() -> int:
         if not args.check:
             catalog.update(template, no_fuzzy_matching=True)
             with path.open("wb") as handle:
-                write_po(handle, catalog, width=100, include_lineno=False, ignore_obsolete=False)
+                write_po(handle, catalog, width=100, include_lineno=False, ignore_obsolete=True)
             catalog = read(path, language)
         found += problems(template, language, catalog)
     for line in found:
