@@ -15,6 +15,7 @@ import os
 import re
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Protocol, TypeVar
@@ -508,13 +509,20 @@ def _cached_record(
 
 
 def load_content(
-    root: Path, cache: RecordCache | None = None, *, publishing: bool = False
+    root: Path,
+    cache: RecordCache | None = None,
+    *,
+    publishing: bool = False,
+    overlay: Mapping[str, Entry | None] | None = None,
 ) -> Content:
     """Load every file under root; raise ContentError listing every problem found.
 
     With a cache, files whose size and modification time are unchanged are taken from it
     instead of being parsed again. With ``publishing`` (``pantau check``), a published record
-    must also be ready for readers: no placeholder left from its skeleton, and a source."""
+    must also be ready for readers: no placeholder left from its skeleton, and a source.
+    ``overlay`` gives records by key ('stages/x') that stand in for their files (None: the
+    record is deleted, whatever the file says), before references are checked: the sync
+    server's revisions whose files could not be written."""
     root = Path(root)
     if not root.is_dir():
         raise ContentError([Problem(str(root), 1, "", _("the content folder does not exist"))])
@@ -612,6 +620,15 @@ def load_content(
             if publishing:
                 problems += publish_problems(spec, entry)
 
+    for key, stand_in in (overlay or {}).items():
+        collection, _sep, slug = key.partition("/")
+        problems = [p for p in problems if not _concerns(p, root, collection, slug)]
+        unreadable.discard(key)
+        invalid = [i for i in invalid if (i.collection, i.slug) != (collection, slug)]
+        if stand_in is None:
+            entries.get(collection, {}).pop(slug, None)
+        else:
+            entries.setdefault(collection, {})[slug] = stand_in
     media = media_files(root / "media", root, problems)
     if site is None:
         site = Site.model_construct()  # only for the references below; never returned
@@ -626,6 +643,12 @@ def load_content(
     if problems:
         raise ContentError(problems)
     return content
+
+
+def _concerns(problem: Problem, root: Path, collection: str, slug: str) -> bool:
+    """Whether a problem is one of the record's own file (which an overlay replaces)."""
+    folder = root / COLLECTIONS[collection].folder
+    return Path(problem.path).parent == folder and Path(problem.path).stem == slug
 
 
 def reference_problems(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from site_builder.errors import ContentError, Problem
 from site_builder.i18n import _
-from site_builder.load import Content, RecordCache, load_content, read_record
+from site_builder.load import Content, Entry, RecordCache, load_content, read_record
 from site_builder.models import COLLECTIONS, is_slug
 from site_builder.readers import READER_EXTENSIONS
 
@@ -79,11 +79,10 @@ class Reconciler:
             unwritten: dict[str, Current] = {}
             self._settings_files()
             candidates = self._reconcile_files(unwritten, validate=False)
-            content = self._load(cache, candidates)
+            overlay = self._stand_ins(unwritten)
+            content = self._load(cache, candidates, overlay)
             self._commit(candidates)
             self._settings_history({"site": content.site_text, "regions": content.regions_text})
-            for current in unwritten.values():
-                content = self._overlay(content, current)
             self.ws.content = content
             return content
 
@@ -218,12 +217,19 @@ class Reconciler:
             return [self.ws.relative(p) for p in exc.problems]
         return []
 
-    def _load(self, cache: RecordCache | None, candidates: list[_Candidate]) -> Content:
-        """Load the folder; while it fails because of files edited by hand (a reference to
-        a record that does not exist, say), refuse those files and load again."""
+    def _load(
+        self,
+        cache: RecordCache | None,
+        candidates: list[_Candidate],
+        overlay: dict[str, Entry | None],
+    ) -> Content:
+        """Load the folder, with the database's revisions standing in for the files that
+        could not be written (so that records naming them load too); while it fails because
+        of files edited by hand (a reference to a record that does not exist, say), refuse
+        those files and load again."""
         while True:
             try:
-                return load_content(self.ws.root, cache)
+                return load_content(self.ws.root, cache, overlay=overlay)
             except ContentError as exc:
                 blamed = [
                     (candidate, [self.ws.relative(p) for p in exc.problems if p.path == path])
@@ -319,16 +325,21 @@ class Reconciler:
             unwritten[key] = current
             self.ws.cannot_write(key, self.ws.name(path), self.ws.why(path, exc), current.revision)
 
-    def _overlay(self, content: Content, current: Current) -> Content:
-        """The database's revision of a record whose file could not be written."""
-        if current.deleted:
-            return content.without(current.collection, current.slug)
-        name = f"{COLLECTIONS[current.collection].folder}/{current.slug}{current.ext}"
-        try:
-            entry = read_record(COLLECTIONS[current.collection], current.slug, current.text, name)
-        except ContentError:
-            return content
-        return content.with_entry(entry)
+    def _stand_ins(self, unwritten: dict[str, Current]) -> dict[str, Entry | None]:
+        """The database's revisions of the records whose files could not be written, by key
+        (None when deleted there); one no longer valid on its own is left out."""
+        found: dict[str, Entry | None] = {}
+        for key, current in unwritten.items():
+            if current.deleted:
+                found[key] = None
+                continue
+            spec = COLLECTIONS[current.collection]
+            name = f"{spec.folder}/{current.slug}{current.ext}"
+            try:
+                found[key] = read_record(spec, current.slug, current.text, name)
+            except ContentError:
+                continue
+        return found
 
 
 def _is_utf8(path: Path) -> bool:

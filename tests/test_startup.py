@@ -481,3 +481,27 @@ def test_a_record_file_that_cannot_be_written_is_served_from_the_database(
         "stages/pengundian-nomor-urut.md cannot be written: something other than a file is in "
         "its place"
     )
+
+
+def test_a_record_served_from_the_database_still_counts_for_those_that_name_it(
+    workspace: Workspace, store: Store, content: Path
+) -> None:
+    """A finding names the stage masa-tenang: with the stage's file blocked, the server still
+    starts, serving the stage from the database, and the finding that names it loads."""
+    named_by = [
+        path.name
+        for path in (content / "findings").glob("*.md")
+        if "masa-tenang" in path.read_text(encoding="utf-8")
+    ]
+    assert named_by, "the test needs a record that names masa-tenang"
+    path = content / "stages" / "masa-tenang.md"
+    newer = path.read_text().replace("title:", "title: Baru -", 1)
+    staff_saves(store, "masa-tenang", newer)
+    path.unlink()
+    (path / "sesuatu").mkdir(parents=True)  # a folder where the file should be
+
+    loaded = workspace.start()
+    assert loaded.entries["stages"]["masa-tenang"].record.title.startswith("Baru -")
+    assert {p.name for p in (content / "findings").glob("*.md")} >= set(named_by)
+    assert all(Path(name).stem in loaded.entries["findings"] for name in named_by)
+    assert list(workspace.problems) == ["stages/masa-tenang"]
