@@ -38,13 +38,12 @@ from .models import (
     check_order,
     checked_without_sources,
     is_slug,
-    normalise_url,
-    normalise_url_with_reasons,
-    personal_data,
     reserved_slugs,
     stage_without_dates,
 )
+from .privacy import personal_data
 from .readers import READER_EXTENSIONS, Loc, Parsed, parse_record, parse_yaml, split_front_matter
+from .urls import normalise_url, normalise_url_with_reasons
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -25,9 +25,10 @@ import jsonschema
 import pytest
 
 from site_builder.build import BuildResult, build, verify_build
-from site_builder.models import COLLECTIONS, personal_data, writable
+from site_builder.models import COLLECTIONS, writable
 from site_builder.offline import SEARCH_PATH
 from site_builder.preview import make_server
+from site_builder.privacy import personal_data
 
 from .conftest import VOTING_DAY, write_scratch
 from .test_data_package import validate_package

@@ -16,7 +16,8 @@ from pydantic import ValidationError
 
 from site_builder.build import build
 from site_builder.load import load_content
-from site_builder.models import Source, normalise_url, normalise_url_with_reasons
+from site_builder.models import Source
+from site_builder.urls import normalise_url, normalise_url_with_reasons
 
 from .conftest import CONTENT, VOTING_DAY, Writer
 
