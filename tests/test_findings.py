@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -25,7 +26,8 @@ import jsonschema
 import pytest
 
 from site_builder.build import BuildResult, build, verify_build
-from site_builder.models import COLLECTIONS, writable
+from site_builder.load import load_content
+from site_builder.models import COLLECTIONS, FINDING_CATEGORIES, FINDING_STATUSES, writable
 from site_builder.offline import SEARCH_PATH
 from site_builder.preview import make_server
 from site_builder.privacy import personal_data
@@ -222,6 +224,26 @@ def test_the_home_page_counts_findings_by_status(site: BuildResult) -> None:
     assert 'href="temuan/index.html#status-selesai"><strong>1</strong> selesai' in html
     assert "status-dilaporkan" not in html  # no finding stands there now
     assert 'href="temuan/index.html"' in html
+
+
+def test_the_findings_page_charts_status_and_category_with_a_text_table(site: BuildResult) -> None:
+    """Both charts are drawn from the records: each has a title, a description and a table
+    whose figures are the counts of the findings themselves."""
+    html = page(site, "temuan/index.html")
+    findings = [e.record for e in load_content(site.out.parent / "content").records("findings")]
+    for chart, key, labels in (
+        ("grafik-temuan-status", "current_status", FINDING_STATUSES),
+        ("grafik-temuan-kategori", "category", FINDING_CATEGORIES),
+    ):
+        figure = html.split(f'id="{chart}"', 1)[1].split("</figure>", 1)[0]
+        assert f'<title id="{chart}-judul">' in figure and f'<desc id="{chart}-uraian">' in figure
+        cells = re.findall(r'<th scope="row">(.*?)</th>\s*<td[^>]*>(\d+)</td>', figure)
+        table = {re.sub(r"<[^>]+>", "", label): count for label, count in cells}
+        expected: dict[str, str] = {}
+        for record in findings:
+            label = labels[getattr(record, key)]
+            expected[label] = str(int(expected.get(label, "0")) + 1)
+        assert table == expected, (chart, table)
 
 
 # personal data and order -------------------------------------------------------------------
