@@ -757,8 +757,10 @@ def test_each_role_writes_exactly_its_collections(
         ("admin", "teams"),
         ("admin", "campaigns"),
         ("admin", "pages"),
+        ("admin", "findings"),
         ("editor", "stages"),
         ("editor", "teams"),
+        ("editor", "findings"),
         ("campaign", "campaigns"),
     }
 
@@ -858,7 +860,14 @@ def test_an_anonymous_reader_gets_the_published_site_and_nothing_else(
         ):
             assert anonymous.get(path).status_code == 404, path
         health = anonymous.get("/api/health").json()
-        assert set(health) == {"status", "last_seq", "live_build", "problems", "notices"}
+        assert set(health) == {
+            "status",
+            "last_seq",
+            "live_build",
+            "problems",
+            "notices",
+            "pinned",
+        }
 
 
 def test_a_new_data_folder_is_readable_by_its_owner_only(tmp_path: Path) -> None:
