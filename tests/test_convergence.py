@@ -100,7 +100,9 @@ def test_copies_converge_and_no_edit_is_lost(
                     resolve(copy)
                     copy.push()
                     for (who, record, _), marker in list(pending.items()):
-                        if who == index:
+                        # An edit the server refused as a conflict stays this person's own,
+                        # unpushed: announced to them, theirs to keep or to overwrite.
+                        if who == index and f"stages/{slugs[record]}" not in copy.state.conflicts:
                             must_survive.append((slugs[record], marker))
                             del pending[(who, record, _)]
                 else:
