@@ -490,7 +490,8 @@ class RecordCache(Protocol):
         """The digest and model data stored for this file, if the file is unchanged."""
 
     def put(self, path: Path, entry: Entry) -> None:
-        """Keep a record that was just read (only files old enough to trust are kept)."""
+        """Keep a record that was just read (one whose file is too recent for its time to be
+        trusted is kept with its digest, and reused only while the text is the same)."""
 
 
 def _cached_record(

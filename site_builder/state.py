@@ -41,6 +41,9 @@ FORMAT = "pantau-state-3"
 #: Files changed this recently are parsed again next time: their modification time may not yet
 #: tell two edits apart on a coarse-grained filesystem.
 TRUST_AFTER_SECONDS = 2.0
+#: The modification time kept for a record read while its file was that recent: the next
+#: build compares the file's text with the kept digest instead of trusting its time.
+UNTRUSTED_TIME = -1
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -245,7 +248,18 @@ class State:
             stat = os.stat(name)
         except OSError:
             return None
-        if (stat.st_mtime_ns, stat.st_size) != found[:2]:
+        if found[0] == UNTRUSTED_TIME:
+            # Kept while the file was too recent for its time to be trusted: it is the same
+            # file only if its text is (reading and hashing costs far less than parsing).
+            try:
+                text = Path(name).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                return None
+            if hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest() != found[2]:
+                return None
+            trusted = stat.st_mtime_ns / 1e9 <= time.time() - TRUST_AFTER_SECONDS
+            found = (stat.st_mtime_ns if trusted else UNTRUSTED_TIME, *found[1:])
+        elif (stat.st_mtime_ns, stat.st_size) != found[:2]:
             return None
         self._new_records[name] = found
         return found[2], json.loads(found[3])
@@ -258,10 +272,10 @@ class State:
             stat = os.stat(name)
         except OSError:
             return
-        if stat.st_mtime_ns / 1e9 > time.time() - TRUST_AFTER_SECONDS:
-            return
+        recent = stat.st_mtime_ns / 1e9 > time.time() - TRUST_AFTER_SECONDS
         data = json.dumps(entry.data.model_dump(mode="json"), ensure_ascii=False)
-        self._new_records[name] = (stat.st_mtime_ns, stat.st_size, entry.digest, data)
+        when = UNTRUSTED_TIME if recent else stat.st_mtime_ns
+        self._new_records[name] = (when, stat.st_size, entry.digest, data)
 
     # writing ------------------------------------------------------------------------------
 

@@ -968,3 +968,27 @@ def test_a_template_added_beside_other_overrides_is_used(
     write("templates/team.html", team.replace("<h1>", '<h1 class="diganti">'))
     result = build(scratch_content, out, today=VOTING_DAY)
     assert '<h1 class="diganti">' in result.files["tim/keamanan/index.html"].decode()
+
+
+def test_a_record_read_while_recent_is_reused_only_while_its_text_is_the_same(
+    scratch_content: Path, tmp_path: Path
+) -> None:
+    """Files written a moment ago are kept with their text's digest: the next build reuses
+    an unchanged one without parsing it, and sees an edit that kept the file's size and
+    modification time (which a time-based check alone would miss)."""
+    from site_builder.state import UNTRUSTED_TIME, State, state_path
+
+    out = tmp_path / "public"
+    build(scratch_content, out, today=VOTING_DAY)  # the files are seconds old: not trusted
+    stage = scratch_content / "stages" / "pemungutan-suara.md"
+    kept = State(state_path(out))._records[str(stage)]
+    assert kept[0] == UNTRUSTED_TIME
+    before = stage.stat()
+    text = stage.read_text(encoding="utf-8")
+    edited = text.replace("summary: Hari", "summary: Hali", 1)
+    assert edited != text and len(edited) == len(text)
+    stage.write_text(edited, encoding="utf-8")
+    os.utime(stage, ns=(before.st_atime_ns, before.st_mtime_ns))  # same size, same time
+    result = build(scratch_content, out, today=VOTING_DAY)
+    assert "Hali pemungutan suara" in result.files["tahapan/pemungutan-suara/index.html"].decode()
+    verify_build(scratch_content, out, VOTING_DAY)
