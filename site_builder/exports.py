@@ -113,34 +113,46 @@ def _root(table: Table) -> Table:
     return table
 
 
+#: Between one record's lines of each table in the fragment that holds them all (a control
+#: character, which no record's fields can hold: the reader refuses them).
+TABLE_SEPARATOR = "\x1e"
+
+
+def _record_lines(root: Table, data: dict[str, Any]) -> str:
+    """The CSV lines one record (or region) gives each table of ``root``, in walk order."""
+    found = rows(root, data)
+    pieces = [csv_lines(t.header, found[t.name]) for t in root.walk()]
+    assert not any(TABLE_SEPARATOR in piece for piece in pieces)
+    return TABLE_SEPARATOR.join(pieces)
+
+
 def table_csv(graph: SiteGraph, table: Table) -> bytes:
-    """data/<table>.csv: a header line, then the rows each record gives the table, made once
-    per record and kept while what it read is unchanged."""
+    """data/<table>.csv: a header line, then the rows each record gives the table. A
+    record's lines for every table of its collection are made at once, in one fragment kept
+    while what it read is unchanged, so a record is turned into rows once, not once per
+    table."""
     root = _root(table)
-    header = table.header
+    place = [t.name for t in root.walk()].index(table.name)
     if root.name == "regions":
         # The region is looked up again inside the fragment, so that the fragment itself
         # records that it read the regions (a captured object would read nothing).
-        lines = [
+        made = [
             graph.fragments.get(
-                ("csv", table.name, "regions/" + region.slug),
-                lambda i=index: csv_lines(
-                    header, rows(root, region_row(graph, graph.regions[i]))[table.name]
-                ),
+                ("csv", "regions/" + region.slug),
+                lambda i=index: _record_lines(root, region_row(graph, graph.regions[i])),
             )
             for index, region in enumerate(graph.regions)
         ]
     else:
-        lines = [
+        made = [
             graph.fragments.get(
-                ("csv", table.name, e.key),
-                lambda e=e: csv_lines(
-                    header, rows(root, record_row(graph, e, body=False))[table.name]
-                ),
+                ("csv", e.key),
+                lambda e=e: _record_lines(root, record_row(graph, e, body=False)),
             )
             for e in graph.listed(root.name)
         ]
-    return (",".join(header) + "\n" + "".join(lines)).encode("utf-8")
+    lines = [piece.split(TABLE_SEPARATOR)[place] for piece in made]
+    return (",".join(table.header) + "\n" + "".join(lines)).encode("utf-8")
 
 
 def export_schema(collection: str, *, whole: bool) -> dict[str, Any]:
