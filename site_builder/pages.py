@@ -130,7 +130,7 @@ def _with_evaluation(graph: SiteGraph, outputs: list[Output]) -> list[Output]:
         teams = graph.listed("teams")
         return {
             "entry": values.get("entry"),
-            "teams": [(team, graph.backlinks("stages", "divisions", team.slug)) for team in teams],
+            "teams": teams,
             "headlines": participation.headlines(rows),
             "findings": _findings_by_status(graph),
         }
