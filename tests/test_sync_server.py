@@ -39,6 +39,7 @@ def tokens(server: ServerProcess) -> dict[str, str]:
     store.close()
     return found
 
+
 #: What a published record needs besides its fields (a draft needs none).
 SOURCES = "sources:\n  - title: Sumber uji\n    url: https://example.org/sumber\n"
 
