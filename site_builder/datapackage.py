@@ -334,8 +334,7 @@ def model_texts() -> list[str]:
     for table in all_tables():
         texts.append(table.description)
         texts += [column.description for column in table.columns]
-    seen: set[str] = set()
-    return [t for t in texts if not (t in seen or seen.add(t))]  # type: ignore[func-returns-value]
+    return list(dict.fromkeys(texts))
 
 
 PACKAGE_DESCRIPTION = (

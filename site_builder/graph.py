@@ -284,11 +284,15 @@ class SiteGraph:
         first."""
         return self.query("finding-status", status)  # type: ignore[no-any-return]
 
+    def findings_by_status(self) -> list[tuple[str, list[Entry]]]:
+        """(status, the findings standing at it) for every status that has one, in the order
+        a follow-up goes."""
+        found = [(status, self.findings_with_status(status)) for status in FINDING_STATUSES]
+        return [(status, entries) for status, entries in found if entries]
+
     def finding_counts(self) -> list[tuple[str, int]]:
-        """(status, how many findings stand at it) for every status that has one, in the
-        order a follow-up goes."""
-        counts = [(status, len(self.findings_with_status(status))) for status in FINDING_STATUSES]
-        return [(status, count) for status, count in counts if count]
+        """(status, how many findings stand at it), as ``findings_by_status``."""
+        return [(status, len(entries)) for status, entries in self.findings_by_status()]
 
     def finding_stages(self) -> list[Entry]:
         """The stages that findings name, in the schedule's order."""

@@ -109,13 +109,6 @@ def _participation_context(graph: SiteGraph) -> Callable[[], dict[str, Any]]:
     return context
 
 
-def _findings_by_status(graph: SiteGraph) -> list[tuple[str, list[Entry]]]:
-    """(status, the findings standing at it) in the order a follow-up goes; statuses no
-    finding stands at are left out."""
-    found = [(status, graph.findings_with_status(status)) for status in FINDING_STATUSES]
-    return [(status, entries) for status, entries in found if entries]
-
-
 def _with_evaluation(graph: SiteGraph, outputs: list[Output]) -> list[Output]:
     """The plan with the evaluation page: the page record 'evaluasi' (the team's lessons,
     content/pages/evaluasi.md), once published, is rendered by the evaluation template with the
@@ -132,7 +125,7 @@ def _with_evaluation(graph: SiteGraph, outputs: list[Output]) -> list[Output]:
             "entry": values.get("entry"),
             "teams": teams,
             "headlines": participation.headlines(rows),
-            "findings": _findings_by_status(graph),
+            "findings": graph.findings_by_status(),
         }
 
     if lessons is None:
