@@ -17,6 +17,7 @@ from site_builder.progress import Reporter
 from .auth import ROLES, create_token, revoke_token, token_status
 
 if TYPE_CHECKING:
+    from .client import SyncClient
     from .store import Store
 
 data_option = click.option(
@@ -423,7 +424,9 @@ def sync_status(content_dir: Path) -> None:
         click.echo(line)
 
 
-def _client(content_dir: Path, server: str | None, token_file: Path | None, report: Reporter):  # type: ignore[no-untyped-def]
+def _client(
+    content_dir: Path, server: str | None, token_file: Path | None, report: Reporter
+) -> SyncClient:
     from .client import SyncClient
 
     if not server:
@@ -467,6 +470,19 @@ def sync_push(content_dir: Path, server: str | None, token_file: Path | None) ->
         )
 
 
+def _pull_with_images(
+    folder: Path, server: str | None, token_file: Path | None
+) -> tuple[SyncClient, int, int]:
+    """Apply the server's changes to ``folder``, then fetch the images its campaigns name
+    and lack: the client (closed), how many changes were applied and images fetched."""
+    with progress() as report:
+        client = _client(folder, server, token_file, report)
+        try:
+            return client, client.pull(), client.fetch_media()
+        finally:
+            client.close()
+
+
 @sync.command("pull")
 @content_option
 @server_option
@@ -479,13 +495,7 @@ def sync_pull(content_dir: Path, server: str | None, token_file: Path | None) ->
     Example:
         pantau sync pull --content content --server http://127.0.0.1:8000
     """
-    with progress() as report:
-        client = _client(content_dir, server, token_file, report)
-        try:
-            applied = client.pull()
-            media = client.fetch_media()
-        finally:
-            client.close()
+    client, applied, media = _pull_with_images(content_dir, server, token_file)
     fetched = ngettext("{count} image downloaded.", "{count} images downloaded.", media)
     click.echo(
         _("{count} change(s) applied; at sequence {seq}.").format(
@@ -517,13 +527,7 @@ def sync_clone(server: str | None, token_file: Path | None, folder: Path) -> Non
                 "'pantau sync pull --content {folder}' to update a copy"
             ).format(folder=folder)
         )
-    with progress() as report:
-        client = _client(folder, server, token_file, report)
-        try:
-            applied = client.pull()
-            media = client.fetch_media()
-        finally:
-            client.close()
+    client, applied, media = _pull_with_images(folder, server, token_file)
     click.echo(
         _("cloned {files} file(s) and {images} image(s) into {folder}; at sequence {seq}.").format(
             files=applied, images=media, folder=folder, seq=client.state.last_seq
