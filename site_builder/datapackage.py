@@ -13,6 +13,7 @@ catalogue) and English.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import inspect
 import types
 import typing
@@ -276,9 +277,13 @@ def _doc(model: type[BaseModel]) -> str:
     return inspect.cleandoc(model.__doc__ or model.__name__).split("\n\n")[0].replace("\n", " ")
 
 
-def all_tables() -> list[Table]:
-    """Every table, the record tables first, each followed by the tables of its lists."""
-    return [t for root in (*map(record_tables, EXPORTED), region_tables()) for t in root.walk()]
+@functools.cache
+def all_tables() -> tuple[Table, ...]:
+    """Every table, the record tables first, each followed by the tables of its lists (made
+    once: they follow from the models alone)."""
+    return tuple(
+        t for root in (*map(record_tables, EXPORTED), region_tables()) for t in root.walk()
+    )
 
 
 def _value(data: Any, path: tuple[str, ...]) -> Any:

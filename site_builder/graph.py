@@ -188,6 +188,8 @@ class SiteGraph:
     memo: Memo = field(default_factory=Memo, compare=False, repr=False)
     #: Query answers of this build (queries note their own key, never what they read).
     answers: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
+    #: Each record's status on the build date (queries, pages and fingerprints all ask).
+    statuses: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     # lists ----------------------------------------------------------------------------------
 
@@ -339,8 +341,11 @@ class SiteGraph:
 
     def status_now(self, entry: Entry) -> str:
         """A stage's (or a dated campaign's) status on the build date, noting nothing."""
-        window = self._windows().get(entry.slug) if entry.collection == "stages" else None
-        return stage_status(entry.data, self.build_date, window)
+        found = self.statuses.get(entry.key)
+        if found is None:
+            window = self._windows().get(entry.slug) if entry.collection == "stages" else None
+            found = self.statuses[entry.key] = stage_status(entry.data, self.build_date, window)
+        return found
 
     def window(self, entry: Entry) -> Window:
         """A stage's (first, last) day, worked out for stages that follow another."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 import shutil
@@ -80,10 +79,6 @@ def start_services(svc: Services) -> None:
     svc.workspace.start(cache=svc.publisher.engine.state)
     svc.publisher.start()
     svc.publisher.request("startup")
-    # What start-up loaded lives as long as the process: keep it out of the garbage
-    # collector's full scans (once; objects released later are still freed).
-    gc.collect()
-    gc.freeze()
     svc.ready.set()
 
 
