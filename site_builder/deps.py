@@ -97,6 +97,10 @@ class Memo:
 Kept = tuple[Any, tuple[tuple[str, str], ...]]
 
 
+#: A fragment the last build used, with the keys it read.
+Trusted = tuple[Kept, frozenset[str]]
+
+
 class KeptLookup(Protocol):
     def get(self, key: Hashable, /) -> Kept | None: ...
 
@@ -106,32 +110,65 @@ class Fragments:
     everything they read is unchanged: within one build, and across builds of one process.
 
     A kept piece is valid only when the fingerprint of every key it read is the same now, so
-    its key need only name the piece, not everything it depends on."""
+    its key need only name the piece, not everything it depends on.
 
-    def __init__(self, kept: KeptLookup | None = None) -> None:
+    ``trusted`` holds the pieces the last build (in this process) used, with the keys each
+    read: each was valid then, so it still is unless one of its keys is among ``changed``
+    (the keys whose fingerprint differs from the last build's). That is one set operation
+    instead of a fingerprint per key, which on a list of thousands of records is most of
+    the work; until ``changed`` is set, trusted pieces are checked like any other."""
+
+    def __init__(
+        self,
+        kept: KeptLookup | None = None,
+        trusted: dict[Hashable, Trusted] | None = None,
+    ) -> None:
         self.kept: KeptLookup = kept if kept is not None else {}
+        self.trusted: dict[Hashable, Trusted] = trusted if trusted is not None else {}
+        self.changed: frozenset[str] | None = None
         self.used: dict[Hashable, Kept] = {}
+        self.keysets: dict[Hashable, frozenset[str]] = {}
         self.made: set[Hashable] = set()
         self.fingerprint: Callable[[str], str] = lambda key: ""
 
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
         found = self.used.get(key)
-        if found is None:
-            old = self.kept.get(key)
-            if old is not None and all(self.fingerprint(k) == fp for k, fp in old[1]):
-                found = old
+        if found is not None:
+            keys = self.keysets[key]
+        else:
+            trusted = self.trusted.get(key)
+            changed = self.changed
+            if trusted is not None and changed is not None and changed.isdisjoint(trusted[1]):
+                found, keys = trusted
             else:
-                with recording() as keys:
-                    value = make()
-                found = (value, tuple((k, self.fingerprint(k)) for k in sorted(keys)))
-                self.made.add(key)
+                found = self._checked(key, trusted[0] if trusted else None, make)
+                keys = frozenset(k for k, _ in found[1])
             self.used[key] = found
-        note_all({k for k, _ in found[1]})
+            self.keysets[key] = keys
+        note_all(keys)
         return found[0]  # type: ignore[no-any-return]
+
+    def _checked(self, key: Hashable, trusted: Kept | None, make: Callable[[], Any]) -> Kept:
+        """The kept piece if the fingerprints of what it read are the same now, else a new
+        one."""
+        fingerprint = self.fingerprint
+        for old in (trusted, self.kept.get(key) if trusted is None else None):
+            if old is not None and all(fingerprint(k) == fp for k, fp in old[1]):
+                return old
+        with recording() as keys:
+            value = make()
+        self.made.add(key)
+        return (value, tuple((k, fingerprint(k)) for k in sorted(keys)))
 
     def adopt(self, made: dict[Hashable, Kept]) -> None:
         """Take fragments made elsewhere (by a render worker) as made by this build."""
         for key, kept in made.items():
             if key not in self.used:
                 self.used[key] = kept
+                self.keysets[key] = frozenset(k for k, _ in kept[1])
                 self.made.add(key)
+
+    def remembered(self) -> dict[Hashable, Trusted]:
+        """The pieces this build used, with their keys: the next build's ``trusted``."""
+        keysets = self.keysets
+        return {key: (kept, keysets[key]) for key, kept in self.used.items()}

@@ -13,7 +13,9 @@ process benefits, and it is trusted only for the folder it describes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
 import json
 import os
@@ -21,12 +23,12 @@ import sys
 import time
 import uuid
 import zlib
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import offline
-from .deps import Fragments
+from .deps import Fragments, Trusted
 from .graph import QUERIES, History
 from .i18n import _
 from .load import Content
@@ -57,6 +59,30 @@ class Fingerprints:
         if found is None:
             found = self._known[key] = self._compute(key)
         return found
+
+    def changed(self, before: dict[str, str]) -> frozenset[str]:
+        """The keys whose fingerprint now differs from the one in ``before``."""
+        self._prime()
+        known, compute = self._known.get, self.__call__
+        return frozenset(k for k, fp in before.items() if (known(k) or compute(k)) != fp)
+
+    def _prime(self) -> None:
+        """The fingerprints of every record's text and history, in one pass: a large site has
+        tens of thousands of such keys, and one call each costs more than the rest of a
+        small change's build."""
+        graph = self.plan.graph
+        history = graph.changes
+        times = history.times if history else {}
+        revisions = history.revisions if history else {}
+        known = self._known
+        for entries in graph.content.entries.values():
+            for entry in entries.values():
+                key = entry.key
+                known["r:" + key] = entry.digest
+                if history is not None:
+                    when = times.get(key)
+                    known["h:time:" + key] = when.isoformat() if when is not None else "-"
+                    known["h:rev:" + key] = str(revisions.get(key))
 
     def _compute(self, key: str) -> str:
         graph = self.plan.graph
@@ -119,8 +145,13 @@ class Engine:
 
     def __init__(self, state: State | Path | None) -> None:
         self.state = state if isinstance(state, State) else State(state)
-        self._memory: dict[Hashable, Kept] = {}
-        self._pending: tuple[dict[str, str], dict[Hashable, Kept]] = ({}, {})
+        #: The fragments the last committed build used (see ``deps.Fragments.trusted``).
+        self._memory: dict[Hashable, Trusted] = {}
+        self._pending: tuple[dict[str, str], dict[Hashable, Kept], dict[Hashable, Trusted]] = (
+            {},
+            {},
+            {},
+        )
 
     def render(
         self,
@@ -142,26 +173,27 @@ class Engine:
         ``look_for_missing``, files deleted from ``previous`` by someone else go unnoticed (a
         server that alone writes its folders saves a look at every file). ``progress`` hears
         how many outputs are rendered (see ``site_builder.progress``)."""
-        with offline.ZipParts(stage.parent / f"{stage.name}.zip-parts") as parts:
+        with (
+            _frozen_heap(),
+            contextlib.ExitStack() as cleanup,
+            offline.ZipParts(stage.parent / f"{stage.name}.zip-parts") as parts,
+        ):
             started = time.perf_counter()
             state = self.state
             state.load()  # a state whose tables cannot be read describes nothing
             incremental = not full and state.describes(previous)
             old = state.outputs if incremental else {}
-            if not incremental:
-                self._memory = {}
-            kept = state.fragments(self._memory) if incremental else self._memory
-            fragments = Fragments(kept)
+            fragments = (
+                Fragments(state.fragments(), self._memory) if incremental else Fragments()
+            )
             plan = make_plan(content, today, history, fragments)
+            cleanup.callback(_release, plan)
             fingerprint = Fingerprints(plan)
             fragments.fingerprint = fingerprint
             # Every output that read a key whose fingerprint changed is rendered again; the rest
             # is as the last build left it.
-            changed_keys = (
-                {k for k, fp in state.keys.items() if fingerprint(k) != fp}
-                if incremental
-                else set()
-            )
+            changed_keys = fingerprint.changed(state.keys) if incremental else frozenset()
+            fragments.changed = changed_keys
             paths = {o.path for o in plan.outputs} | set(offline.FINAL)
             # A file someone deleted from the output folder is made and written again.
             missing = (
@@ -291,8 +323,7 @@ class Engine:
             checked = {k: fingerprint(k) for o in changed.values() for k in o.keys}
             checked.update((k, fingerprint(k)) for k in changed_keys)
             made_fragments = {k: fragments.used[k] for k in fragments.made}
-            self._memory = fragments.used
-            self._pending = (checked, made_fragments)
+            self._pending = (checked, made_fragments, fragments.remembered())
             return Changes(
                 stage=stage,
                 full=not incremental,
@@ -308,11 +339,39 @@ class Engine:
 
     def commit(self, changes: Changes) -> None:
         """Remember a build once its files are in place (a failed build is never committed)."""
-        keys, fragments = self._pending
+        keys, fragments, memory = self._pending
         self.state.save(
             changes.meta, changes.outputs, changes.removed, keys, fragments, replace=changes.full
         )
-        self._pending = ({}, {})
+        # Only now: the pieces are valid for the fingerprints this build saved (a build that
+        # failed after rendering saved none, and its pieces are never trusted).
+        self._memory = memory
+        self._pending = ({}, {}, {})
+
+
+@contextlib.contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Keep what exists before a build (the content, the kept state) out of the garbage
+    collector's scans while it renders: on a large site each full scan of it cost more than
+    rendering one page. Everything is handed back to the collector afterwards, so what the
+    build releases is still freed."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _release(plan: SitePlan) -> None:
+    """Break the links that make a finished build's plan a reference cycle (its template
+    helpers name the plan; its graph's fragments name it through their fingerprints), so it
+    is freed at once rather than left for a full scan of the garbage collector."""
+    plan.context = {}
+    plan.graph.fragments.fingerprint = _unknown
+
+
+def _unknown(key: str) -> str:
+    return "?"
 
 
 class _Counter:

@@ -110,18 +110,16 @@ def _decode(text: str) -> Any:
 
 
 class KeptFragments:
-    """Fragments kept by earlier builds: those of this process in memory, else those of the
-    state file (read in one query the first time one is asked for)."""
+    """Fragments kept by earlier builds in the state file (read in one query the first time
+    one is asked for)."""
 
-    def __init__(self, db: sqlite3.Connection | None, memory: dict[Hashable, Kept]) -> None:
+    def __init__(self, db: sqlite3.Connection | None) -> None:
         self._db = db
-        self._memory = memory
         self._stored: dict[str, tuple[str, str]] | None = None
 
     def get(self, key: Hashable) -> Kept | None:
-        found = self._memory.get(key)
-        if found is not None or self._db is None:
-            return found
+        if self._db is None:
+            return None
         if self._stored is None:
             try:
                 rows = self._db.execute("SELECT key, value, deps FROM fragments")
@@ -234,12 +232,12 @@ class State:
         """The folders whose files the last build read: the content and the theme."""
         return [content_root, *(Path(d) for d in json.loads(self.meta.get("dirs", "[]")))]
 
-    def fragments(self, memory: dict[Hashable, Kept]) -> KeptFragments:
-        return KeptFragments(self._db, memory)
+    def fragments(self) -> KeptFragments:
+        return KeptFragments(self._db)
 
     # the record cache (see load.RecordCache) --------------------------------------------
 
-    def get(self, path: Path) -> tuple[str, dict[str, Any]] | None:
+    def get(self, path: Path) -> tuple[str, str] | None:
         name = str(path)
         found = self._records.get(name)
         if found is None:
@@ -262,7 +260,7 @@ class State:
         elif (stat.st_mtime_ns, stat.st_size) != found[:2]:
             return None
         self._new_records[name] = found
-        return found[2], json.loads(found[3])
+        return found[2], found[3]
 
     def put(self, path: Path, entry: Entry) -> None:
         name = str(path)
@@ -273,7 +271,7 @@ class State:
         except OSError:
             return
         recent = stat.st_mtime_ns / 1e9 > time.time() - TRUST_AFTER_SECONDS
-        data = json.dumps(entry.data.model_dump(mode="json"), ensure_ascii=False)
+        data = entry.data.model_dump_json()
         when = UNTRUSTED_TIME if recent else stat.st_mtime_ns
         self._new_records[name] = (when, stat.st_size, entry.digest, data)
 
