@@ -28,6 +28,7 @@ from .i18n import _
 from .messages import field_name, problems_from
 from .models import (
     COLLECTIONS,
+    KEPT,
     MAX_SLUG,
     CollectionSpec,
     Image,
@@ -160,7 +161,10 @@ def url_paths(model: type[BaseModel]) -> tuple[UrlPath, ...]:
 def _paths_in(hint: Any) -> list[UrlPath]:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is Annotated:
-        if any(isinstance(m, AfterValidator) and m.func is normalise_url for m in args[1:]):
+        if any(
+            isinstance(m, AfterValidator) and getattr(m.func, "check", None) is normalise_url
+            for m in args[1:]
+        ):
             return [()]
         return _paths_in(args[0])
     if origin in (typing.Union, types.UnionType):
@@ -442,15 +446,31 @@ def _load_settings(root: Path, filename: str, model: type[M]) -> tuple[M, str, P
 
 def record_files(folder: Path) -> list[Path]:
     """The files of a collection folder, hidden files left out, in a stable order."""
-    if not folder.is_dir():
+    return [path for path, _link in _record_files(folder)]
+
+
+def _record_files(folder: Path) -> list[tuple[Path, bool]]:
+    """record_files, each with whether it is a symbolic link (told by the directory listing
+    itself: on a large site a look at every file costs more than reading the cache)."""
+    try:
+        with os.scandir(folder) as listing:
+            found = [
+                (Path(item.path), item.is_symlink())
+                for item in listing
+                if not item.name.startswith(".") and item.is_file()
+            ]
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file())
+    return sorted(found)
 
 
-def outside_link(path: Path, root: Path) -> Problem | None:
+def outside_link(path: Path, root: Path, is_link: bool | None = None) -> Problem | None:
     """A symbolic link that leads out of the content folder: refused, so nothing outside the
-    folder (a key, /etc/passwd) can be published into the site or its zip."""
-    if not path.is_symlink() or path.resolve().is_relative_to(root.resolve()):
+    folder (a key, /etc/passwd) can be published into the site or its zip. ``is_link`` says
+    whether it is a link, if known already."""
+    if is_link is None:
+        is_link = path.is_symlink()
+    if not is_link or path.resolve().is_relative_to(root.resolve()):
         return None
     return outside_link_problem(path)
 
@@ -486,8 +506,8 @@ def media_files(media_root: Path, root: Path, problems: list[Problem]) -> frozen
 class RecordCache(Protocol):
     """Validated records kept between runs, so an unchanged file is not parsed again."""
 
-    def get(self, path: Path) -> tuple[str, dict[str, Any]] | None:
-        """The digest and model data stored for this file, if the file is unchanged."""
+    def get(self, path: Path) -> tuple[str, str] | None:
+        """The digest and model data (JSON) stored for this file, if the file is unchanged."""
 
     def put(self, path: Path, entry: Entry) -> None:
         """Keep a record that was just read (one whose file is too recent for its time to be
@@ -502,7 +522,7 @@ def _cached_record(
         return None
     digest, data = found
     try:
-        record = spec.model.model_validate(data)
+        record = spec.model.model_validate_json(data, context=KEPT)
     except ValidationError:
         return None  # written by another version of the models: read the file instead
     return Entry(spec.name, path.stem, name, record, known_digest=digest)
@@ -558,9 +578,9 @@ def load_content(
     invalid: list[Invalid] = []
     for spec in COLLECTIONS.values():
         entries[spec.name] = {}
-        for path in record_files(root / spec.folder):
+        for path, is_link in _record_files(root / spec.folder):
             name = str(path)
-            link = outside_link(path, root)
+            link = outside_link(path, root, is_link)
             if link is not None:
                 problems.append(link)
                 unreadable.add(f"{spec.name}/{path.stem}")

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from . import skeletons
@@ -77,10 +85,27 @@ def _plausible(value: Any) -> Any:
 
 Day = Annotated[dt.date, AfterValidator(_plausible)]
 Moment = Annotated[dt.datetime, AfterValidator(_plausible)]
+#: The validation context of data this program validated before (the build's record cache):
+#: checks that cannot fail on it again, and normalisations already applied, are skipped.
+KEPT = {"kept": True}
+
+
+def _unless_kept(check: Callable[[str], str]) -> Callable[[str, ValidationInfo], str]:
+    """A field check that data validated before (see ``KEPT``) skips."""
+
+    def checked(value: str, info: ValidationInfo) -> str:
+        return value if info.context is KEPT else check(value)
+
+    # Not functools.wraps: pydantic would read the check's signature and not pass ``info``.
+    checked.__name__ = checked.__qualname__ = check.__name__
+    checked.check = check  # type: ignore[attr-defined]
+    return checked
+
+
 Url = Annotated[
     str,
-    AfterValidator(well_formed_url),
-    AfterValidator(normalise_url),
+    AfterValidator(_unless_kept(well_formed_url)),
+    AfterValidator(_unless_kept(normalise_url)),
     Field(
         pattern=r"^https?://\S+$",
         max_length=2000,
@@ -627,7 +652,7 @@ FollowUp = Literal[
 
 #: Text of a finding: institutions and public officials in their public role, never a private
 #: person's identity number, phone number or e-mail address.
-PublicText = Annotated[str, Field(min_length=1), AfterValidator(no_personal_data)]
+PublicText = Annotated[str, Field(min_length=1), AfterValidator(_unless_kept(no_personal_data))]
 
 
 Loc = tuple[str | int, ...]
