@@ -221,11 +221,13 @@ class _Run:
         new.fp.seek(new.start_dir)
         base = new.fp.tell()
         new.fp.write(data)
+        # The old zip's entries are moved over, not copied: it is only read, and closed
+        # once the new one is made.
+        shift = base - start
         for info in infos:
-            member = copy.copy(info)
-            member.header_offset = base + info.header_offset - start
-            new.filelist.append(member)
-            new.NameToInfo[member.filename] = member
+            info.header_offset += shift
+        new.filelist.extend(infos)
+        new.NameToInfo.update((info.filename, info) for info in infos)
         new.start_dir = new.fp.tell()
 
 

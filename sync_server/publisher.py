@@ -56,8 +56,9 @@ def history_of(store: Store, limit: int = 50, moment: dt.datetime | None = None)
     public change log. A change is listed only if the record was on the site at that revision
     (for a deletion: just before it), so a draft's title never reaches the public log, nor
     does the title of a record scheduled for later (or expired) at ``moment``."""
-    revisions = store.revisions()
-    times = {key: dt.datetime.fromisoformat(time) for key, time in store.change_times().items()}
+    live = store.live_revisions()
+    revisions = {key: revision for key, revision, _time in live}
+    times = {key: dt.datetime.fromisoformat(time) for key, _revision, time in live if time}
     changes = []
     for row in store.recent_changes(limit):
         shown = row

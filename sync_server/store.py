@@ -344,19 +344,20 @@ class Store:
         )
         return {f"{row['collection']}/{row['slug']}": row["revision"] for row in rows}
 
-    def change_times(self) -> dict[str, str]:
-        """When each live record last changed, by 'collection/slug': the time of its latest
-        revision other than the first import (a record copied in when the server first
-        started has no known change time). A record with only that import is left out."""
-        rows = self._rows(
-            "SELECT c.collection, c.slug, ("
-            "  SELECT r.time FROM revisions r WHERE r.collection = c.collection"
-            "  AND r.slug = c.slug AND r.action != 'import' ORDER BY r.revision DESC LIMIT 1"
-            ") AS time FROM records c JOIN revisions cur ON cur.seq = c.seq "
-            "WHERE cur.deleted = 0 AND c.collection != ?",
-            [SETTINGS],
-        )
-        return {f"{row['collection']}/{row['slug']}": row["time"] for row in rows if row["time"]}
+    def live_revisions(self) -> list[tuple[str, int, str | None]]:
+        """('collection/slug', current revision, time of last change) for every live record,
+        in one query (the publisher asks before each build): ``revisions`` with the
+        time of each record's latest revision other than the first import (a record copied
+        in when the server first started has no known change time: None)."""
+        with self.lock:
+            return self.db.conn.execute(
+                "SELECT c.collection || '/' || c.slug, cur.revision, ("
+                "  SELECT r.time FROM revisions r WHERE r.collection = c.collection"
+                "  AND r.slug = c.slug AND r.action != 'import' ORDER BY r.revision DESC LIMIT 1"
+                ") FROM records c JOIN revisions cur ON cur.seq = c.seq "
+                "WHERE cur.deleted = 0 AND c.collection != ?",
+                [SETTINGS],
+            ).fetchall()
 
     def history(self, collection: str, slug: str) -> list[dict[str, Any]]:
         return self._rows(
