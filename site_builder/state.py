@@ -141,6 +141,9 @@ class State:
         self._records_: dict[str, tuple[int, int, str, str]] = {}
         self._loaded = True
         self._new_records: dict[str, tuple[int, int, str, str]] = {}
+        #: Whether the content was read through this cache since the last save (a server
+        #: builds from the records it holds, and must not leave the cache empty).
+        self._read_records = False
         self._db: sqlite3.Connection | None = None
         if path is not None:
             self._load(path)
@@ -260,6 +263,7 @@ class State:
         elif (stat.st_mtime_ns, stat.st_size) != found[:2]:
             return None
         self._new_records[name] = found
+        self._read_records = True
         return found[2], found[3]
 
     def put(self, path: Path, entry: Entry) -> None:
@@ -274,6 +278,7 @@ class State:
         data = entry.data.model_dump_json()
         when = UNTRUSTED_TIME if recent else stat.st_mtime_ns
         self._new_records[name] = (when, stat.st_size, entry.digest, data)
+        self._read_records = True
 
     # writing ------------------------------------------------------------------------------
 
@@ -294,13 +299,21 @@ class State:
             self._load_tables()
         if replace:
             self._outputs, self._keys = {}, {}
+        else:
+            # Most keys a build checks have the fingerprint they had: only the others are
+            # written.
+            before = self.keys
+            keys = {k: fp for k, fp in keys.items() if before.get(k) != fp}
         for name in removed:
             self.outputs.pop(name, None)
         self.outputs.update(changed)
         self.keys.update(keys)
         self.meta = {**meta, "format": FORMAT, "version": program_version()}
-        old, new = self._records, self._new_records
-        self._records_, self._new_records = new, {}
+        old = self._records
+        # A build that did not read the content (a server's, from the records it holds)
+        # keeps the cache as it was.
+        new = self._new_records if self._read_records else old
+        self._records_, self._new_records, self._read_records = new, {}, False
         if self.path is None:
             return
         upsert = new if replace else {p: row for p, row in new.items() if old.get(p) != row}
