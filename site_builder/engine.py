@@ -67,14 +67,18 @@ class Fingerprints:
         return frozenset(k for k, fp in before.items() if (known(k) or compute(k)) != fp)
 
     def _prime(self) -> None:
-        """The fingerprints of every record's text and history, in one pass: a large site has
-        tens of thousands of such keys, and one call each costs more than the rest of a
-        small change's build."""
+        """The fingerprints of every record's text, history and stage status (as ``_compute``
+        gives them one by one) in one pass: a large site has tens of thousands of such keys,
+        and one call each cost more than the rest of a small change's build."""
         graph = self.plan.graph
         history = graph.changes
         times = history.times if history else {}
         revisions = history.revisions if history else {}
         known = self._known
+        windows = graph._windows()
+        for stage in graph.stage_records.values():
+            window = windows.get(stage.slug, (None, None))
+            known["status:" + stage.key] = f"{graph.status_now(stage)}:{window}"
         for entries in graph.content.entries.values():
             for entry in entries.values():
                 key = entry.key
@@ -183,9 +187,7 @@ class Engine:
             state.load()  # a state whose tables cannot be read describes nothing
             incremental = not full and state.describes(previous)
             old = state.outputs if incremental else {}
-            fragments = (
-                Fragments(state.fragments(), self._memory) if incremental else Fragments()
-            )
+            fragments = Fragments(state.fragments(), self._memory) if incremental else Fragments()
             plan = make_plan(content, today, history, fragments)
             cleanup.callback(_release, plan)
             fingerprint = Fingerprints(plan)
@@ -320,8 +322,9 @@ class Engine:
             meta["outputs"] = str(len(paths))
             meta["pages"] = str(sum(1 for path in outputs if path.endswith(".html")))
             meta["search_bytes"] = str(outputs[offline.SEARCH_PATH].size)
-            checked = {k: fingerprint(k) for o in changed.values() for k in o.keys}
-            checked.update((k, fingerprint(k)) for k in changed_keys)
+            # Outputs read many of the same keys: each is looked up once.
+            read = changed_keys.union(*(o.keys for o in changed.values()))
+            checked = {k: fingerprint(k) for k in read}
             made_fragments = {k: fragments.used[k] for k in fragments.made}
             self._pending = (checked, made_fragments, fragments.remembered())
             return Changes(

@@ -130,9 +130,15 @@ def table_csv(graph: SiteGraph, table: Table) -> bytes:
     """data/<table>.csv: a header line, then the rows each record gives the table. A
     record's lines for every table of its collection are made at once, in one fragment kept
     while what it read is unchanged, so a record is turned into rows once, not once per
-    table."""
+    table; and the lines of a collection's tables are gathered once per build."""
     root = _root(table)
     place = [t.name for t in root.walk()].index(table.name)
+    lines = graph.memo.get(("csv", root.name), lambda: _collection_lines(graph, root))
+    return (",".join(table.header) + "\n" + "".join(lines[place])).encode("utf-8")
+
+
+def _collection_lines(graph: SiteGraph, root: Table) -> list[list[str]]:
+    """For each table of ``root`` (in walk order), the lines of every record in list order."""
     if root.name == "regions":
         # The region is looked up again inside the fragment, so that the fragment itself
         # records that it read the regions (a captured object would read nothing).
@@ -151,8 +157,11 @@ def table_csv(graph: SiteGraph, table: Table) -> bytes:
             )
             for e in graph.listed(root.name)
         ]
-    lines = [piece.split(TABLE_SEPARATOR)[place] for piece in made]
-    return (",".join(table.header) + "\n" + "".join(lines)).encode("utf-8")
+    tables: list[list[str]] = [[] for _ in root.walk()]
+    for piece in made:
+        for lines, part in zip(tables, piece.split(TABLE_SEPARATOR), strict=True):
+            lines.append(part)
+    return tables
 
 
 def export_schema(collection: str, *, whole: bool) -> dict[str, Any]:

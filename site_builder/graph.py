@@ -190,6 +190,10 @@ class SiteGraph:
     answers: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
     #: Each record's status on the build date (queries, pages and fingerprints all ask).
     statuses: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    #: Indexes the queries build once per build (records by what they link to, by status).
+    indexes: dict[str, dict[str, list[Entry]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     # lists ----------------------------------------------------------------------------------
 
@@ -245,7 +249,7 @@ class SiteGraph:
         """What a query's result is compared by: the keys of the records it returned."""
         result = self._answer(name, arg)
         items = result if isinstance(result, list) else [result]
-        return "|".join(item.key if isinstance(item, Entry) else repr(item) for item in items)
+        return "|".join([item.key if isinstance(item, Entry) else repr(item) for item in items])
 
     def stages_in_phase(self, phase: str) -> list[Entry]:
         return self.query("phase", phase)  # type: ignore[no-any-return]
@@ -423,7 +427,9 @@ def _phase(graph: SiteGraph, phase: str) -> list[Entry]:
 def _links(graph: SiteGraph, arg: str) -> list[Entry]:
     where, _, slug = arg.partition(":")
     source, _, field_name = where.partition(".")
-    index = graph.memo.get(("links", where), lambda: _link_index(graph, source, field_name))
+    index = graph.indexes.get(where)
+    if index is None:  # queries note nothing (see SiteGraph._answer): a plain cache will do
+        index = graph.indexes[where] = _link_index(graph, source, field_name)
     return index.get(slug, [])
 
 
@@ -437,7 +443,13 @@ def _link_index(graph: SiteGraph, source: str, field_name: str) -> dict[str, lis
 
 
 def _status_of(graph: SiteGraph, wanted: str) -> list[Entry]:
-    return [s for s in graph.lists["stages"] if graph.status(s) == wanted]
+    """The listed stages with one status, in list order (grouped once per build)."""
+    groups = graph.indexes.get("status")
+    if groups is None:
+        groups = graph.indexes["status"] = {}
+        for stage in graph.lists["stages"]:
+            groups.setdefault(graph.status_now(stage), []).append(stage)
+    return groups.get(wanted, [])
 
 
 def _now(graph: SiteGraph, _arg: str) -> Entry | None:
