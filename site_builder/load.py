@@ -681,12 +681,7 @@ def reference_problems(
     problems: list[tuple[Problem, str]] = []
     for spec in COLLECTIONS.values():
         for entry in content.records(spec.name):
-            record: Any = entry.data
-            values = {ref.field: list(ref.values(record)) for ref in spec.references}
-            image = getattr(record, "image", None)
-            problems += _pointing(
-                content, spec, entry, values, image.src if image else None, spec.published(record)
-            )
+            problems += record_reference_problems(content, entry)
     for item in invalid:
         spec = COLLECTIONS[item.collection]
         data = item.parsed.data
@@ -696,6 +691,17 @@ def reference_problems(
         src = src if _valid_image_path(src) else None
         problems += _pointing(content, spec, item, values, src, data.get("draft") is not True)
     return problems
+
+
+def record_reference_problems(content: Content, entry: Entry) -> list[tuple[Problem, str]]:
+    """``reference_problems`` of one valid record (what the sync server checks an update
+    for, without looking at every other record)."""
+    spec = COLLECTIONS[entry.collection]
+    record: Any = entry.data
+    values = {ref.field: list(ref.values(record)) for ref in spec.references}
+    image = getattr(record, "image", None)
+    src = image.src if image else None
+    return _pointing(content, spec, entry, values, src, spec.published(record))
 
 
 def _valid_image_path(src: Any) -> bool:

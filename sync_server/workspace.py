@@ -16,6 +16,7 @@ from site_builder.load import (
     RecordCache,
     publish_problems,
     read_record,
+    record_reference_problems,
     reference_problems,
     validate_model,
 )
@@ -123,7 +124,7 @@ class Workspace:
     def check_references(self, entry: Entry) -> None:
         """Refuse a record that points at records, regions or images that do not exist."""
         content = self.snapshot().with_entry(entry)
-        problems = [p for p, _ in reference_problems(content) if p.path == entry.path]
+        problems = [p for p, _ in record_reference_problems(content, entry)]
         if problems:
             raise ContentError([self.relative(p) for p in problems])
 
