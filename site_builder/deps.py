@@ -126,27 +126,24 @@ class Fragments:
         self.kept: KeptLookup = kept if kept is not None else {}
         self.trusted: dict[Hashable, Trusted] = trusted if trusted is not None else {}
         self.changed: frozenset[str] | None = None
-        self.used: dict[Hashable, Kept] = {}
-        self.keysets: dict[Hashable, frozenset[str]] = {}
+        #: The pieces this build used, with the keys each read: the next build's ``trusted``.
+        self.used: dict[Hashable, Trusted] = {}
         self.made: set[Hashable] = set()
         self.fingerprint: Callable[[str], str] = lambda key: ""
 
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
         found = self.used.get(key)
-        if found is not None:
-            keys = self.keysets[key]
-        else:
+        if found is None:
             trusted = self.trusted.get(key)
             changed = self.changed
             if trusted is not None and changed is not None and changed.isdisjoint(trusted[1]):
-                found, keys = trusted
+                found = trusted
             else:
-                found = self._checked(key, trusted[0] if trusted else None, make)
-                keys = frozenset(k for k, _ in found[1])
+                kept = self._checked(key, trusted[0] if trusted else None, make)
+                found = (kept, frozenset(k for k, _ in kept[1]))
             self.used[key] = found
-            self.keysets[key] = keys
-        note_all(keys)
-        return found[0]  # type: ignore[no-any-return]
+        note_all(found[1])
+        return found[0][0]  # type: ignore[no-any-return]
 
     def _checked(self, key: Hashable, trusted: Kept | None, make: Callable[[], Any]) -> Kept:
         """The kept piece if the fingerprints of what it read are the same now, else a new
@@ -160,15 +157,13 @@ class Fragments:
         self.made.add(key)
         return (value, tuple((k, fingerprint(k)) for k in sorted(keys)))
 
+    def made_here(self) -> dict[Hashable, Kept]:
+        """The pieces this build made (to keep in the state, or to send from a worker)."""
+        return {key: self.used[key][0] for key in self.made}
+
     def adopt(self, made: dict[Hashable, Kept]) -> None:
         """Take fragments made elsewhere (by a render worker) as made by this build."""
         for key, kept in made.items():
             if key not in self.used:
-                self.used[key] = kept
-                self.keysets[key] = frozenset(k for k, _ in kept[1])
+                self.used[key] = (kept, frozenset(k for k, _ in kept[1]))
                 self.made.add(key)
-
-    def remembered(self) -> dict[Hashable, Trusted]:
-        """The pieces this build used, with their keys: the next build's ``trusted``."""
-        keysets = self.keysets
-        return {key: (kept, keysets[key]) for key, kept in self.used.items()}

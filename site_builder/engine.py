@@ -325,8 +325,7 @@ class Engine:
             # Outputs read many of the same keys: each is looked up once.
             read = changed_keys.union(*(o.keys for o in changed.values()))
             checked = {k: fingerprint(k) for k in read}
-            made_fragments = {k: fragments.used[k] for k in fragments.made}
-            self._pending = (checked, made_fragments, fragments.remembered())
+            self._pending = (checked, fragments.made_here(), fragments.used)
             return Changes(
                 stage=stage,
                 full=not incremental,

@@ -190,6 +190,8 @@ class SiteGraph:
     answers: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
     #: Each record's status on the build date (queries, pages and fingerprints all ask).
     statuses: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    #: Each stage's (first, last) day, worked out once per build (see ``window``).
+    windows: dict[str, Window] = field(default_factory=dict, compare=False, repr=False)
     #: Indexes the queries build once per build (records by what they link to, by status).
     indexes: dict[str, dict[str, list[Entry]]] = field(
         default_factory=dict, compare=False, repr=False
@@ -357,8 +359,12 @@ class SiteGraph:
         return self._windows().get(entry.slug, (None, None))
 
     def _windows(self) -> dict[str, Window]:
-        with deps.paused():  # read through status keys, fingerprinted by their values
-            return self.memo.get(("windows", ""), lambda: stage_windows(self.stage_records))
+        # Read through status keys, fingerprinted by their values: nothing is noted.
+        found = self.windows
+        if not found and self.stage_records:
+            with deps.paused():
+                found.update(stage_windows(self.stage_records))
+        return found
 
     @property
     def stage_records(self) -> dict[str, Entry]:
@@ -482,8 +488,15 @@ def _latest(graph: SiteGraph, count: str) -> list[Entry]:
 
 
 def _feed(graph: SiteGraph, count: str) -> list[Entry]:
+    # As graph.updated(e), without noting (queries note nothing) for thousands of records.
+    times = graph.changes.times if graph.changes else {}
+    today = start_of_day(graph.today)
+
+    def newest(e: Entry) -> tuple[dt.datetime, str]:
+        return (e.data.updated or times.get(e.key) or today, e.key)
+
     entries = [*graph.lists["stages"], *graph.lists["campaigns"]]
-    return heapq.nlargest(int(count), entries, key=lambda e: (graph.updated(e), e.key))
+    return heapq.nlargest(int(count), entries, key=newest)
 
 
 def _menu(graph: SiteGraph, _arg: str) -> list[tuple[str, str]]:

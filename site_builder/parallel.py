@@ -83,7 +83,7 @@ def _fork(
         try:
             rendered = [render_one(o) for o in share]
             done()
-            payload: object = [rendered, {k: fragments.used[k] for k in fragments.made}]
+            payload: object = [rendered, fragments.made_here()]
         except PantauError as exc:
             payload, code = ("error", str(exc)), 1
         except BaseException:  # a bug: pass its traceback to the parent
