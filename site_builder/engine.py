@@ -23,13 +23,13 @@ import sys
 import time
 import uuid
 import zlib
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import offline
 from .deps import Fragments, Trusted
-from .graph import QUERIES, History
+from .graph import QUERIES, History, link_index
 from .i18n import _
 from .load import Content
 from .pages import Output
@@ -63,6 +63,7 @@ class Fingerprints:
     def changed(self, before: dict[str, str]) -> frozenset[str]:
         """The keys whose fingerprint now differs from the one in ``before``."""
         self._prime()
+        self._prime_links(before)
         known, compute = self._known.get, self.__call__
         return frozenset(k for k, fp in before.items() if (known(k) or compute(k)) != fp)
 
@@ -87,6 +88,23 @@ class Fingerprints:
                     when = times.get(key)
                     known["h:time:" + key] = when.isoformat() if when is not None else "-"
                     known["h:rev:" + key] = str(revisions.get(key))
+
+    def _prime_links(self, keys: Iterable[str]) -> None:
+        """The fingerprints of the 'links' queries among ``keys`` (one per record that others
+        name: thousands), from each link index at once, as ``_compute`` would give them."""
+        graph = self.plan.graph
+        known = self._known
+        for key in keys:
+            if not key.startswith(_LINKS):
+                continue
+            where, _, slug = key.removeprefix(_LINKS).partition(":")
+            source, _, field_name = where.partition(".")
+            if source not in graph.lists:
+                continue  # a collection this version does not have: left to _compute
+            index = graph.indexes.get(where)
+            if index is None:
+                index = graph.indexes[where] = link_index(graph, source, field_name)
+            known[key] = _digest("|".join([e.key for e in index.get(slug, [])]))
 
     def _compute(self, key: str) -> str:
         graph = self.plan.graph
@@ -126,6 +144,9 @@ class Fingerprints:
         if key == "regions":
             return _digest(content.regions_text)
         return "?"  # a key this version does not know: never equal, so always re-rendered
+
+
+_LINKS = "q:links:"
 
 
 def file_fingerprint(path: Path | None) -> str:

@@ -243,8 +243,11 @@ class SiteGraph:
         try:
             return self.answers[key]
         except KeyError:
-            with deps.paused():
+            if deps.current() is None:  # outside a render (fingerprints): nothing to pause
                 value = self.answers[key] = QUERIES[name](self, arg)
+            else:
+                with deps.paused():
+                    value = self.answers[key] = QUERIES[name](self, arg)
             return value
 
     def answer_key(self, name: str, arg: str) -> str:
@@ -435,11 +438,11 @@ def _links(graph: SiteGraph, arg: str) -> list[Entry]:
     source, _, field_name = where.partition(".")
     index = graph.indexes.get(where)
     if index is None:  # queries note nothing (see SiteGraph._answer): a plain cache will do
-        index = graph.indexes[where] = _link_index(graph, source, field_name)
+        index = graph.indexes[where] = link_index(graph, source, field_name)
     return index.get(slug, [])
 
 
-def _link_index(graph: SiteGraph, source: str, field_name: str) -> dict[str, list[Entry]]:
+def link_index(graph: SiteGraph, source: str, field_name: str) -> dict[str, list[Entry]]:
     """slug -> the records of ``source`` whose ``field_name`` lists it, in display order."""
     index: dict[str, list[Entry]] = {}
     for entry in graph.lists.get(source, []):
