@@ -51,14 +51,52 @@ ACTION_LABELS = {
 }
 
 
-def history_of(store: Store, limit: int = 50, moment: dt.datetime | None = None) -> History:
+class LiveRevisions:
+    """Every live record's revision and the time it last changed, kept up to date from the
+    revisions added since the last look (at 10,000 records, reading them all before each
+    build cost more than a tenth of a second). A deletion or an import may uncover an
+    older revision's time, so after one of those everything is read again."""
+
+    #: More new revisions than this since the last look: read everything again.
+    DELTA_LIMIT = 500
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.seq: int | None = None
+        self.revisions: dict[str, int] = {}
+        self.times: dict[str, dt.datetime] = {}
+
+    def read(self) -> tuple[dict[str, int], dict[str, dt.datetime]]:
+        """Copies of the revisions and change times, as of now."""
+        rows = (
+            self.store.revisions_after(self.seq, self.DELTA_LIMIT) if self.seq is not None else []
+        )
+        simple = all(not deleted and action != "import" for _, _, _, action, deleted, _ in rows)
+        if self.seq is None or len(rows) >= self.DELTA_LIMIT or not simple:
+            self.seq = self.store.last_seq()  # before reading: a later revision is read twice
+            live = self.store.live_revisions()
+            self.revisions = {key: revision for key, revision, _time in live}
+            self.times = {key: dt.datetime.fromisoformat(t) for key, _rev, t in live if t}
+        else:
+            for seq, key, revision, _action, _deleted, time in rows:
+                self.revisions[key] = revision
+                self.times[key] = dt.datetime.fromisoformat(time)
+                self.seq = seq
+        return dict(self.revisions), dict(self.times)
+
+
+def history_of(
+    store: Store,
+    limit: int = 50,
+    moment: dt.datetime | None = None,
+    live: LiveRevisions | None = None,
+) -> History:
     """Revisions of live records, when each last changed, and the latest changes for the
     public change log. A change is listed only if the record was on the site at that revision
     (for a deletion: just before it), so a draft's title never reaches the public log, nor
-    does the title of a record scheduled for later (or expired) at ``moment``."""
-    live = store.live_revisions()
-    revisions = {key: revision for key, revision, _time in live}
-    times = {key: dt.datetime.fromisoformat(time) for key, _revision, time in live if time}
+    does the title of a record scheduled for later (or expired) at ``moment``. ``live`` keeps
+    the revisions and times between calls."""
+    revisions, times = (live or LiveRevisions(store)).read()
     changes = []
     for row in store.recent_changes(limit):
         shown = row
@@ -148,6 +186,7 @@ class Publisher:
         self.live = data_dir / "live"
         self.debounce = debounce
         self.engine = Engine(state_path(self.live))
+        self._live_revisions = LiveRevisions(store)
         self._cond = threading.Condition()
         self._pending_id: int | None = None
         self._pending_full = False
@@ -354,7 +393,7 @@ class Publisher:
             changes = self.engine.render(
                 content,
                 moment,
-                history_of(self.store, moment=moment),
+                history_of(self.store, moment=moment, live=self._live_revisions),
                 stage=stage,
                 previous=head,
                 full=full,

@@ -379,6 +379,16 @@ class Store:
             [since, limit],
         )
 
+    def revisions_after(self, seq: int, limit: int) -> list[tuple[int, str, int, str, int, str]]:
+        """(seq, 'collection/slug', revision, action, deleted, time) of the revisions of
+        records (not settings) after ``seq``, oldest first: what changed since a look."""
+        with self.lock:
+            return self.db.conn.execute(
+                "SELECT seq, collection || '/' || slug, revision, action, deleted, time "
+                "FROM revisions WHERE seq > ? AND collection != ? ORDER BY seq LIMIT ?",
+                [seq, SETTINGS, limit],
+            ).fetchall()
+
     def last_seq(self) -> int:
         row = self._row("SELECT COALESCE(MAX(seq), 0) AS seq FROM revisions", [])
         return int(row["seq"]) if row else 0

@@ -275,3 +275,50 @@ def test_an_incremental_build_follows_a_new_change_time(
     build(scratch_content, out, today=TODAY, history=unknown)
     assert "Terakhir diperbarui" not in stage_page.read_text()
     verify_build(scratch_content, out, TODAY, unknown)
+
+
+def test_the_publishers_kept_revisions_follow_every_kind_of_change(tmp_path: Path) -> None:
+    """LiveRevisions applies the revisions added since its last look; after puts, imports,
+    deletions and restores it must hold what reading everything again gives."""
+    from sync_server.publisher import LiveRevisions
+    from sync_server.server import open_store
+    from sync_server.store import NewRevision
+
+    store = open_store(tmp_path / "data")
+    kept = LiveRevisions(store)
+
+    def change(slug: str, action: str, deleted: bool = False, text: str = "x") -> None:
+        store.add_revisions(
+            [
+                NewRevision(
+                    "stages",
+                    slug,
+                    f"{text}{time.time_ns()}",
+                    ".md",
+                    deleted,
+                    action,
+                    "tester",
+                    "admin",
+                    "-",
+                )
+            ]
+        )
+
+    def check() -> None:
+        assert kept.read() == LiveRevisions(store).read()
+
+    check()
+    change("a", "import")
+    change("b", "import")
+    check()
+    for slug in ("a", "b", "a"):  # the delta: puts only
+        change(slug, "put")
+        check()
+    change("b", "delete", deleted=True)  # a deletion: everything is read again
+    check()
+    change("b", "restore")
+    change("c", "import")  # an import among other changes
+    change("a", "put")
+    check()
+    assert kept.read()[0] == {"stages/a": 4, "stages/b": 4, "stages/c": 1}
+    assert set(kept.read()[1]) == {"stages/a", "stages/b"}
