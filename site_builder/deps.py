@@ -139,23 +139,32 @@ class Fragments:
             if trusted is not None and changed is not None and changed.isdisjoint(trusted[1]):
                 found = trusted
             else:
-                kept = self._checked(key, trusted[0] if trusted else None, make)
-                found = (kept, frozenset(k for k, _ in kept[1]))
+                found = self._checked(key, trusted[0] if trusted else None, make)
             self.used[key] = found
         note_all(found[1])
         return found[0][0]  # type: ignore[no-any-return]
 
-    def _checked(self, key: Hashable, trusted: Kept | None, make: Callable[[], Any]) -> Kept:
+    def _checked(self, key: Hashable, trusted: Kept | None, make: Callable[[], Any]) -> Trusted:
         """The kept piece if the fingerprints of what it read are the same now, else a new
-        one."""
+        one; with the keys it read."""
         fingerprint = self.fingerprint
-        for old in (trusted, self.kept.get(key) if trusted is None else None):
-            if old is not None and all(fingerprint(k) == fp for k, fp in old[1]):
-                return old
+        if trusted is not None:
+            if all(fingerprint(k) == fp for k, fp in trusted[1]):
+                return trusted, frozenset(k for k, _ in trusted[1])
+        else:
+            valid = getattr(self.kept, "valid", None)
+            if valid is not None:
+                found: Trusted | None = valid(key, fingerprint)
+                if found is not None:
+                    return found
+            else:
+                old = self.kept.get(key)
+                if old is not None and all(fingerprint(k) == fp for k, fp in old[1]):
+                    return old, frozenset(k for k, _ in old[1])
         with recording() as keys:
             value = make()
         self.made.add(key)
-        return (value, tuple((k, fingerprint(k)) for k in sorted(keys)))
+        return (value, tuple((k, fingerprint(k)) for k in sorted(keys))), frozenset(keys)
 
     def made_here(self) -> dict[Hashable, Kept]:
         """The pieces this build made (to keep in the state, or to send from a worker)."""

@@ -23,21 +23,21 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from .deps import Kept
+from .deps import Kept, Trusted
 from .i18n import _
 from .write import MARKER
 
 if TYPE_CHECKING:
     from .load import Entry
 
-FORMAT = "pantau-state-3"
+FORMAT = "pantau-state-4"
 #: Files changed this recently are parsed again next time: their modification time may not yet
 #: tell two edits apart on a coarse-grained filesystem.
 TRUST_AFTER_SECONDS = 2.0
@@ -81,12 +81,20 @@ class OutputState:
     crc: int = 0  # CRC-32, as a zip records it: says whether a zip member holds this file
 
 
+#: Between the keys (and between the fingerprints) of a fragment's dependencies, and between
+#: the two lists, as the state file keeps them: control characters no key holds.
+_ITEM, _LISTS = "\x1e", "\x1f"
+
+
 def _pack(pairs: Iterable[tuple[str, str]]) -> str:
-    return "\n".join(f"{k}\t{v}" for k, v in pairs)
+    """A fragment's (key, fingerprint) pairs as two lists: the keys, then the fingerprints."""
+    pairs = tuple(pairs)
+    return _ITEM.join(k for k, _ in pairs) + _LISTS + _ITEM.join(fp for _, fp in pairs)
 
 
-def _unpack(text: str) -> tuple[tuple[str, str], ...]:
-    return tuple(tuple(line.split("\t", 1)) for line in text.split("\n") if line)  # type: ignore[misc]
+def _split(text: str) -> tuple[list[str], str]:
+    keys, _, fingerprints = text.partition(_LISTS)
+    return (keys.split(_ITEM) if keys else []), fingerprints
 
 
 def _encode(value: Any) -> str:
@@ -117,7 +125,7 @@ class KeptFragments:
         self._db = db
         self._stored: dict[str, tuple[str, str]] | None = None
 
-    def get(self, key: Hashable) -> Kept | None:
+    def _row(self, key: Hashable) -> tuple[str, str] | None:
         if self._db is None:
             return None
         if self._stored is None:
@@ -126,8 +134,27 @@ class KeptFragments:
                 self._stored = {row[0]: (row[1], row[2]) for row in rows}
             except sqlite3.Error:
                 self._stored = {}
-        row = self._stored.get(repr(key))
-        return (_decode(row[0]), _unpack(row[1])) if row else None
+        return self._stored.get(repr(key))
+
+    def get(self, key: Hashable) -> Kept | None:
+        row = self._row(key)
+        if row is None:
+            return None
+        keys, fingerprints = _split(row[1])
+        pairs = tuple(zip(keys, fingerprints.split(_ITEM) if keys else [], strict=True))
+        return _decode(row[0]), pairs
+
+    def valid(self, key: Hashable, fingerprint: Callable[[str], str]) -> Trusted | None:
+        """The fragment, with its keys, if every key it read has the fingerprint it had:
+        compared as one string, so that checking thousands of list items stays cheap."""
+        row = self._row(key)
+        if row is None:
+            return None
+        keys, fingerprints = _split(row[1])
+        if _ITEM.join(map(fingerprint, keys)) != fingerprints:
+            return None
+        pairs = tuple(zip(keys, fingerprints.split(_ITEM) if keys else [], strict=True))
+        return (_decode(row[0]), pairs), frozenset(keys)
 
 
 class State:
