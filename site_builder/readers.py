@@ -84,14 +84,24 @@ def _expanded_size(root: yaml.Node, name: str, line_offset: int) -> None:
     """Refuse a node graph whose expansion (aliases repeated in place) is too deep, too big
     or endless, before anything walks or builds it. Linear in the graph: each node's
     expanded size is computed once."""
-    sizes: dict[int, int] = {}
-    open_nodes: set[int] = set()
+    _Expansion(name, line_offset).size(root, 0)
 
-    def refuse(node: yaml.Node, why: str) -> ContentError:
-        line = node.start_mark.line + 1 + line_offset
-        return ContentError([Problem(name, line, "", why)])
 
-    def size(node: yaml.Node, depth: int) -> int:
+class _Expansion:
+    """The walk of ``_expanded_size`` (an object rather than a recursive closure, which would
+    leave a reference cycle behind for every file read)."""
+
+    def __init__(self, name: str, line_offset: int) -> None:
+        self.name, self.line_offset = name, line_offset
+        self.sizes: dict[int, int] = {}
+        self.open_nodes: set[int] = set()
+
+    def refuse(self, node: yaml.Node, why: str) -> ContentError:
+        line = node.start_mark.line + 1 + self.line_offset
+        return ContentError([Problem(self.name, line, "", why)])
+
+    def size(self, node: yaml.Node, depth: int) -> int:
+        sizes, open_nodes, refuse, size = self.sizes, self.open_nodes, self.refuse, self.size
         key = id(node)
         if key in sizes:
             return sizes[key]
@@ -122,8 +132,6 @@ def _expanded_size(root: yaml.Node, name: str, line_offset: int) -> None:
         open_nodes.discard(key)
         sizes[key] = total
         return total
-
-    size(root, 0)
 
 
 def too_deep() -> str:
