@@ -128,6 +128,8 @@ class Fragments:
         self.changed: frozenset[str] | None = None
         #: The pieces this build used, with the keys each read: the next build's ``trusted``.
         self.used: dict[Hashable, Trusted] = {}
+        #: Pieces render workers made, kept without key sets until this process uses one.
+        self.adopted: dict[Hashable, Kept] = {}
         self.made: set[Hashable] = set()
         self.fingerprint: Callable[[str], str] = lambda key: ""
 
@@ -136,7 +138,10 @@ class Fragments:
         if found is None:
             trusted = self.trusted.get(key)
             changed = self.changed
-            if trusted is not None and changed is not None and changed.isdisjoint(trusted[1]):
+            adopted = self.adopted.pop(key, None)
+            if adopted is not None:
+                found = (adopted, frozenset(k for k, _ in adopted[1]))
+            elif trusted is not None and changed is not None and changed.isdisjoint(trusted[1]):
                 found = trusted
             else:
                 found = self._checked(key, trusted[0] if trusted else None, make)
@@ -168,11 +173,13 @@ class Fragments:
 
     def made_here(self) -> dict[Hashable, Kept]:
         """The pieces this build made (to keep in the state, or to send from a worker)."""
-        return {key: self.used[key][0] for key in self.made}
+        return {
+            key: self.used[key][0] if key in self.used else self.adopted[key] for key in self.made
+        }
 
     def adopt(self, made: dict[Hashable, Kept]) -> None:
         """Take fragments made elsewhere (by a render worker) as made by this build."""
         for key, kept in made.items():
-            if key not in self.used:
-                self.used[key] = (kept, frozenset(k for k, _ in kept[1]))
+            if key not in self.used and key not in self.adopted:
+                self.adopted[key] = kept
                 self.made.add(key)
