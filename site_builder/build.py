@@ -24,6 +24,7 @@ from .state import Changes, State, input_stamp, state_path
 from .write import MARKER, check_replaceable, safe_join, swap_in
 
 if TYPE_CHECKING:
+    from .engine import Engine as EngineType
     from .graph import History
     from .progress import Report
 
@@ -85,9 +86,12 @@ def build(
     full: bool = False,
     verify: bool = False,
     progress: Report | None = None,
+    engine: EngineType | None = None,
 ) -> BuildResult:
     """Load, validate, render what changed and write it; the old output survives any failure.
-    ``progress`` hears where the build is (see ``site_builder.progress``)."""
+    ``progress`` hears where the build is (see ``site_builder.progress``). A long-lived
+    process (pantau dev) passes the same ``engine`` for every build of ``out``: records and
+    fragments it validated stay in memory, and only what changed is checked again."""
     started = time.perf_counter()
     out = Path(out)
     check_replaceable(out)
@@ -95,7 +99,8 @@ def build(
         from .dates import today_wita
 
         today = today_wita()
-    state = State(state_path(out))
+    # The engine module is imported only when something is to be built.
+    state = engine.state if engine is not None else State(state_path(out))
     # Taken before anything is read: a file changed while this build runs makes the next
     # stamp differ, so that build looks again.
     stamp = input_stamp(state.folders(Path(content_dir)), today.isoformat())
@@ -107,13 +112,14 @@ def build(
             if verify:
                 verify_build(content_dir, out, today, history, progress)
             return result
-    from .engine import Engine, apply_changes, write_marker
+    from .engine import Engine, apply_changes, frozen_heap, write_marker
     from .load import load_content
 
-    engine = Engine(state)
+    engine = engine or Engine(state)
     if progress is not None:
         progress(_("Loading the content"), 0, None)
-    content = load_content(Path(content_dir), cache=engine.state)
+    with frozen_heap():  # a long-lived process's heap is large: see frozen_heap
+        content = load_content(Path(content_dir), cache=engine.state)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.stage-", dir=out.parent))
     try:

@@ -43,9 +43,11 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .build import build
+from .engine import Engine
 from .errors import ContentError, PantauError
 from .i18n import _, ngettext
 from .preview import NOT_COMPRESSED, SecurityHeaders, SiteFiles, request_log
+from .state import State, state_path
 
 DEV_FOLDER = ".pantau-dev"
 PREFIX = "/__pantau/"
@@ -150,6 +152,10 @@ class DevSite:
         self._echo = echo or (lambda _text, _err: None)
         self._lock = threading.Lock()
         self._status = Status()
+        # One engine for the session: what it validated and rendered stays in memory, so a
+        # saved file costs a look at what changed, not a build of a fresh process.
+        self._engine: Engine | None = None
+        self._building = threading.Lock()
 
     @property
     def status(self) -> Status:
@@ -167,7 +173,10 @@ class DevSite:
         """Build what changed; on failure keep the last good site and report the problems."""
         prefix = f"{reason}: " if reason else ""
         try:
-            result = build(self.content_dir, self.out)
+            with self._building:
+                if self._engine is None:
+                    self._engine = Engine(state_path(self.out))
+                result = build(self.content_dir, self.out, engine=self._engine)
         except ContentError as exc:
             problems = [p.to_json() for p in exc.problems]
             count = len(exc.problems)
@@ -206,7 +215,6 @@ class DevSite:
     def watched(self) -> list[Path]:
         """The folders to watch: the content and the theme folders the last build read (the
         shipped default theme before a first build), none inside another."""
-        from .state import State, state_path
         from .themes import shipped
 
         folders = State(state_path(self.out)).folders(self.content_dir)

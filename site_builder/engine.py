@@ -199,7 +199,7 @@ class Engine:
         server that alone writes its folders saves a look at every file). ``progress`` hears
         how many outputs are rendered (see ``site_builder.progress``)."""
         with (
-            _frozen_heap(),
+            frozen_heap(),
             contextlib.ExitStack() as cleanup,
             offline.ZipParts(stage.parent / f"{stage.name}.zip-parts") as parts,
         ):
@@ -373,11 +373,11 @@ class Engine:
 
 
 @contextlib.contextmanager
-def _frozen_heap() -> Iterator[None]:
-    """Keep what exists before a build (the content, the kept state) out of the garbage
-    collector's scans while it renders: on a large site each full scan of it cost more than
-    rendering one page. Everything is handed back to the collector afterwards, so what the
-    build releases is still freed."""
+def frozen_heap() -> Iterator[None]:
+    """Keep what exists before a step of a build (the content, the kept state) out of the
+    garbage collector's scans while it runs: on a large site each full scan of it cost more
+    than rendering one page. Everything is handed back to the collector afterwards, so what
+    the build releases is still freed."""
     gc.freeze()
     try:
         yield

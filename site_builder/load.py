@@ -521,6 +521,10 @@ def _cached_record(
     if found is None:
         return None
     digest, data = found
+    validated = getattr(cache, "validated", None)
+    known = validated(path, digest) if validated is not None else None
+    if known is not None:
+        return known  # validated by this process already (a long-lived one: pantau dev)
     try:
         record = spec.model.model_validate_json(data, context=KEPT)
     except ValidationError:
@@ -608,8 +612,6 @@ def load_content(
                 entry = _cached_record(spec, path, name, cache) or read_record(
                     spec, path.stem, _read_text(path, name), name
                 )
-                if cache is not None:
-                    cache.put(path, entry)
             except ContentError as exc:
                 problems += exc.problems
                 unreadable.add(f"{spec.name}/{path.stem}")
@@ -617,6 +619,15 @@ def load_content(
                 if parsed is not None:
                     invalid.append(Invalid(spec.name, path.stem, name, parsed))
                 continue
+            # Kept lean: the text is read again from the file, and its line numbers parsed
+            # again, only if something needs them (a sync, an error message).
+            lean = (
+                entry
+                if entry.source is None and entry.lines is None
+                else replace(entry, source=None, lines=None, known_digest=entry.digest)
+            )
+            if cache is not None:
+                cache.put(path, lean)
             if path.stem in entries[spec.name]:
                 other = entries[spec.name][path.stem].path
                 problems.append(
@@ -632,11 +643,7 @@ def load_content(
                 continue
             if entry.lines is not None:
                 notes += url_notes(entry.data, entry.lines, name)
-            # Kept lean: the text is read again from the file, and its line numbers parsed
-            # again, only if something needs them (a sync, an error message).
-            entries[spec.name][path.stem] = replace(
-                entry, source=None, lines=None, known_digest=entry.digest
-            )
+            entries[spec.name][path.stem] = lean
             if publishing:
                 problems += publish_problems(spec, entry)
 

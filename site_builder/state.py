@@ -168,6 +168,10 @@ class State:
         self._records_: dict[str, tuple[int, int, str, str]] = {}
         self._loaded = True
         self._new_records: dict[str, tuple[int, int, str, str]] = {}
+        #: The records the last saved build read through this cache in this process, by file
+        #: (see ``validated``), and those read since.
+        self._entries: dict[str, Entry] = {}
+        self._new_entries: dict[str, Entry] = {}
         #: Whether the content was read through this cache since the last save (a server
         #: builds from the records it holds, and must not leave the cache empty).
         self._read_records = False
@@ -293,8 +297,15 @@ class State:
         self._read_records = True
         return found[2], found[3]
 
+    def validated(self, path: Path, digest: str) -> Entry | None:
+        """The record this process last read from ``path``, if its text had ``digest``: a
+        long-lived process (pantau dev) does not validate unchanged records again."""
+        found = self._entries.get(str(path))
+        return found if found is not None and found.digest == digest else None
+
     def put(self, path: Path, entry: Entry) -> None:
         name = str(path)
+        self._new_entries[name] = entry
         if name in self._new_records:
             return
         try:
@@ -341,6 +352,9 @@ class State:
         # keeps the cache as it was.
         new = self._new_records if self._read_records else old
         self._records_, self._new_records, self._read_records = new, {}, False
+        # A process that does not read the content again (a server) keeps no records here.
+        self._entries = self._new_entries if self._new_entries else {}
+        self._new_entries = {}
         if self.path is None:
             return
         upsert = new if replace else {p: row for p, row in new.items() if old.get(p) != row}

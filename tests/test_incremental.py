@@ -30,7 +30,9 @@ from hypothesis.stateful import (
 
 from site_builder import parallel
 from site_builder.build import BuildResult, SiteFiles, build, verify_build
+from site_builder.engine import Engine
 from site_builder.errors import BuildError, ContentError, PantauError, TemplateError
+from site_builder.load import text_digest
 from site_builder.models import COLLECTIONS as SPECS
 from site_builder.models import reserved_slugs
 from site_builder.state import state_path
@@ -281,6 +283,9 @@ class IncrementalBuilds(RuleBasedStateMachine):
         self.media: dict[str, bytes] = {}
         self.today = VOTING_DAY
         self.fork = False
+        #: One engine kept for every build (as pantau dev keeps one), or None: each build as
+        #: a fresh process would make it.
+        self.engine: Engine | None = None
         self.clock = 0
         self.steps = 0
         self.fresh: dict[Path, int] = {}
@@ -292,7 +297,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
 
     def build(self, full: bool = False) -> BuildResult:
         with forked_rendering(self.fork):
-            return build(self.content, self.out, today=self.today, full=full)
+            return build(self.content, self.out, today=self.today, full=full, engine=self.engine)
 
     def check(self) -> None:
         with forked_rendering(self.fork):
@@ -657,6 +662,8 @@ class IncrementalBuilds(RuleBasedStateMachine):
             with forked_rendering(self.fork):
                 build(self.content, other, today=self.today)
             shutil.copyfile(state_path(other), state)
+        if self.engine is not None:  # the file is read by the next process that starts
+            self.engine = Engine(state_path(self.out))
         assert self.build().changes.full
         self.check()
 
@@ -664,6 +671,12 @@ class IncrementalBuilds(RuleBasedStateMachine):
     def switch_rendering(self, fork: bool) -> None:
         """Render in forked workers, as for a big site, or all in this process."""
         self.fork = fork
+
+    @rule(long_lived=st.booleans())
+    def switch_process(self, long_lived: bool) -> None:
+        """Build with one engine from now on (what pantau dev does: records and fragments
+        validated once stay in memory), or as a fresh process each time."""
+        self.engine = Engine(state_path(self.out)) if long_lived else None
 
     @rule()
     def rebuild_unchanged(self) -> None:
@@ -766,6 +779,33 @@ def test_one_changed_title_renders_only_what_shows_it(
     assert "Tahap tiga diganti" in second.files["tahapan/tahap-3/index.html"].decode()
     assert "Tahap tiga diganti" in second.files["tahapan/index.html"].decode()
     verify_build(scratch_content, out, VOTING_DAY)
+
+
+def test_a_long_lived_engine_validates_only_the_records_that_changed(
+    scratch_content: Path, write: Writer, tmp_path: Path
+) -> None:
+    """pantau dev keeps one engine: a record whose text is unchanged is the object it
+    validated before; a changed one is read again, and the site equals a clean build."""
+    for n in range(1, 4):
+        write(f"stages/tahap-{n}.md", STAGE_TEMPLATE.format(title=f"Tahap {n}", day=n, n=n))
+    out = tmp_path / "public"
+    engine = Engine(state_path(out))
+    build(scratch_content, out, today=VOTING_DAY, engine=engine)
+
+    def validated(n: int) -> Any:
+        path = scratch_content / "stages" / f"tahap-{n}.md"
+        return engine.state.validated(path, text_digest(path.read_text(encoding="utf-8")))
+
+    first = {n: validated(n) for n in range(1, 4)}
+    assert all(entry is not None for entry in first.values())
+    write("stages/tahap-2.md", STAGE_TEMPLATE.format(title="Tahap dua diganti", day=2, n=2))
+    second = build(scratch_content, out, today=VOTING_DAY, engine=engine)
+    assert not second.changes.full
+    assert validated(1) is first[1] and validated(3) is first[3]
+    assert validated(2) is not None and validated(2).data.title == "Tahap dua diganti"
+    page = (out / "tahapan" / "tahap-2" / "index.html").read_text(encoding="utf-8")
+    assert "Tahap dua diganti" in page
+    assert_same_as_clean_build(scratch_content, out, VOTING_DAY)
 
 
 def test_a_damaged_state_file_is_ignored(
