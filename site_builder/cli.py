@@ -452,7 +452,8 @@ def dev(content_dir: Path, port: int) -> None:
 
     if not content_dir.is_dir():
         raise PantauError(_("{folder}: no such content folder").format(folder=content_dir))
-    try:
+    # The server stops on Ctrl+C, after which uvicorn raises the signal again; whether that
+    # reaches here as KeyboardInterrupt depends on when it lands, so both ways end the same.
+    with contextlib.suppress(KeyboardInterrupt):
         run(content_dir, port, lambda text, err: click.echo(text, err=err))
-    except KeyboardInterrupt:
-        click.echo(_("Stopped."))
+    click.echo(_("Stopped."))
