@@ -17,8 +17,10 @@ Build: one corpus per N (the shipped content plus N synthetic records with Markd
 see scripts/corpus.py), written to /dev/shm when it exists. Pantau, each step a fresh
 `pantau build` process: a full build into an empty folder, a build with nothing changed, one
 stage, one team and one campaign changed (their summaries), and one template changed
-(content/templates/team.html). Pelican (installed with pip into a cached virtualenv) and
-Hugo (when on PATH) build the same records converted to their formats, full builds only.
+(content/templates/team.html); then one process keeping one engine, as `pantau dev` does,
+timing each of --repeat edits of the same records after a first one. Pelican (installed
+with pip into a cached virtualenv) and Hugo (when on PATH) build the same records converted
+to their formats, full builds only.
 Each step is timed --repeat times (median, min-max) with the child's peak memory from
 os.wait4; every child has a timeout and nothing listens on a network port.
 """
@@ -26,6 +28,8 @@ os.wait4; every child has a timeout and nothing listens on a network port.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import os
 import platform
 import re
@@ -204,6 +208,9 @@ ROWS = (
     "team changed",
     "campaign changed",
     "template changed",
+    "stage changed, pantau dev",
+    "team changed, pantau dev",
+    "campaign changed, pantau dev",
 )
 # The records edited in the "changed" steps: shipped ones, present at every N.
 CHANGED = (
@@ -423,7 +430,45 @@ def bench_pantau(content: Path, out: Path, repeat: int, timeout: float) -> dict[
         step.runs.append(build())
         check_page(out, team, marker, step)
     progress("pantau", step)
+    target.unlink()
+
+    # One process keeping one engine, as `pantau dev` does: each edit after the first.
+    child = run_child(
+        [sys.executable, __file__, "dev-session", str(content), str(out), str(repeat)],
+        out.parent,
+        timeout,
+    )
+    for kind, times in json.loads(child.last_line).items():
+        step = steps[f"{kind} changed, pantau dev"] = Step(f"{kind} changed, pantau dev")
+        step.runs = [Run(t, child.peak_mb, "") for t in times]
+        progress("pantau", step)
     return steps
+
+
+def dev_session(content: Path, out: Path, repeat: int) -> None:
+    """Build ``out`` with one engine, as `pantau dev` does, editing each CHANGED record once
+    to warm it and then ``repeat`` times: print the seconds of those builds as JSON."""
+    from site_builder.build import build
+    from site_builder.engine import Engine
+    from site_builder.state import state_path
+
+    engine = Engine(state_path(out))
+    times: dict[str, list[float]] = {}
+    for kind, collection, slug in CHANGED:
+        path = record_file(content, collection, slug)
+        original = path.read_text(encoding="utf-8")
+        times[kind] = []
+        for i in range(repeat + 1):
+            marker = f"penanda-dev-{kind}-{i}-{time.time_ns()}"
+            path.write_text(with_marker(original, marker), encoding="utf-8")
+            began = time.perf_counter()
+            build(content, out, engine=engine, today=dt.date.fromisoformat(TODAY))
+            if i:  # the first loads what the engine keeps from then on
+                times[kind].append(time.perf_counter() - began)
+            page = next(iter(sorted(out.glob(f"*/{path.stem}/index.html"))), None)
+            if page is not None and marker not in page.read_text(encoding="utf-8"):
+                raise BenchError(f"{page} does not show the change")
+    print(json.dumps(times))
 
 
 def cache_home() -> Path:
@@ -622,7 +667,8 @@ def build_benchmark(
     for table in tables:
         print(f"\n{table}")
     print(
-        "\nPantau: each step is a fresh `pantau build` process. Pelican and Hugo: full builds"
+        "\nPantau: each step is a fresh `pantau build` process, except the 'pantau dev' rows"
+        "\n(one process keeping one engine, as `pantau dev` does). Pelican and Hugo: full builds"
         "\nonly (neither keeps incremental state between separate runs), so their other rows"
         "\nare empty; rebuilding after a change costs them a full build."
     )
@@ -640,6 +686,10 @@ def main() -> None:
     sync.add_argument("--runs", type=int, default=15)
     sync.add_argument("--records", type=int, default=10_000)
     sub.add_parser("budget", help="home page transfer size")
+    session = sub.add_parser("dev-session", help=argparse.SUPPRESS)
+    session.add_argument("content", type=Path)
+    session.add_argument("out", type=Path)
+    session.add_argument("repeat", type=int)
     bench = sub.add_parser("build", help="build times: Pantau vs Pelican vs Hugo")
     bench.add_argument(
         "--records", type=int, nargs="+", default=[10_000], help="synthetic records (several N)"
@@ -661,6 +711,8 @@ def main() -> None:
             sys.exit(f"benchmark failed: {exc}")
     if args.command == "budget":
         page_budget()
+    if args.command == "dev-session":
+        dev_session(args.content, args.out, args.repeat)
     if args.command == "sync":
         update_to_live(ROOT / "content", args.runs, "default content")
         if args.records:
