@@ -141,7 +141,7 @@ class KeptFragments:
         if row is None:
             return None
         keys, fingerprints = _split(row[1])
-        pairs = tuple(zip(keys, fingerprints.split(_ITEM) if keys else [], strict=True))
+        pairs = tuple(zip(keys, fingerprints.split(_ITEM) if keys else [], strict=False))
         return _decode(row[0]), pairs
 
     def valid(self, key: Hashable, fingerprint: Callable[[str], str]) -> Trusted | None:
@@ -153,7 +153,7 @@ class KeptFragments:
         keys, fingerprints = _split(row[1])
         if _ITEM.join(map(fingerprint, keys)) != fingerprints:
             return None
-        pairs = tuple(zip(keys, fingerprints.split(_ITEM) if keys else [], strict=True))
+        pairs = tuple(zip(keys, fingerprints.split(_ITEM) if keys else [], strict=False))
         return (_decode(row[0]), pairs), frozenset(keys)
 
 
