@@ -8,7 +8,7 @@ import inspect
 import json
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -18,12 +18,35 @@ import click
 from .build import build as build_site
 from .errors import ContentError, PantauError
 from .i18n import LANGUAGES, _, from_environment, ngettext, set_language
-from .load import check_slug, load_content, read_record
-from .models import COLLECTIONS, json_schemas
 from .progress import Reporter, reporter
-from .skeletons import localised
 
-KINDS = {spec.kind: name for name, spec in COLLECTIONS.items()}
+# The models (pydantic) and the loader are imported by the commands that use them: a build
+# that finds nothing changed should not wait for them to load.
+
+
+def kinds() -> dict[str, str]:
+    """Record kinds as `pantau new` names them ('stage') -> their collection ('stages')."""
+    from .models import COLLECTIONS
+
+    return {spec.kind: name for name, spec in COLLECTIONS.items()}
+
+
+class LazyChoice(click.Choice):  # type: ignore[type-arg]
+    """A click.Choice whose choices are found when first needed (they come from modules that
+    most commands need not import)."""
+
+    def __init__(self, find: Callable[[], Iterable[str]]) -> None:
+        self._find = find
+        super().__init__([])
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self._find())
+
+    @choices.setter
+    def choices(self, _value: object) -> None:
+        pass  # set by click.Choice.__init__; the choices are always found anew
+
 
 content_option = click.option(
     "--content",
@@ -326,6 +349,8 @@ def check(content_dir: Path) -> None:
     Example:
         pantau check --content content
     """
+    from .load import load_content
+
     with progress() as report:
         report(_("Checking the content"), 0, None)
         content = load_content(content_dir, publishing=True)
@@ -397,6 +422,8 @@ def schema(out: Path) -> None:
     Example:
         pantau schema --out schema
     """
+    from .models import json_schemas
+
     out.mkdir(parents=True, exist_ok=True)
     for name, document in json_schemas().items():
         path = out / f"{name}.schema.json"
@@ -405,7 +432,7 @@ def schema(out: Path) -> None:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(sorted(KINDS)))
+@click.argument("kind", type=LazyChoice(lambda: sorted(kinds())))
 @click.argument("slug")
 @content_option
 @staff_command
@@ -419,7 +446,11 @@ def new(kind: str, slug: str, content_dir: Path) -> None:
     Example:
         pantau new campaign ayo-memilih
     """
-    collection = KINDS[kind]
+    from .load import check_slug, read_record
+    from .models import COLLECTIONS
+    from .skeletons import localised
+
+    collection = kinds()[kind]
     path = content_dir / COLLECTIONS[collection].folder / f"{slug}.md"
     check_slug(slug, str(path), COLLECTIONS[collection])
     existing = [p for p in path.parent.glob(f"{slug}.*") if p.suffix in (".md", ".yaml", ".yml")]

@@ -9,16 +9,29 @@ from typing import TYPE_CHECKING
 
 import click
 
-from site_builder.cli import content_option, main, progress, quiet, reports_errors, staff_command
+from site_builder.cli import (
+    LazyChoice,
+    content_option,
+    main,
+    progress,
+    quiet,
+    reports_errors,
+    staff_command,
+)
 from site_builder.errors import PantauError
 from site_builder.i18n import _, ngettext
 from site_builder.progress import Reporter
 
-from .auth import ROLES, create_token, revoke_token, token_status
-
 if TYPE_CHECKING:
     from .client import SyncClient
     from .store import Store
+
+
+def _roles() -> tuple[str, ...]:
+    from .auth import ROLES  # the store and the models load with it: only when needed
+
+    return ROLES
+
 
 data_option = click.option(
     "--data",
@@ -110,7 +123,7 @@ def token() -> None:
 @click.option("--name", required=True, help="Who the token is for (unique), e.g. budi.")
 @click.option(
     "--role",
-    type=click.Choice(ROLES),
+    type=LazyChoice(_roles),
     required=True,
     help="What the token may edit: admin (campaigns, findings, pages, stages, teams; may also "
     "revert and start a build), editor (findings, stages, teams) or campaign (campaigns, and "
@@ -130,6 +143,7 @@ def token_create(data: Path, name: str, role: str, expires: int | None) -> None:
     Example:
         pantau token create --data data --name tim-kampanye --role campaign
     """
+    from .auth import create_token
     from .server import open_store
 
     store = open_store(data)
@@ -155,6 +169,7 @@ def token_list(data: Path) -> None:
     Example:
         pantau token list --data data
     """
+    from .auth import token_status
     from .server import open_store
 
     store = open_store(data)
@@ -184,6 +199,7 @@ def token_revoke(data: Path, name: str) -> None:
     Example:
         pantau token revoke budi --data data
     """
+    from .auth import revoke_token
     from .server import open_store
 
     store = open_store(data)
