@@ -111,6 +111,15 @@ def staff_saves(store: Store, slug: str, text: str) -> None:
     )
 
 
+def saved_with_a_folder_in_its_place(store: Store, content: Path, slug: str) -> None:
+    """A newer revision of a stage (its title starts 'Baru -') whose file cannot be written:
+    a folder stands where the file should be."""
+    path = content / "stages" / f"{slug}.md"
+    staff_saves(store, slug, path.read_text().replace("title:", "title: Baru -", 1))
+    path.unlink()
+    (path / "sesuatu").mkdir(parents=True)
+
+
 def staff_deletes(store: Store, slug: str) -> None:
     """A stage deleted by an editor, as the API would commit it."""
     store.add_revision(
@@ -464,11 +473,7 @@ def test_a_record_file_that_cannot_be_written_is_served_from_the_database(
 ) -> None:
     # A stage no other record names: a record served from the database is not on disk while
     # the folder loads, so records naming it would not load.
-    path = content / "stages" / "pengundian-nomor-urut.md"
-    newer = path.read_text().replace("title:", "title: Baru -", 1)
-    staff_saves(store, "pengundian-nomor-urut", newer)
-    path.unlink()
-    (path / "sesuatu").mkdir(parents=True)  # a folder where the file should be
+    saved_with_a_folder_in_its_place(store, content, "pengundian-nomor-urut")
 
     loaded = workspace.start()
     assert loaded.entries["stages"]["pengundian-nomor-urut"].record.title.startswith("Baru -")
@@ -494,11 +499,7 @@ def test_a_record_served_from_the_database_still_counts_for_those_that_name_it(
         if "masa-tenang" in path.read_text(encoding="utf-8")
     ]
     assert named_by, "the test needs a record that names masa-tenang"
-    path = content / "stages" / "masa-tenang.md"
-    newer = path.read_text().replace("title:", "title: Baru -", 1)
-    staff_saves(store, "masa-tenang", newer)
-    path.unlink()
-    (path / "sesuatu").mkdir(parents=True)  # a folder where the file should be
+    saved_with_a_folder_in_its_place(store, content, "masa-tenang")
 
     loaded = workspace.start()
     assert loaded.entries["stages"]["masa-tenang"].record.title.startswith("Baru -")
