@@ -21,7 +21,9 @@ a render, such as sorting records while indexing, notes nothing.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Hashable, Iterator
+import hashlib
+import zlib
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
@@ -101,6 +103,19 @@ Kept = tuple[Any, tuple[tuple[str, str], ...]]
 Trusted = tuple[Kept, frozenset[str]]
 
 
+#: Items per kept run of a long list (see ``Fragments.combined``): on average, and at most.
+CHUNK = 64
+MAX_CHUNK = 4 * CHUNK
+
+
+def _run_key(run: Sequence[tuple[Hashable, Any]]) -> tuple[str, int, str]:
+    """A run's fragment key: which items it holds, in order."""
+    digest = hashlib.blake2b(digest_size=16)
+    for key, _ in run:
+        digest.update(repr(key).encode() + b"\0")
+    return ("run", len(run), digest.hexdigest())
+
+
 class KeptLookup(Protocol):
     def get(self, key: Hashable, /) -> Kept | None: ...
 
@@ -148,6 +163,32 @@ class Fragments:
             self.used[key] = found
         note_all(found[1])
         return found[0][0]  # type: ignore[no-any-return]
+
+    def combined(
+        self, items: Sequence[tuple[Hashable, Callable[[], T]]], combine: Callable[[list[T]], T]
+    ) -> T:
+        """``combine`` of every item's value (``items`` are (key, make) pairs, as ``get``
+        takes them), for a list of any length: ``combine`` must be associative (a join).
+
+        A short list keeps a fragment per item. A long one keeps its items in runs of about
+        ``CHUNK``, one fragment each (the combined values of its items), so that checking a
+        list of thousands costs a check per run; a changed item makes its run again. A run
+        ends after an item whose key's checksum says so: which items share a run depends only
+        on their keys, so adding or removing one item changes the runs around it alone."""
+        if len(items) < 2 * CHUNK:
+            return combine([self.get(key, make) for key, make in items])
+        runs: list[list[tuple[Hashable, Callable[[], T]]]] = [[]]
+        for item in items:
+            run = runs[-1]
+            run.append(item)
+            if len(run) >= MAX_CHUNK or zlib.crc32(repr(item[0]).encode()) % CHUNK == 0:
+                runs.append([])
+        values = [
+            self.get(_run_key(run), lambda run=run: combine([make() for _, make in run]))
+            for run in runs
+            if run
+        ]
+        return combine(values)
 
     def _checked(self, key: Hashable, trusted: Kept | None, make: Callable[[], Any]) -> Trusted:
         """The kept piece if the fingerprints of what it read are the same now, else a new

@@ -230,7 +230,7 @@ class Engine:
                 if not o.final
                 and (
                     (before := old.get(o.path)) is None
-                    or not before.keys.isdisjoint(changed_keys)
+                    or before.reads_any(changed_keys)
                     or o.path in missing
                 )
             ]
@@ -291,11 +291,7 @@ class Engine:
                     written.append(path)
 
             def stale(path: str) -> bool:
-                return (
-                    path not in old
-                    or path in missing
-                    or not old[path].keys.isdisjoint(changed_keys)
-                )
+                return path not in old or path in missing or old[path].reads_any(changed_keys)
 
             others = sorted(p for p in outputs if p not in offline.FINAL)
             # The download copy (zip and data page) is made from every other file. A caller may

@@ -95,16 +95,20 @@ def json_export(graph: SiteGraph, collection: str) -> bytes:
     rows serialised once per record text."""
     if collection == "regions":
         return to_json(region_rows(graph))
-    pieces = [
-        graph.fragments.get(
-            ("json", e.key),
-            lambda e=e: textwrap.indent(
-                json.dumps(record_row(graph, e, body=False), ensure_ascii=False, indent=2), "  "
-            ),
-        )
-        for e in graph.listed(collection)
-    ]
-    return ("[\n" + ",\n".join(pieces) + "\n]\n" if pieces else "[]\n").encode()
+    rows = graph.fragments.combined(
+        [
+            (
+                ("json", e.key),
+                lambda e=e: textwrap.indent(
+                    json.dumps(record_row(graph, e, body=False), ensure_ascii=False, indent=2),
+                    "  ",
+                ),
+            )
+            for e in graph.listed(collection)
+        ],
+        ",\n".join,
+    )
+    return ("[\n" + rows + "\n]\n" if rows else "[]\n").encode()
 
 
 def _root(table: Table) -> Table:
@@ -142,26 +146,38 @@ def _collection_lines(graph: SiteGraph, root: Table) -> list[list[str]]:
     if root.name == "regions":
         # The region is looked up again inside the fragment, so that the fragment itself
         # records that it read the regions (a captured object would read nothing).
-        made = [
-            graph.fragments.get(
-                ("csv", "regions/" + region.slug),
-                lambda i=index: _record_lines(root, region_row(graph, graph.regions[i])),
-            )
-            for index, region in enumerate(graph.regions)
-        ]
+        made = _merge_lines(
+            [
+                graph.fragments.get(
+                    ("csv", "regions/" + region.slug),
+                    lambda i=index: _record_lines(root, region_row(graph, graph.regions[i])),
+                )
+                for index, region in enumerate(graph.regions)
+            ]
+        )
     else:
-        made = [
-            graph.fragments.get(
-                ("csv", e.key),
-                lambda e=e: _record_lines(root, record_row(graph, e, body=False)),
-            )
-            for e in graph.listed(root.name)
-        ]
-    tables: list[list[str]] = [[] for _ in root.walk()]
-    for piece in made:
-        for lines, part in zip(tables, piece.split(TABLE_SEPARATOR), strict=True):
-            lines.append(part)
-    return tables
+        made = graph.fragments.combined(
+            [
+                (
+                    ("csv", e.key),
+                    lambda e=e: _record_lines(root, record_row(graph, e, body=False)),
+                )
+                for e in graph.listed(root.name)
+            ],
+            _merge_lines,
+        )
+    if not made:
+        return [[] for _ in root.walk()]
+    return [[part] for part in made.split(TABLE_SEPARATOR)]
+
+
+def _merge_lines(pieces: list[str]) -> str:
+    """Several records' lines (see ``_record_lines``) as one piece of the same shape: each
+    table's lines one after the other (associative, as ``Fragments.combined`` needs)."""
+    if not pieces:
+        return ""
+    tables = zip(*(piece.split(TABLE_SEPARATOR) for piece in pieces), strict=True)
+    return TABLE_SEPARATOR.join("".join(lines) for lines in tables)
 
 
 def export_schema(collection: str, *, whole: bool) -> dict[str, Any]:
@@ -249,10 +265,10 @@ def calendar(graph: SiteGraph) -> bytes:
     cal.add("x-wr-calname", f"Tahapan {EN_DASH} {graph.site.title}")
     cal.add("x-wr-timezone", graph.site.timezone)
     head, end = cal.to_ical().rsplit(b"END:VCALENDAR", 1)
-    events = []
-    for entry in graph.stages:
-        events.append(graph.fragments.get(("ics", entry.key), lambda e=entry: _event(graph, e)))
-    return head + b"".join(events) + b"END:VCALENDAR" + end
+    events = graph.fragments.combined(
+        [(("ics", e.key), lambda e=e: _event(graph, e)) for e in graph.stages], b"".join
+    )
+    return head + events + b"END:VCALENDAR" + end
 
 
 def _event(graph: SiteGraph, entry: Entry) -> bytes:

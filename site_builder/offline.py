@@ -97,11 +97,15 @@ def _entry_row(entry: Entry) -> str:
 def search_index(graph: SiteGraph) -> bytes:
     """A plain script (not JSON), so search also works from a copy opened via file://: one
     row per page worth finding (title, url from the site root, kind, snippet, folded text)."""
-    rows = [
-        graph.fragments.get(("search", entry.key), lambda entry=entry: _entry_row(entry))
-        for name in COLLECTIONS
-        for entry in graph.listed(name)
-    ]
+    found = graph.fragments.combined(
+        [
+            (("search", entry.key), lambda entry=entry: _entry_row(entry))
+            for name in COLLECTIONS
+            for entry in graph.listed(name)
+        ],
+        ",".join,
+    )
+    rows = [found] if found else []
     for region in graph.regions:
         snippet = region.summary or f"{region.kind.capitalize()}, {region.seat}"
         text = f"{region.seat} {region.election} {region.summary or ''}"

@@ -145,13 +145,15 @@ def _partials(plan: SitePlan) -> tuple[Callable[..., Markup], Callable[..., Mark
         # once its fragments are kept.
         page_path = context["page_path"]
         folder = posixpath.dirname(page_path)
-        get = plan.graph.fragments.get
-        return Markup("").join(
-            get(
-                (name, folder, var, e.key),
-                lambda e=e: Markup(_render(plan, name, {"page_path": page_path, var: e})),
-            )
-            for e in entries
+        return plan.graph.fragments.combined(
+            [
+                (
+                    (name, folder, var, e.key),
+                    lambda e=e: Markup(_render(plan, name, {"page_path": page_path, var: e})),
+                )
+                for e in entries
+            ],
+            Markup("").join,
         )
 
     @jinja2.pass_context

@@ -71,14 +71,43 @@ def program_version() -> str:
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
 class OutputState:
-    """One output as the last build left it."""
+    """One output as the last build left it: its content hash, size, CRC-32 (as a zip records
+    it: says whether a zip member holds this file) and the keys it read. Read from the state
+    file, the keys stay one line each in a text until a build asks for them as a set: a small
+    change asks only whether an output read any of a few keys."""
 
-    hash: str
-    size: int
-    keys: frozenset[str]
-    crc: int = 0  # CRC-32, as a zip records it: says whether a zip member holds this file
+    __slots__ = ("_keys", "_lines", "crc", "hash", "size")
+
+    def __init__(self, hash: str, size: int, keys: frozenset[str] | str, crc: int = 0) -> None:
+        self.hash, self.size, self.crc = hash, size, crc
+        if isinstance(keys, str):
+            self._keys: frozenset[str] | None = None
+            self._lines = f"\n{keys}\n"
+        else:
+            self._keys, self._lines = keys, ""
+
+    @property
+    def keys(self) -> frozenset[str]:
+        if self._keys is None:
+            self._keys = frozenset(self._lines.split("\n")) - {""}
+        return self._keys
+
+    def reads_any(self, keys: frozenset[str]) -> bool:
+        """Whether this output read any of ``keys``."""
+        if self._keys is None and len(keys) <= 32:
+            lines = self._lines
+            return any(f"\n{key}\n" in lines for key in keys)
+        return not self.keys.isdisjoint(keys)
+
+    def _fields(self) -> tuple[str, int, int, frozenset[str]]:
+        return self.hash, self.size, self.crc, self.keys
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OutputState) and self._fields() == other._fields()
+
+    def __repr__(self) -> str:
+        return f"OutputState({self.hash!r}, {self.size}, {sorted(self.keys)!r}, {self.crc})"
 
 
 #: Between the keys (and between the fingerprints) of a fragment's dependencies, and between
@@ -118,23 +147,23 @@ def _decode(text: str) -> Any:
 
 
 class KeptFragments:
-    """Fragments kept by earlier builds in the state file (read in one query the first time
-    one is asked for)."""
+    """Fragments kept by earlier builds in the state file, read one by one as they are asked
+    for: a small change asks for a few hundred of tens of thousands."""
 
     def __init__(self, db: sqlite3.Connection | None) -> None:
         self._db = db
-        self._stored: dict[str, tuple[str, str]] | None = None
 
     def _row(self, key: Hashable) -> tuple[str, str] | None:
         if self._db is None:
             return None
-        if self._stored is None:
-            try:
-                rows = self._db.execute("SELECT key, value, deps FROM fragments")
-                self._stored = {row[0]: (row[1], row[2]) for row in rows}
-            except sqlite3.Error:
-                self._stored = {}
-        return self._stored.get(repr(key))
+        try:
+            row = self._db.execute(
+                "SELECT value, deps FROM fragments WHERE key = ?", (repr(key),)
+            ).fetchone()
+        except sqlite3.Error:
+            self._db = None  # a damaged table: nothing kept can be trusted
+            return None
+        return None if row is None else (row[0], row[1])
 
     def get(self, key: Hashable) -> Kept | None:
         row = self._row(key)
@@ -207,7 +236,7 @@ class State:
             return
         try:
             outputs = {
-                row[0]: OutputState(row[1], row[2], frozenset(row[3].split("\n")) - {""}, row[4])
+                row[0]: OutputState(row[1], row[2], row[3], row[4])
                 for row in self._db.execute("SELECT path, hash, size, keys, crc FROM outputs")
             }
             keys = dict(self._db.execute("SELECT key, fp FROM keys").fetchall())

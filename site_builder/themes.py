@@ -127,10 +127,21 @@ def make_environment(dirs: list[Path]) -> jinja2.Environment:
     return _environment(tuple(dirs))
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Jinja's cache of compiled templates in the user's own folder of the system's temporary
+    folder (a fresh ``pantau build`` then compiles only templates whose text changed); none
+    where that folder cannot be made private to the user."""
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (RuntimeError, OSError):
+        return None
+
+
 @functools.lru_cache(maxsize=8)
 def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
     env = TrackingEnvironment(
         loader=_Loader([str(d) for d in dirs]),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         trim_blocks=True,

@@ -28,7 +28,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from site_builder import parallel
+from site_builder import deps, parallel
 from site_builder.build import BuildResult, SiteFiles, build, verify_build
 from site_builder.engine import Engine
 from site_builder.errors import BuildError, ContentError, PantauError, TemplateError
@@ -283,6 +283,9 @@ class IncrementalBuilds(RuleBasedStateMachine):
         self.media: dict[str, bytes] = {}
         self.today = VOTING_DAY
         self.fork = False
+        #: Lists kept in runs of two items or so (see deps.Fragments.combined), so that this
+        #: small site's lists are kept as a large site's are.
+        self.small_runs = False
         #: One engine kept for every build (as pantau dev keeps one), or None: each build as
         #: a fresh process would make it.
         self.engine: Engine | None = None
@@ -296,11 +299,11 @@ class IncrementalBuilds(RuleBasedStateMachine):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def build(self, full: bool = False) -> BuildResult:
-        with forked_rendering(self.fork):
+        with forked_rendering(self.fork), small_runs(self.small_runs):
             return build(self.content, self.out, today=self.today, full=full, engine=self.engine)
 
     def check(self) -> None:
-        with forked_rendering(self.fork):
+        with forked_rendering(self.fork), small_runs(self.small_runs):
             assert_same_as_clean_build(self.content, self.out, self.today)
 
     # files ---------------------------------------------------------------------------------
@@ -672,6 +675,12 @@ class IncrementalBuilds(RuleBasedStateMachine):
         """Render in forked workers, as for a big site, or all in this process."""
         self.fork = fork
 
+    @rule(small=st.booleans())
+    def switch_runs(self, small: bool) -> None:
+        """Keep long lists in runs of a few items, as a site of thousands keeps them in runs
+        of about deps.CHUNK, or item by item as a small site does."""
+        self.small_runs = small
+
     @rule(long_lived=st.booleans())
     def switch_process(self, long_lived: bool) -> None:
         """Build with one engine from now on (what pantau dev does: records and fragments
@@ -711,6 +720,19 @@ def forked_rendering(on: bool) -> Iterator[None]:
         yield
     finally:
         parallel.PARALLEL_FROM = saved
+
+
+@contextlib.contextmanager
+def small_runs(on: bool = True) -> Iterator[None]:
+    """With ``on``, lists of four items or more are kept in runs of two or so (at most
+    three), as lists of thousands are kept in runs of deps.CHUNK."""
+    saved = deps.CHUNK, deps.MAX_CHUNK
+    if on:
+        deps.CHUNK, deps.MAX_CHUNK = 2, 3
+    try:
+        yield
+    finally:
+        deps.CHUNK, deps.MAX_CHUNK = saved
 
 
 def drop_table(state: Path, table: str) -> None:
@@ -779,6 +801,80 @@ def test_one_changed_title_renders_only_what_shows_it(
     assert "Tahap tiga diganti" in second.files["tahapan/tahap-3/index.html"].decode()
     assert "Tahap tiga diganti" in second.files["tahapan/index.html"].decode()
     verify_build(scratch_content, out, VOTING_DAY)
+
+
+def test_a_long_list_is_kept_in_runs_and_a_change_makes_only_its_run_again() -> None:
+    """Fragments.combined: the same value as one join, and after one item changes (or one
+    is added) only the run or two around it are made again; the rest is reused."""
+    versions = {n: 0 for n in range(0, 2000, 2)}
+    made: list[int] = []
+
+    def item(n: int) -> tuple[tuple[str, int], Callable[[], str]]:
+        def make() -> str:
+            made.append(n)
+            deps.note(f"r:{n}")
+            return f"<{n}.{versions[n]}>"
+
+        return ("item", n), make
+
+    def combined(kept: dict[Any, Any]) -> tuple[str, deps.Fragments]:
+        fragments = deps.Fragments(kept)
+        fragments.fingerprint = lambda key: str(versions.get(int(key[2:]), "-"))
+        made.clear()
+        return fragments.combined([item(n) for n in sorted(versions)], ",".join), fragments
+
+    def expected() -> str:
+        return ",".join(f"<{n}.{versions[n]}>" for n in sorted(versions))
+
+    value, first = combined({})
+    assert value == expected()
+    assert sorted(made) == sorted(versions)
+    kept = first.made_here()
+    assert len(kept) < len(versions) / 8  # runs, not items
+
+    versions[1000] += 1
+    value, second = combined(kept)
+    assert value == expected()
+    assert 1000 in made and len(made) <= deps.MAX_CHUNK
+    kept.update(second.made_here())
+
+    versions[1001] = 0  # a new item between two others
+    value, third = combined(kept)
+    assert value == expected()
+    assert 1001 in made and len(made) <= 2 * deps.MAX_CHUNK
+    kept.update(third.made_here())
+
+    del versions[0], versions[1998]  # the first and the last
+    value, _ = combined(kept)
+    assert value == expected()
+    assert len(made) <= 2 * deps.MAX_CHUNK
+
+
+def test_lists_kept_in_runs_follow_every_edit(
+    scratch_content: Path, write: Writer, tmp_path: Path
+) -> None:
+    """Lists of a site's records kept in runs (small ones here, as a large site keeps runs
+    of deps.CHUNK) equal a clean build after a change, an addition, a deletion and a new
+    order; a fresh process each time, reading the runs from the state file."""
+    out = tmp_path / "public"
+    with small_runs():
+        for n in range(1, 13):
+            write(f"stages/tahap-{n}.md", STAGE_TEMPLATE.format(title=f"Tahap {n}", day=n, n=n))
+        assert build(scratch_content, out, today=VOTING_DAY).changes.full
+        with contextlib.closing(sqlite3.connect(state_path(out))) as db:
+            runs = db.execute("SELECT count(*) FROM fragments WHERE key LIKE '(''run''%'")
+            assert runs.fetchone()[0] > 0
+        edits: list[Callable[[], None]] = [
+            lambda: write("stages/tahap-5.md", STAGE_TEMPLATE.format(title="Lima", day=5, n=5)),
+            lambda: write("stages/tahap-13.md", STAGE_TEMPLATE.format(title="Baru", day=6, n=13)),
+            lambda: (scratch_content / "stages" / "tahap-2.md").unlink(),
+            lambda: write("stages/tahap-9.md", STAGE_TEMPLATE.format(title="Awal", day=1, n=9)),
+        ]
+        for edit in edits:
+            edit()
+            result = build(scratch_content, out, today=VOTING_DAY)
+            assert not result.changes.full
+            assert_same_as_clean_build(scratch_content, out, VOTING_DAY)
 
 
 def test_a_long_lived_engine_validates_only_the_records_that_changed(
