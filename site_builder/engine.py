@@ -290,6 +290,17 @@ class Engine:
                     _write(stage, path, data)
                     written.append(path)
 
+            def keep_file(path: str, staged: Path, keys: frozenset[str]) -> None:
+                """keep() for a file made in the stage folder (removed again if unchanged)."""
+                content_hash, crc = offline.file_digest(staged)
+                outputs[path] = changed[path] = OutputState(
+                    content_hash, staged.stat().st_size, keys, crc
+                )
+                if path not in old or path in missing or old[path].hash != content_hash:
+                    written.append(path)
+                else:
+                    staged.unlink()
+
             def stale(path: str) -> bool:
                 return path not in old or path in missing or old[path].reads_any(changed_keys)
 
@@ -309,10 +320,14 @@ class Engine:
             if wanted and not (download_later and incremental):
                 if progress is not None:
                     progress(_("Packing the download copy"), 0, None)
-                archive, page, page_keys = download_copy(
+                archive = site_file(stage, offline.ZIP_PATH)
+                archive.parent.mkdir(parents=True, exist_ok=True)
+                page, page_keys = download_copy(
                     plan,
                     others,
                     read,
+                    lambda p: outputs[p].size,
+                    archive,
                     # A member of the previous zip is reused when it holds the file as it is now
                     # (even if a deferred copy skipped some builds in between).
                     lambda p, info: (
@@ -323,7 +338,7 @@ class Engine:
                     parts.paths(),
                 )
                 keep(offline.DATA_PAGE, page, page_keys)
-                keep(offline.ZIP_PATH, archive, page_keys)
+                keep_file(offline.ZIP_PATH, archive, page_keys)
                 rendered += 2
             elif wanted:
                 meta["download_pending"] = "1"

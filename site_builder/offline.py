@@ -19,9 +19,10 @@ import shutil
 import struct
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from PIL import Image, ImageDraw
 
@@ -162,13 +163,20 @@ ZipSource = tuple[Path | bytes | None, Callable[[str, zipfile.ZipInfo], bool]]
 
 
 def make_zip(
-    paths: Iterable[str], read: Callable[[str], bytes], sources: Iterable[ZipSource] = ()
+    paths: Iterable[str],
+    read: Callable[[str], bytes],
+    sources: Iterable[ZipSource] = (),
+    target: Path | None = None,
 ) -> bytes:
     """A deterministic zip: sorted names, fixed times and permissions. A member that one of
     ``sources`` has and may give is copied from it still compressed (the bytes are the same
-    as compressing it again), so a rebuild compresses only what changed."""
-    out = io.BytesIO()
+    as compressing it again), so a rebuild compresses only what changed. Written to
+    ``target`` when given (a large site's zip is never held in memory; b"" is returned),
+    else returned."""
     with contextlib.ExitStack() as stack:
+        out: BinaryIO = (
+            stack.enter_context(open(target, "wb")) if target is not None else io.BytesIO()
+        )
         opened = [
             (found, allowed)
             for source, allowed in sources
@@ -186,7 +194,8 @@ def make_zip(
                 run.flush()
                 add_member(archive, path, read(path))
         run.flush()
-    return out.getvalue()
+        archive.close()
+        return out.getvalue() if isinstance(out, io.BytesIO) else b""
 
 
 class _Run:
@@ -333,6 +342,16 @@ def size_label(size: int) -> str:
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """``digest`` and CRC-32 of a file's bytes, read a piece at a time."""
+    sha, crc = hashlib.sha256(), 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            sha.update(chunk)
+            crc = zlib.crc32(chunk, crc)
+    return sha.hexdigest()[:16], crc
 
 
 def precache_list(hashes: Mapping[str, str], sizes: Mapping[str, int], budget: int) -> list[str]:

@@ -224,10 +224,12 @@ def download_copy(
     plan: SitePlan,
     others: list[str],
     read: Callable[[str], bytes],
+    size_of: Callable[[str], int],
+    target: Path,
     unchanged: Callable[[str, zipfile.ZipInfo], bool] = lambda path, info: False,
     previous_zip: Path | None = None,
     parts: list[Path] | None = None,
-) -> tuple[bytes, bytes, frozenset[str]]:
+) -> tuple[bytes, frozenset[str]]:
     """The downloadable zip of every other file, and the data page, which shows the zip's
     size and the size of each file it lists. The copy of the data page inside the zip leaves
     the zip out (whoever reads it has the zip already, and it is not in itself) and says where
@@ -235,12 +237,12 @@ def download_copy(
     The 404 and offline pages in the zip are made for their own address (see SERVED_ANYWHERE).
     Files this build compressed already (``parts``, see offline.ZipParts) and files for which
     ``unchanged`` holds (from ``previous_zip``) are copied still compressed.
-    Returns the zip, the data page and the keys the page read."""
+    The zip is written to ``target``; returns the data page and the keys it read."""
     outputs = plan.by_path()
     data_page = outputs[offline.DATA_PAGE]
     # The data exports, calendar and feed: the few files at the top of the site or of data/.
     sizes = {
-        path: offline.size_label(len(read(path)))
+        path: offline.size_label(size_of(path))
         for path in others
         if posixpath.dirname(path) in ("", "data") and not path.endswith(".html")
     }
@@ -253,18 +255,18 @@ def download_copy(
         plan, data_page, zip_size="", sizes=sizes, in_copy=True
     )
     members = [*(p for p in others if p not in offline.ZIP_EXCLUDES), offline.DATA_PAGE]
-    archive = offline.make_zip(
+    offline.make_zip(
         members,
         lambda p: inside[p] if p in inside else read(p),
         [
             *((part, lambda p, info: p not in inside) for part in parts or []),
             (previous_zip, lambda p, info: p not in inside and unchanged(p, info)),
         ],
+        target,
     )
-    page, page_keys = render_output(
-        plan, data_page, zip_size=offline.size_label(len(archive)), sizes=sizes, in_copy=False
-    )
-    return archive, page, page_keys
+    zip_size = offline.size_label(target.stat().st_size)
+    page, page_keys = render_output(plan, data_page, zip_size=zip_size, sizes=sizes, in_copy=False)
+    return page, page_keys
 
 
 def service_worker(

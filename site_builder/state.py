@@ -146,6 +146,12 @@ def _decode(text: str) -> Any:
     return value
 
 
+#: A record file as the cache keeps it: its modification time (or UNTRUSTED_TIME), size,
+#: digest and validated data as JSON (None until saved: the record this process read is at
+#: hand, and a large site's JSON would double what loading it holds in memory).
+Row = tuple[int, int, str, str | None]
+
+
 class KeptFragments:
     """Fragments kept by earlier builds in the state file, read one by one as they are asked
     for: a small change asks for a few hundred of tens of thousands."""
@@ -194,9 +200,9 @@ class State:
         self.meta: dict[str, str] = {}
         self._outputs: dict[str, OutputState] = {}
         self._keys: dict[str, str] = {}
-        self._records_: dict[str, tuple[int, int, str, str]] = {}
+        self._records_: dict[str, Row] = {}
         self._loaded = True
-        self._new_records: dict[str, tuple[int, int, str, str]] = {}
+        self._new_records: dict[str, Row] = {}
         #: The records the last saved build read through this cache in this process, by file
         #: (see ``validated``), and those read since.
         self._entries: dict[str, Entry] = {}
@@ -265,7 +271,7 @@ class State:
         return self._keys
 
     @property
-    def _records(self) -> dict[str, tuple[int, int, str, str]]:
+    def _records(self) -> dict[str, Row]:
         if not self._loaded:
             self._load_tables()
         return self._records_
@@ -322,9 +328,12 @@ class State:
             found = (stat.st_mtime_ns if trusted else UNTRUSTED_TIME, *found[1:])
         elif (stat.st_mtime_ns, stat.st_size) != found[:2]:
             return None
+        data = found[3]
+        if data is None and self.validated(path, found[2]) is None:
+            return None  # kept without its data, for the record this process no longer has
         self._new_records[name] = found
         self._read_records = True
-        return found[2], found[3]
+        return found[2], data or ""
 
     def validated(self, path: Path, digest: str) -> Entry | None:
         """The record this process last read from ``path``, if its text had ``digest``: a
@@ -342,9 +351,8 @@ class State:
         except OSError:
             return
         recent = stat.st_mtime_ns / 1e9 > time.time() - TRUST_AFTER_SECONDS
-        data = entry.data.model_dump_json()
         when = UNTRUSTED_TIME if recent else stat.st_mtime_ns
-        self._new_records[name] = (when, stat.st_size, entry.digest, data)
+        self._new_records[name] = (when, stat.st_size, entry.digest, None)
         self._read_records = True
 
     # writing ------------------------------------------------------------------------------
@@ -410,7 +418,7 @@ class State:
         keys: dict[str, str],
         fragments: dict[Hashable, Kept],
         replace: bool,
-        records: tuple[dict[str, tuple[int, int, str, str]], list[str]],
+        records: tuple[dict[str, Row], list[str]],
     ) -> None:
         if replace:
             self._close()
@@ -435,10 +443,19 @@ class State:
                 ((repr(k), _encode(v), _pack(pairs)) for k, (v, pairs) in fragments.items()),
             )
             db.executemany("DELETE FROM records WHERE path = ?", ((p,) for p in gone))
+            entries = self._entries
             db.executemany(
                 "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?)",
-                ((p, *row) for p, row in upsert.items()),
+                (
+                    (p, *row[:3], row[3] if row[3] is not None else _dumped(entries[p]))
+                    for p, row in upsert.items()
+                    if row[3] is not None or p in entries
+                ),
             )
+
+
+def _dumped(entry: Entry) -> str:
+    return entry.data.model_dump_json()
 
 
 @dataclass

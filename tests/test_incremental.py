@@ -1128,3 +1128,31 @@ def test_a_record_read_while_recent_is_reused_only_while_its_text_is_the_same(
     result = build(scratch_content, out, today=VOTING_DAY)
     assert "Hali pemungutan suara" in result.files["tahapan/pemungutan-suara/index.html"].decode()
     verify_build(scratch_content, out, VOTING_DAY)
+
+
+def test_a_fresh_process_takes_unchanged_records_from_the_state(
+    scratch_content: Path, tmp_path: Path
+) -> None:
+    """The state keeps every record's validated data (written when the build is saved, not
+    held as JSON while it runs); the next process reads unchanged records from it, equal to
+    what parsing the files gives."""
+    from site_builder.load import load_content
+    from site_builder.state import State, state_path
+
+    out = tmp_path / "public"
+    build(scratch_content, out, today=VOTING_DAY)
+    with contextlib.closing(sqlite3.connect(state_path(out))) as db:
+        rows = dict(db.execute("SELECT path, data FROM records").fetchall())
+    parsed = load_content(scratch_content)
+    files = {str(e.path): e for entries in parsed.entries.values() for e in entries.values()}
+    assert set(rows) == set(files)
+    assert all(rows[p] == files[p].data.model_dump_json() for p in files)
+    for path in files:  # old enough for their modification time to be trusted
+        os.utime(path, ns=(OLD_NS, OLD_NS))
+    build(scratch_content, out, today=VOTING_DAY)
+    state = State(state_path(out))
+    cached = load_content(scratch_content, cache=state)
+    assert all(state.get(Path(p)) is not None for p in files)
+    assert {
+        e.key: e.data for entries in cached.entries.values() for e in entries.values()
+    } == {e.key: e.data for entries in parsed.entries.values() for e in entries.values()}
