@@ -1153,6 +1153,6 @@ def test_a_fresh_process_takes_unchanged_records_from_the_state(
     state = State(state_path(out))
     cached = load_content(scratch_content, cache=state)
     assert all(state.get(Path(p)) is not None for p in files)
-    assert {
-        e.key: e.data for entries in cached.entries.values() for e in entries.values()
-    } == {e.key: e.data for entries in parsed.entries.values() for e in entries.values()}
+    assert {e.key: e.data for entries in cached.entries.values() for e in entries.values()} == {
+        e.key: e.data for entries in parsed.entries.values() for e in entries.values()
+    }
