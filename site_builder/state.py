@@ -147,8 +147,9 @@ def _decode(text: str) -> Any:
 
 
 #: A record file as the cache keeps it: its modification time (or UNTRUSTED_TIME), size,
-#: digest and validated data as JSON (None until saved: the record this process read is at
-#: hand, and a large site's JSON would double what loading it holds in memory).
+#: digest and validated data as JSON. The data is None in memory (read from the state file
+#: when the record is, or made when the state is saved from the record this process holds):
+#: a large site's JSON would double what loading it holds in memory.
 Row = tuple[int, int, str, str | None]
 
 
@@ -203,6 +204,8 @@ class State:
         self._records_: dict[str, Row] = {}
         self._loaded = True
         self._new_records: dict[str, Row] = {}
+        #: Kept records' JSON, by file, until each is read (see _record_data).
+        self._data: dict[str, str] | None = None
         #: The records the last saved build read through this cache in this process, by file
         #: (see ``validated``), and those read since.
         self._entries: dict[str, Entry] = {}
@@ -246,11 +249,10 @@ class State:
                 for row in self._db.execute("SELECT path, hash, size, keys, crc FROM outputs")
             }
             keys = dict(self._db.execute("SELECT key, fp FROM keys").fetchall())
+            # A record's data is read when the record is (see get).
             records = {
-                row[0]: (row[1], row[2], row[3], row[4])
-                for row in self._db.execute(
-                    "SELECT path, mtime_ns, size, digest, data FROM records"
-                )
+                row[0]: (row[1], row[2], row[3], None)
+                for row in self._db.execute("SELECT path, mtime_ns, size, digest FROM records")
             }
         except (sqlite3.Error, ValueError, TypeError):
             self.meta = {}  # damaged: start over
@@ -330,10 +332,23 @@ class State:
             return None
         data = found[3]
         if data is None and self.validated(path, found[2]) is None:
-            return None  # kept without its data, for the record this process no longer has
+            data = self._record_data(name)
+            if data is None:
+                return None
         self._new_records[name] = found
         self._read_records = True
         return found[2], data or ""
+
+    def _record_data(self, name: str) -> str | None:
+        """A kept record's JSON, read with all the others the first time one is asked for
+        (one query costs less than one per record) and let go once taken: the records made
+        from it are what the build holds."""
+        if self._data is None:
+            self._data = {}
+            if self._db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._data = dict(self._db.execute("SELECT path, data FROM records"))
+        return self._data.pop(name, None)
 
     def validated(self, path: Path, digest: str) -> Entry | None:
         """The record this process last read from ``path``, if its text had ``digest``: a
@@ -389,6 +404,7 @@ class State:
         # keeps the cache as it was.
         new = self._new_records if self._read_records else old
         self._records_, self._new_records, self._read_records = new, {}, False
+        self._data = None  # what is left of it may be older than what is saved now
         # A process that does not read the content again (a server) keeps no records here.
         self._entries = self._new_entries if self._new_entries else {}
         self._new_entries = {}

@@ -1151,8 +1151,8 @@ def test_a_fresh_process_takes_unchanged_records_from_the_state(
         os.utime(path, ns=(OLD_NS, OLD_NS))
     build(scratch_content, out, today=VOTING_DAY)
     state = State(state_path(out))
-    cached = load_content(scratch_content, cache=state)
-    assert all(state.get(Path(p)) is not None for p in files)
+    assert all(state.get(Path(p)) == (files[p].digest, rows[p]) for p in files)
+    cached = load_content(scratch_content, cache=State(state_path(out)))
     assert {e.key: e.data for entries in cached.entries.values() for e in entries.values()} == {
         e.key: e.data for entries in parsed.entries.values() for e in entries.values()
     }
