@@ -291,6 +291,28 @@ def test_no_hidden_column_and_no_sideways_scrolling(
     assert page.evaluate(LAYOUT_PROBLEMS) == []
 
 
+#: The size at which a chart's words show (its SVG is scaled to its column), in CSS pixels:
+#: readable on a phone, and never much larger than the text around it on a wide screen.
+CHART_TEXT = """() => [...document.querySelectorAll('svg.chart-svg')].map(svg => {
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    const text = svg.querySelector('text');
+    return parseFloat(getComputedStyle(text).fontSize) * scale;
+})"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", ["partisipasi", "evaluasi", "wilayah-partisipasi"])
+def test_chart_words_are_the_size_of_the_text_around_them(
+    site: Site, context: Any, name: str, width: int
+) -> None:
+    page = open_page(context, site.url + PAGES[name], width)
+    sizes = page.evaluate(CHART_TEXT)
+    body = float(page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)"))
+    assert sizes, "no chart on the page"
+    assert all(11 <= size <= body * 1.05 for size in sizes), (sizes, body)
+
+
 @pytest.mark.slow
 def test_main_content_keeps_clear_of_the_footer(site: Site, context: Any) -> None:
     page = open_page(context, site.url + "tim/")
