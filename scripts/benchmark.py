@@ -17,8 +17,9 @@ Build: one corpus per N (the shipped content plus N synthetic records with Markd
 see scripts/corpus.py), written to /dev/shm when it exists. Pantau, each step a fresh
 `pantau build` process: a full build into an empty folder, a build with nothing changed, one
 stage, one team and one campaign changed (their summaries), and one template changed
-(content/templates/team.html); then one process keeping one engine, as `pantau dev` does,
-timing each of --repeat edits of the same records after a first one. Pelican (installed
+(content/templates/team.html); then one process rebuilding as `pantau dev` does (one
+engine; a large site's downloadable copy left to a follow-up build once a minute), timing
+each of --repeat edits of the same records after a first one. Pelican (installed
 with pip into a cached virtualenv) and Hugo (when on PATH) build the same records converted
 to their formats, full builds only.
 Each step is timed --repeat times (median, min-max) with the child's peak memory from
@@ -446,13 +447,12 @@ def bench_pantau(content: Path, out: Path, repeat: int, timeout: float) -> dict[
 
 
 def dev_session(content: Path, out: Path, repeat: int) -> None:
-    """Build ``out`` with one engine, as `pantau dev` does, editing each CHANGED record once
-    to warm it and then ``repeat`` times: print the seconds of those builds as JSON."""
-    from site_builder.build import build
-    from site_builder.engine import Engine
-    from site_builder.state import state_path
+    """Rebuild ``out`` as `pantau dev` does (its DevSite: one engine, and the downloadable
+    copy left to a follow-up build on a large site), editing each CHANGED record once to warm
+    it and then ``repeat`` times: print the seconds of those builds as JSON."""
+    from site_builder.dev import DevSite
 
-    engine = Engine(state_path(out))
+    site = DevSite(content, out=out, today=dt.date.fromisoformat(TODAY))
     times: dict[str, list[float]] = {}
     for kind, collection, slug in CHANGED:
         path = record_file(content, collection, slug)
@@ -462,7 +462,8 @@ def dev_session(content: Path, out: Path, repeat: int) -> None:
             marker = f"penanda-dev-{kind}-{i}-{time.time_ns()}"
             path.write_text(with_marker(original, marker), encoding="utf-8")
             began = time.perf_counter()
-            build(content, out, engine=engine, today=dt.date.fromisoformat(TODAY))
+            if not site.rebuild():
+                raise BenchError(f"pantau dev's build failed: {site.status.error}")
             if i:  # the first loads what the engine keeps from then on
                 times[kind].append(time.perf_counter() - began)
             page = next(iter(sorted(out.glob(f"*/{path.stem}/index.html"))), None)

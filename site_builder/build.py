@@ -87,11 +87,14 @@ def build(
     verify: bool = False,
     progress: Report | None = None,
     engine: EngineType | None = None,
+    download_later: bool = False,
 ) -> BuildResult:
     """Load, validate, render what changed and write it; the old output survives any failure.
     ``progress`` hears where the build is (see ``site_builder.progress``). A long-lived
     process (pantau dev) passes the same ``engine`` for every build of ``out``: records and
-    fragments it validated stay in memory, and only what changed is checked again."""
+    fragments it validated stay in memory, and only what changed is checked again. With
+    ``download_later``, an incremental build may leave the downloadable copy (the zip and the
+    data page) as it was; the next build without it catches up (see ``download``)."""
     started = time.perf_counter()
     out = Path(out)
     check_replaceable(out)
@@ -104,7 +107,8 @@ def build(
     # Taken before anything is read: a file changed while this build runs makes the next
     # stamp differ, so that build looks again.
     stamp = input_stamp(state.folders(Path(content_dir)), today.isoformat())
-    if not full and history is None:
+    owed = bool(state.meta.get("download_pending")) and not download_later
+    if not full and history is None and not owed:
         unchanged = state.unchanged(stamp, out)
         if unchanged is not None:
             # Nothing this build reads has changed: done, without loading or rendering.
@@ -125,7 +129,14 @@ def build(
     try:
         previous = out if out.is_dir() else None
         changes = engine.render(
-            content, today, history, stage=stage, previous=previous, full=full, progress=progress
+            content,
+            today,
+            history,
+            stage=stage,
+            previous=previous,
+            full=full,
+            download_later=download_later,
+            progress=progress,
         )
         if progress is not None:
             progress(_("Writing the site"), 0, None)

@@ -22,6 +22,7 @@ after each batch of changes, which renders only what the changes touched.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import logging
 import os
@@ -43,6 +44,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .build import build
+from .download import DownloadSchedule
 from .engine import Engine
 from .errors import ContentError, PantauError
 from .i18n import _, ngettext
@@ -145,10 +147,20 @@ class Status:
 class DevSite:
     """The content, its private build and the status of the last build; thread-safe."""
 
-    def __init__(self, content_dir: Path, echo: Callable[[str, bool], None] | None = None) -> None:
+    def __init__(
+        self,
+        content_dir: Path,
+        echo: Callable[[str, bool], None] | None = None,
+        *,
+        out: Path | None = None,
+        today: dt.date | None = None,
+    ) -> None:
+        """``out`` (the private build, by default in the content's dev folder) and ``today``
+        (the build's date, by default the date in WITA) are there for measurements."""
         self.content_dir = Path(content_dir)
         self.folder = dev_folder(content_dir)
-        self.out = self.folder / "site"
+        self.out = out if out is not None else self.folder / "site"
+        self.today = today
         self._echo = echo or (lambda _text, _err: None)
         self._lock = threading.Lock()
         self._status = Status()
@@ -156,6 +168,8 @@ class DevSite:
         # saved file costs a look at what changed, not a build of a fresh process.
         self._engine: Engine | None = None
         self._building = threading.Lock()
+        # As on the server: a large site's downloadable copy follows edits once a minute.
+        self.download = DownloadSchedule(lambda: self.rebuild(_("Downloadable copy")))
 
     @property
     def status(self) -> Status:
@@ -176,7 +190,14 @@ class DevSite:
             with self._building:
                 if self._engine is None:
                     self._engine = Engine(state_path(self.out))
-                result = build(self.content_dir, self.out, engine=self._engine)
+                result = build(
+                    self.content_dir,
+                    self.out,
+                    today=self.today,
+                    engine=self._engine,
+                    download_later=self.download.later(),
+                )
+                self.download.built(result.changes)
         except ContentError as exc:
             problems = [p.to_json() for p in exc.problems]
             count = len(exc.problems)
@@ -404,6 +425,7 @@ def run(content_dir: Path, port: int, echo: Callable[[str, bool], None]) -> None
     sock = listen(port)
     stop = threading.Event()
     watcher: threading.Thread | None = None
+    site: DevSite | None = None
     try:
         site = DevSite(content_dir, echo)
         site.prepare()
@@ -428,6 +450,8 @@ def run(content_dir: Path, port: int, echo: Callable[[str, bool], None]) -> None
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         stop.set()
+        if site is not None:
+            site.download.cancel()
         if watcher is not None:
             watcher.join()
         sock.close()

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from site_builder.download import DownloadSchedule
 from site_builder.engine import Changes, Engine, apply_changes, write_marker
 from site_builder.errors import ContentError, PantauError
 from site_builder.graph import Change, History, next_change
 from site_builder.i18n import _
 from site_builder.load import read_record
 from site_builder.models import COLLECTIONS, WITA, on_site
-from site_builder.offline import ZIP_PATH
 from site_builder.state import state_path
 from site_builder.write import MARKER
 
@@ -33,8 +33,6 @@ from .workspace import Workspace
 log = logging.getLogger("pantau.sync")
 
 KEEP_BUILDS = 3
-DOWNLOAD_EAGER_BYTES = 20 * 1024 * 1024  # below this the download copy follows every change
-DOWNLOAD_INTERVAL = 60.0  # seconds; above it, at most this often (a follow-up build catches up)
 LINK_COPY_FILES = 300  # up to this many files, every build gets a fresh folder
 #: The longest the builder sleeps before looking at the clock again (a clock set forward or
 #: back, or a suspended machine, is noticed within this time).
@@ -193,9 +191,7 @@ class Publisher:
         self._last_request = 0.0
         self._retry_full = False
         self._live_id: int | None = None
-        self._site_bytes = 0
-        self._downloaded_at = 0.0
-        self._download_timer: threading.Timer | None = None
+        self.download = DownloadSchedule(lambda: self.request("refresh the downloadable copy"))
         self._stop = False
         #: When the site next changes with time alone (a record's publish_at or expire_at, or
         #: midnight WITA), worked out from the content of the last build.
@@ -216,8 +212,7 @@ class Publisher:
         self._thread.start()
 
     def stop(self) -> None:
-        if self._download_timer is not None:
-            self._download_timer.cancel()
+        self.download.cancel()
         with self._cond:
             self._stop = True
             self._cond.notify()
@@ -397,7 +392,7 @@ class Publisher:
                 stage=stage,
                 previous=head,
                 full=full,
-                download_later=self._download_later(),
+                download_later=self.download.later(),
                 look_for_missing=False,  # only this process writes the build folders
             )
             # Putting the build in place and switching 'live' happen under the data folder's
@@ -408,11 +403,7 @@ class Publisher:
         finally:
             shutil.rmtree(stage, ignore_errors=True)
         self.engine.commit(changes)
-        self._site_bytes = sum(changes.sizes.values())
-        if changes.download_pending:
-            self._follow_up()
-        elif changes.full or any(p == ZIP_PATH for p in changes.written):
-            self._downloaded_at = time.monotonic()
+        self.download.built(changes)
         return changes, published
 
     def _place(self, build_id: int, changes: Changes, head: Path | None) -> list[str] | None:
@@ -462,24 +453,6 @@ class Publisher:
             if folder is not None and state.describes(folder):
                 return folder
         return live
-
-    def _download_later(self) -> bool:
-        """Whether this build may leave the downloadable copy behind: on a large site, zipping
-        it again costs more than the change itself, so it follows at most once a minute."""
-        if self._site_bytes <= DOWNLOAD_EAGER_BYTES:
-            return False
-        return time.monotonic() - self._downloaded_at < DOWNLOAD_INTERVAL
-
-    def _follow_up(self) -> None:
-        """Ask for a build that brings the downloadable copy up to date, once it is due."""
-        if self._download_timer is not None and self._download_timer.is_alive():
-            return
-        wait = max(0.0, self._downloaded_at + DOWNLOAD_INTERVAL - time.monotonic())
-        self._download_timer = threading.Timer(
-            wait, lambda: self.request("refresh the downloadable copy")
-        )
-        self._download_timer.daemon = True
-        self._download_timer.start()
 
     def _fresh_folder(self, build_id: int) -> Path:
         target = self.builds_dir / str(build_id)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,37 @@ def test_pages_carry_the_script_and_the_last_good_build_survives_an_error(
     waiting = Client(dev_app(empty)).get("/")
     assert waiting.status_code == 404
     assert "/__pantau/reload.js?v=0" in waiting.text
+
+
+def test_a_large_sites_downloadable_copy_follows_edits_in_a_follow_up_build(
+    scratch_content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on the server: on a site past download.EAGER_BYTES (here every site), an edit's
+    build leaves the zip as it was, and a follow-up build brings it up to date."""
+    from site_builder import download
+    from site_builder.build import verify_build
+    from site_builder.dates import today_wita
+    from site_builder.offline import ZIP_PATH
+
+    monkeypatch.setattr(download, "EAGER_BYTES", 0)
+    site = DevSite(scratch_content)
+    site.download.interval = 1.0
+    site.prepare()
+    assert site.rebuild()  # the first build makes the zip
+
+    def zipped_page() -> str:
+        with zipfile.ZipFile(site.out / ZIP_PATH) as archive:
+            return archive.read("tim/keamanan/index.html").decode()
+
+    team = scratch_content / TEAM
+    team.write_text(team.read_text().replace(GOOD, "summary: Menjaga tahapan."))
+    site.download.downloaded_at = time.monotonic()  # as if made this moment, however slow
+    assert site.rebuild()
+    assert "Menjaga tahapan." in (site.out / "tim/keamanan/index.html").read_text()
+    assert "Mengamankan tahapan." in zipped_page(), "the zip waits for the follow-up build"
+    until(lambda: "Menjaga tahapan." in zipped_page(), "the follow-up build", timeout=10)
+    assert site.status.ok
+    verify_build(scratch_content, site.out, today_wita())
 
 
 @pytest.fixture
