@@ -148,7 +148,9 @@ class Fragments:
         self.made: set[Hashable] = set()
         self.fingerprint: Callable[[str], str] = lambda key: ""
 
-    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+    def get(self, key: Hashable, make: Callable[[], T], *, persist: bool = True) -> T:
+        """The piece ``key``: kept, or made now with ``make``. Without ``persist``, a piece
+        made now is kept in this process only (it is part of a kept run, see ``combined``)."""
         found = self.used.get(key)
         if found is None:
             trusted = self.trusted.get(key)
@@ -159,7 +161,7 @@ class Fragments:
             elif trusted is not None and changed is not None and changed.isdisjoint(trusted[1]):
                 found = trusted
             else:
-                found = self._checked(key, trusted[0] if trusted else None, make)
+                found = self._checked(key, trusted[0] if trusted else None, make, persist)
             self.used[key] = found
         note_all(found[1])
         return found[0][0]  # type: ignore[no-any-return]
@@ -174,7 +176,10 @@ class Fragments:
         ``CHUNK``, one fragment each (the combined values of its items), so that checking a
         list of thousands costs a check per run; a changed item makes its run again. A run
         ends after an item whose key's checksum says so: which items share a run depends only
-        on their keys, so adding or removing one item changes the runs around it alone."""
+        on their keys, so adding or removing one item changes the runs around it alone.
+
+        A long-lived process (one that trusts the pieces of its last build) also keeps a run's
+        items in memory, so that making a run again makes only its changed items."""
         if len(items) < 2 * CHUNK:
             return combine([self.get(key, make) for key, make in items])
         runs: list[list[tuple[Hashable, Callable[[], T]]]] = [[]]
@@ -183,14 +188,35 @@ class Fragments:
             run.append(item)
             if len(run) >= MAX_CHUNK or zlib.crc32(repr(item[0]).encode()) % CHUNK == 0:
                 runs.append([])
-        values = [
-            self.get(_run_key(run), lambda run=run: combine([make() for _, make in run]))
-            for run in runs
-            if run
-        ]
+        remember = bool(self.trusted)
+
+        def make_run(run: list[tuple[Hashable, Callable[[], T]]]) -> T:
+            if remember:
+                return combine([self.get(key, make, persist=False) for key, make in run])
+            return combine([make() for _, make in run])
+
+        values = []
+        for run in runs:
+            if run:
+                values.append(self.get(_run_key(run), lambda run=run: make_run(run)))
+                if remember:
+                    self._carry(run)
         return combine(values)
 
-    def _checked(self, key: Hashable, trusted: Kept | None, make: Callable[[], Any]) -> Trusted:
+    def _carry(self, run: Sequence[tuple[Hashable, Any]]) -> None:
+        """Keep in memory, for the next build, the items of a run this build took as kept:
+        each is still valid unless it read a changed key."""
+        changed, trusted, used = self.changed, self.trusted, self.used
+        if changed is None:
+            return
+        for key, _ in run:
+            found = None if key in used else trusted.get(key)
+            if found is not None and changed.isdisjoint(found[1]):
+                used[key] = found
+
+    def _checked(
+        self, key: Hashable, trusted: Kept | None, make: Callable[[], Any], persist: bool = True
+    ) -> Trusted:
         """The kept piece if the fingerprints of what it read are the same now, else a new
         one; with the keys it read."""
         fingerprint = self.fingerprint
@@ -209,7 +235,8 @@ class Fragments:
                     return old, frozenset(k for k, _ in old[1])
         with recording() as keys:
             value = make()
-        self.made.add(key)
+        if persist:
+            self.made.add(key)
         return (value, tuple((k, fingerprint(k)) for k in sorted(keys))), frozenset(keys)
 
     def made_here(self) -> dict[Hashable, Kept]:

@@ -850,6 +850,48 @@ def test_a_long_list_is_kept_in_runs_and_a_change_makes_only_its_run_again() -> 
     assert len(made) <= 2 * deps.MAX_CHUNK
 
 
+def test_a_long_lived_process_makes_only_the_changed_items_of_a_run() -> None:
+    """In one process (a server, pantau dev), the items of a run made again stay in memory,
+    also through builds that take the run as kept: the next change to one of them makes that
+    item alone; items are never written to the state, only runs are."""
+    versions = {n: 0 for n in range(1000)}
+    made: list[int] = []
+
+    def item(n: int) -> tuple[tuple[str, int], Callable[[], str]]:
+        def make() -> str:
+            made.append(n)
+            deps.note(f"r:{n}")
+            return f"<{n}.{versions[n]}>"
+
+        return ("item", n), make
+
+    trusted: dict[Any, Any] = {}
+
+    def build(*changed: int) -> deps.Fragments:
+        for n in changed:
+            versions[n] += 1
+        fragments = deps.Fragments({}, trusted)
+        fragments.fingerprint = lambda key: str(versions[int(key[2:])])
+        fragments.changed = frozenset(f"r:{n}" for n in changed)
+        made.clear()
+        value = fragments.combined([item(n) for n in versions], ",".join)
+        assert value == ",".join(f"<{n}.{versions[n]}>" for n in versions)
+        trusted.clear()
+        trusted.update(fragments.used)
+        return fragments
+
+    build()
+    assert len(made) == 1000
+    build(500)
+    assert 500 in made and len(made) <= deps.MAX_CHUNK  # its run, made afresh
+    last = build(500)
+    assert made == [500]
+    assert all(key[0] == "run" for key in last.made_here())
+    build(10)  # another run (a run holds at most MAX_CHUNK items): 500's is taken as kept
+    build(500)
+    assert made == [500]
+
+
 def test_lists_kept_in_runs_follow_every_edit(
     scratch_content: Path, write: Writer, tmp_path: Path
 ) -> None:
