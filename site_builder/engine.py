@@ -252,7 +252,12 @@ class Engine:
             changed: dict[str, OutputState] = {}
             written: list[str] = []
             for path, digest, size, keys, fresh, crc in render_all(
-                dirty, render_one, fragments, _heavy, lambda: (counter.flush(), parts.close())
+                dirty,
+                render_one,
+                fragments,
+                _heavy,
+                lambda: (counter.flush(), parts.close()),
+                lambda o: before.size if (before := old.get(o.path)) is not None else 0,
             ):
                 # Thousands of outputs read the same keys: keep one copy of each.
                 changed[path] = OutputState(digest, size, frozenset(map(sys.intern, keys)), crc)

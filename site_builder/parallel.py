@@ -22,8 +22,11 @@ from .errors import BuildError, PantauError
 from .i18n import _
 from .pages import Output
 
-#: Below this many outputs a batch is rendered in the calling process.
+#: Below this many outputs a batch is rendered in the calling process, unless the outputs
+#: were at least PARALLEL_BYTES large last time (a change to one record of a large site
+#: renders a few lists and exports of megabytes each).
 PARALLEL_FROM = 400
+PARALLEL_BYTES = 4 * 1024 * 1024
 
 #: One rendered output: its path, content hash, size, the keys it read, whether its bytes
 #: differ from the last build's (and so were written), and its CRC-32.
@@ -43,17 +46,21 @@ def render_all(
     fragments: Fragments,
     heavy: Callable[[Output], bool],
     done: Callable[[], None] = lambda: None,
+    size: Callable[[Output], int] = lambda output: 0,
 ) -> list[Rendered]:
     """Render every output with ``render_one``, shared out between forked workers and this
-    process (the ``heavy`` ones, lists and exports, dealt out first so each process gets some).
+    process (the ``heavy`` ones, lists and exports, dealt out first, the largest by ``size``
+    last time first, so each process gets some).
     The fragments a worker makes come back with its results, so the next build reuses them.
     ``done`` runs in every process once it has rendered its share."""
     count = workers()
-    if count == 1 or len(outputs) < PARALLEL_FROM:
+    many = len(outputs) >= PARALLEL_FROM
+    large = len(outputs) > 1 and sum(map(size, outputs)) >= PARALLEL_BYTES
+    if count == 1 or not (many or large):
         results = [render_one(o) for o in outputs]
         done()
         return results
-    ordered = [o for o in outputs if heavy(o)] + [o for o in outputs if not heavy(o)]
+    ordered = sorted(outputs, key=lambda o: (not heavy(o), -size(o)))
     shares = [ordered[i::count] for i in range(count)]
     with tempfile.TemporaryDirectory(prefix="pantau-workers-") as tmp:
         children = [

@@ -892,6 +892,32 @@ def test_a_long_lived_process_makes_only_the_changed_items_of_a_run() -> None:
     assert made == [500]
 
 
+def test_a_few_large_outputs_are_shared_between_the_cores(
+    scratch_content: Path, write: Writer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change whose outputs were PARALLEL_BYTES large last time renders them in forked
+    workers, however few they are, and the site equals a clean build."""
+    if parallel.workers() == 1:
+        pytest.skip("this process may not fork, or has one core")
+    out = tmp_path / "public"
+    build(scratch_content, out, today=VOTING_DAY)
+    monkeypatch.setattr(parallel, "PARALLEL_BYTES", 1)
+    forks: list[int] = []
+    fork = os.fork
+
+    def counted() -> int:
+        forks.append(1)
+        return fork()
+
+    monkeypatch.setattr(os, "fork", counted)
+    write("stages/tahap-1.md", STAGE_TEMPLATE.format(title="Tahap satu", day=1, n=1))
+    result = build(scratch_content, out, today=VOTING_DAY)
+    assert not result.changes.full and result.changes.rendered < parallel.PARALLEL_FROM
+    assert forks, "no worker was forked"
+    monkeypatch.setattr(os, "fork", fork)
+    assert_same_as_clean_build(scratch_content, out, VOTING_DAY)
+
+
 def test_lists_kept_in_runs_follow_every_edit(
     scratch_content: Path, write: Writer, tmp_path: Path
 ) -> None:
