@@ -412,8 +412,22 @@ class State:
             return
         upsert = new if replace else {p: row for p, row in new.items() if old.get(p) != row}
         gone = [] if replace else [p for p in old if p not in new]
+        entries = self._entries
+        # A record this process did not read (a server builds from the records it holds) is
+        # written again from the state file itself, read before a full build replaces it.
+        unread = [p for p, row in upsert.items() if row[3] is None and p not in entries]
+        stored = {p: data for p in unread if (data := self._record_data(p)) is not None}
+        self._data = None
+
+        def data_of(path: str, row: Row) -> str | None:
+            if row[3] is not None:
+                return row[3]
+            return _dumped(entries[path]) if path in entries else stored.get(path)
+
         try:
-            self._write(self.path, changed, removed, keys, fragments, replace, (upsert, gone))
+            self._write(
+                self.path, changed, removed, keys, fragments, replace, (upsert, gone, data_of)
+            )
         except (sqlite3.Error, OSError):
             # The state only saves time: a build that cannot keep it still succeeded; the next
             # one starts afresh.
@@ -434,7 +448,7 @@ class State:
         keys: dict[str, str],
         fragments: dict[Hashable, Kept],
         replace: bool,
-        records: tuple[dict[str, Row], list[str]],
+        records: tuple[dict[str, Row], list[str], Callable[[str, Row], str | None]],
     ) -> None:
         if replace:
             self._close()
@@ -444,7 +458,7 @@ class State:
         db = self._db
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(SCHEMA)
-        upsert, gone = records
+        upsert, gone, data_of = records
         with db:
             db.execute("DELETE FROM meta")
             db.executemany("INSERT INTO meta VALUES (?, ?)", self.meta.items())
@@ -459,13 +473,12 @@ class State:
                 ((repr(k), _encode(v), _pack(pairs)) for k, (v, pairs) in fragments.items()),
             )
             db.executemany("DELETE FROM records WHERE path = ?", ((p,) for p in gone))
-            entries = self._entries
             db.executemany(
                 "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?)",
                 (
-                    (p, *row[:3], row[3] if row[3] is not None else _dumped(entries[p]))
+                    (p, *row[:3], data)
                     for p, row in upsert.items()
-                    if row[3] is not None or p in entries
+                    if (data := data_of(p, row)) is not None
                 ),
             )
 

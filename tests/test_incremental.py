@@ -1224,3 +1224,25 @@ def test_a_fresh_process_takes_unchanged_records_from_the_state(
     assert {e.key: e.data for entries in cached.entries.values() for e in entries.values()} == {
         e.key: e.data for entries in parsed.entries.values() for e in entries.values()
     }
+
+
+def test_a_full_build_that_did_not_read_the_content_keeps_the_record_cache(
+    scratch_content: Path, tmp_path: Path
+) -> None:
+    """A server builds from the records it holds, not through the cache: when such a build
+    is a full one (the state file is written afresh), every kept record stays in it."""
+    from site_builder.state import State, state_path
+
+    out = tmp_path / "public"
+    build(scratch_content, out, today=VOTING_DAY)
+
+    def kept() -> dict[str, tuple[Any, ...]]:
+        with contextlib.closing(sqlite3.connect(state_path(out))) as db:
+            return {row[0]: row[1:] for row in db.execute("SELECT * FROM records")}
+
+    before = kept()
+    assert before
+    state = State(state_path(out))
+    state.load()
+    state.save(dict(state.meta), {}, [], {}, {}, replace=True)
+    assert kept() == before
