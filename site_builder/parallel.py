@@ -55,7 +55,9 @@ def render_all(
     ``done`` runs in every process once it has rendered its share."""
     count = workers()
     many = len(outputs) >= PARALLEL_FROM
-    large = len(outputs) > 1 and sum(map(size, outputs)) >= PARALLEL_BYTES
+    # A long-lived process (one that trusts the pieces of its last build) renders a small
+    # batch itself: the pieces it makes stay in its memory for the next build.
+    large = not fragments.trusted and len(outputs) > 1 and sum(map(size, outputs)) >= PARALLEL_BYTES
     if count == 1 or not (many or large):
         results = [render_one(o) for o in outputs]
         done()
