@@ -803,25 +803,32 @@ def test_one_changed_title_renders_only_what_shows_it(
     verify_build(scratch_content, out, VOTING_DAY)
 
 
+def item(
+    versions: dict[int, int], made: list[int], n: int
+) -> tuple[tuple[str, int], Callable[[], str]]:
+    """Item n of a list for Fragments.combined: it reads r:<n>, shows its version and notes
+    in ``made`` that it was made."""
+
+    def make() -> str:
+        made.append(n)
+        deps.note(f"r:{n}")
+        return f"<{n}.{versions[n]}>"
+
+    return ("item", n), make
+
+
 def test_a_long_list_is_kept_in_runs_and_a_change_makes_only_its_run_again() -> None:
     """Fragments.combined: the same value as one join, and after one item changes (or one
     is added) only the run or two around it are made again; the rest is reused."""
     versions = {n: 0 for n in range(0, 2000, 2)}
     made: list[int] = []
 
-    def item(n: int) -> tuple[tuple[str, int], Callable[[], str]]:
-        def make() -> str:
-            made.append(n)
-            deps.note(f"r:{n}")
-            return f"<{n}.{versions[n]}>"
-
-        return ("item", n), make
-
     def combined(kept: dict[Any, Any]) -> tuple[str, deps.Fragments]:
         fragments = deps.Fragments(kept)
         fragments.fingerprint = lambda key: str(versions.get(int(key[2:]), "-"))
         made.clear()
-        return fragments.combined([item(n) for n in sorted(versions)], ",".join), fragments
+        items = [item(versions, made, n) for n in sorted(versions)]
+        return fragments.combined(items, ",".join), fragments
 
     def expected() -> str:
         return ",".join(f"<{n}.{versions[n]}>" for n in sorted(versions))
@@ -857,14 +864,6 @@ def test_a_long_lived_process_makes_only_the_changed_items_of_a_run() -> None:
     versions = {n: 0 for n in range(1000)}
     made: list[int] = []
 
-    def item(n: int) -> tuple[tuple[str, int], Callable[[], str]]:
-        def make() -> str:
-            made.append(n)
-            deps.note(f"r:{n}")
-            return f"<{n}.{versions[n]}>"
-
-        return ("item", n), make
-
     trusted: dict[Any, Any] = {}
 
     def build(*changed: int) -> deps.Fragments:
@@ -874,7 +873,7 @@ def test_a_long_lived_process_makes_only_the_changed_items_of_a_run() -> None:
         fragments.fingerprint = lambda key: str(versions[int(key[2:])])
         fragments.changed = frozenset(f"r:{n}" for n in changed)
         made.clear()
-        value = fragments.combined([item(n) for n in versions], ",".join)
+        value = fragments.combined([item(versions, made, n) for n in versions], ",".join)
         assert value == ",".join(f"<{n}.{versions[n]}>" for n in versions)
         trusted.clear()
         trusted.update(fragments.used)
