@@ -237,14 +237,19 @@ class Engine:
 
             counter = _Counter(progress, _("Rendering"), len(dirty))
 
+            def differs(path: str, content_hash: str) -> bool:
+                """Whether the output folder lacks these bytes: a new output, a file someone
+                deleted, or other bytes than the last build's."""
+                before = old.get(path)
+                return before is None or before.hash != content_hash or path in missing
+
             def render_one(output: Output) -> Rendered:
                 counter.tick()
                 data, keys = render_output(plan, output)
                 if not download_later:
                     parts.add(output.path, data)
                 digest = offline.digest(data)
-                before = old.get(output.path)
-                fresh = before is None or before.hash != digest or output.path in missing
+                fresh = differs(output.path, digest)
                 if fresh:
                     _write(stage, output.path, data)
                 return output.path, digest, len(data), keys, fresh, zlib.crc32(data)
@@ -291,7 +296,7 @@ class Engine:
                 outputs[path] = changed[path] = OutputState(
                     offline.digest(data), len(data), keys, zlib.crc32(data)
                 )
-                if path not in old or path in missing or old[path].hash != outputs[path].hash:
+                if differs(path, outputs[path].hash):
                     _write(stage, path, data)
                     written.append(path)
 
@@ -301,7 +306,7 @@ class Engine:
                 outputs[path] = changed[path] = OutputState(
                     content_hash, staged.stat().st_size, keys, crc
                 )
-                if path not in old or path in missing or old[path].hash != content_hash:
+                if differs(path, content_hash):
                     written.append(path)
                 else:
                     staged.unlink()
