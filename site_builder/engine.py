@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import offline
 from .deps import Fragments, Trusted
-from .graph import QUERIES, History, link_index
+from .graph import QUERIES, History, links_index
 from .i18n import _
 from .load import Content
 from .pages import Output
@@ -98,13 +98,10 @@ class Fingerprints:
             if not key.startswith(_LINKS):
                 continue
             where, _, slug = key.removeprefix(_LINKS).partition(":")
-            source, _, field_name = where.partition(".")
-            if source not in graph.lists:
+            if where.partition(".")[0] not in graph.lists:
                 continue  # a collection this version does not have: left to _compute
-            index = graph.indexes.get(where)
-            if index is None:
-                index = graph.indexes[where] = link_index(graph, source, field_name)
-            known[key] = _digest("|".join([e.key for e in index.get(slug, [])]))
+            entries = links_index(graph, where).get(slug, [])
+            known[key] = _digest("|".join([e.key for e in entries]))
 
     def _compute(self, key: str) -> str:
         graph = self.plan.graph

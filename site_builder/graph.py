@@ -435,14 +435,20 @@ def _phase(graph: SiteGraph, phase: str) -> list[Entry]:
 
 def _links(graph: SiteGraph, arg: str) -> list[Entry]:
     where, _, slug = arg.partition(":")
-    source, _, field_name = where.partition(".")
+    return links_index(graph, where).get(slug, [])
+
+
+def links_index(graph: SiteGraph, where: str) -> dict[str, list[Entry]]:
+    """The index of the 'links' queries on ``where`` ('<source>.<field>'), built once per
+    build (queries note nothing, see SiteGraph._answer: a plain cache will do)."""
     index = graph.indexes.get(where)
-    if index is None:  # queries note nothing (see SiteGraph._answer): a plain cache will do
-        index = graph.indexes[where] = link_index(graph, source, field_name)
-    return index.get(slug, [])
+    if index is None:
+        source, _, field_name = where.partition(".")
+        index = graph.indexes[where] = _link_index(graph, source, field_name)
+    return index
 
 
-def link_index(graph: SiteGraph, source: str, field_name: str) -> dict[str, list[Entry]]:
+def _link_index(graph: SiteGraph, source: str, field_name: str) -> dict[str, list[Entry]]:
     """slug -> the records of ``source`` whose ``field_name`` lists it, in display order."""
     index: dict[str, list[Entry]] = {}
     for entry in graph.lists.get(source, []):
