@@ -64,6 +64,9 @@ def recording() -> Iterator[set[str]]:
 @contextmanager
 def paused() -> Iterator[None]:
     """Note nothing inside the block (a query notes its own key instead of what it scans)."""
+    if _active.get() is None:  # outside a render (fingerprints): nothing to pause
+        yield
+        return
     token = _active.set(None)
     try:
         yield

@@ -243,11 +243,8 @@ class SiteGraph:
         try:
             return self.answers[key]
         except KeyError:
-            if deps.current() is None:  # outside a render (fingerprints): nothing to pause
+            with deps.paused():
                 value = self.answers[key] = QUERIES[name](self, arg)
-            else:
-                with deps.paused():
-                    value = self.answers[key] = QUERIES[name](self, arg)
             return value
 
     def answer_key(self, name: str, arg: str) -> str:
