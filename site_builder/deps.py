@@ -223,19 +223,15 @@ class Fragments:
         """The kept piece if the fingerprints of what it read are the same now, else a new
         one; with the keys it read."""
         fingerprint = self.fingerprint
-        if trusted is not None:
-            if all(fingerprint(k) == fp for k, fp in trusted[1]):
-                return trusted, frozenset(k for k, _ in trusted[1])
+        valid = getattr(self.kept, "valid", None)
+        if trusted is None and valid is not None:
+            found: Trusted | None = valid(key, fingerprint)  # the state file checks its own
+            if found is not None:
+                return found
         else:
-            valid = getattr(self.kept, "valid", None)
-            if valid is not None:
-                found: Trusted | None = valid(key, fingerprint)
-                if found is not None:
-                    return found
-            else:
-                old = self.kept.get(key)
-                if old is not None and all(fingerprint(k) == fp for k, fp in old[1]):
-                    return old, frozenset(k for k, _ in old[1])
+            old = trusted if trusted is not None else self.kept.get(key)
+            if old is not None and all(fingerprint(k) == fp for k, fp in old[1]):
+                return old, frozenset(k for k, _ in old[1])
         with recording() as keys:
             value = make()
         if persist:
