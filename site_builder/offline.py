@@ -22,7 +22,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -163,20 +163,17 @@ ZipSource = tuple[Path | bytes | None, Callable[[str, zipfile.ZipInfo], bool]]
 
 
 def make_zip(
+    target: Path,
     paths: Iterable[str],
     read: Callable[[str], bytes],
     sources: Iterable[ZipSource] = (),
-    target: Path | None = None,
-) -> bytes:
-    """A deterministic zip: sorted names, fixed times and permissions. A member that one of
-    ``sources`` has and may give is copied from it still compressed (the bytes are the same
-    as compressing it again), so a rebuild compresses only what changed. Written to
-    ``target`` when given (a large site's zip is never held in memory; b"" is returned),
-    else returned."""
+) -> None:
+    """A deterministic zip written to ``target`` (a large site's zip is never held in
+    memory): sorted names, fixed times and permissions. A member that one of ``sources`` has
+    and may give is copied from it still compressed (the bytes are the same as compressing
+    it again), so a rebuild compresses only what changed."""
     with contextlib.ExitStack() as stack:
-        out: BinaryIO = (
-            stack.enter_context(open(target, "wb")) if target is not None else io.BytesIO()
-        )
+        out = stack.enter_context(open(target, "wb"))
         opened = [
             (found, allowed)
             for source, allowed in sources
@@ -194,8 +191,6 @@ def make_zip(
                 run.flush()
                 add_member(archive, path, read(path))
         run.flush()
-        archive.close()
-        return out.getvalue() if isinstance(out, io.BytesIO) else b""
 
 
 class _Run:

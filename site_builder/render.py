@@ -256,13 +256,13 @@ def download_copy(
     )
     members = [*(p for p in others if p not in offline.ZIP_EXCLUDES), offline.DATA_PAGE]
     offline.make_zip(
+        target,
         members,
         lambda p: inside[p] if p in inside else read(p),
         [
             *((part, lambda p, info: p not in inside) for part in parts or []),
             (previous_zip, lambda p, info: p not in inside and unchanged(p, info)),
         ],
-        target,
     )
     zip_size = offline.size_label(target.stat().st_size)
     page, page_keys = render_output(plan, data_page, zip_size=zip_size, sizes=sizes, in_copy=False)
