@@ -168,7 +168,7 @@ class Records:
         self._check_precondition(current, key, if_match, create)
         ext = self._ext(current, ext_hint, text)
         # The text is kept exactly as its author wrote it: the time of the change is the
-        # revision's own (see Store.change_times), never written into the text.
+        # revision's own (see Store.live_revisions), never written into the text.
         entry = self._entry(collection, slug, text, ext)  # the costly part, unlocked
         with self.workspace.lock:
             current = self.store.current(collection, slug)

@@ -335,19 +335,10 @@ class Store:
             hashes.setdefault(f"{row['collection']}/{row['slug']}", set()).add(row["hash"])
         return hashes
 
-    def revisions(self) -> dict[str, int]:
-        """The current revision number of every live record, by 'collection/slug'."""
-        rows = self._rows(
-            "SELECT r.collection, r.slug, r.revision FROM records c "
-            "JOIN revisions r ON r.seq = c.seq WHERE r.deleted = 0 AND c.collection != ?",
-            [SETTINGS],
-        )
-        return {f"{row['collection']}/{row['slug']}": row["revision"] for row in rows}
-
     def live_revisions(self) -> list[tuple[str, int, str | None]]:
         """('collection/slug', current revision, time of last change) for every live record,
-        in one query (the publisher asks before each build): ``revisions`` with the
-        time of each record's latest revision other than the first import (a record copied
+        in one query (the publisher asks before each build), with the time of each
+        record's latest revision other than the first import (a record copied
         in when the server first started has no known change time: None)."""
         with self.lock:
             return self.db.conn.execute(
