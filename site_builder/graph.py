@@ -376,7 +376,10 @@ class SiteGraph:
         spec = COLLECTIONS[entry.collection]
         (reference,) = (r for r in spec.references if r.field == field_name)
         targets = self.content.entries[reference.target]
-        shown = {e.slug for e in self.listed(reference.target)}
+        shown = self.memo.get(
+            ("shown", reference.target),
+            lambda: frozenset(e.slug for e in self.listed(reference.target)),
+        )
         slugs = slugs_of(getattr(entry.record, field_name))
         return [targets[slug] for slug in slugs if slug in shown]
 
