@@ -85,7 +85,18 @@ def relative(context: Any, target: str) -> str:
 
 class _Loader(jinja2.FileSystemLoader):
     """A file loader whose compiled templates count as out of date while their file is too
-    recent for its modification time to tell two writes apart."""
+    recent for its modification time to tell two writes apart. A template found up to date
+    is not looked at again until the next build (``new_build``): a site's pages include the
+    same few templates thousands of times."""
+
+    def __init__(self, searchpath: list[str]) -> None:
+        super().__init__(searchpath)
+        self._checked: set[str] = set()
+
+    def new_build(self) -> None:
+        """Look at every template's file again (called as each build starts, after the
+        build's fingerprints of the templates were taken or before they are)."""
+        self._checked.clear()  # in place: the compiled templates' checks hold this set
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
         source, filename, uptodate = super().get_source(environment, template)
@@ -97,14 +108,21 @@ class _Loader(jinja2.FileSystemLoader):
                 break
             before.append(os.path.join(folder, *pieces))
 
+        checked = self._checked
+
         def fresh() -> bool:
+            if filename in checked:
+                return True
             try:
                 recent = os.stat(filename).st_mtime > time.time() - TRUST_AFTER_SECONDS
             except OSError:
                 return False
             if any(os.path.exists(path) for path in before):
                 return False
-            return not recent and bool(uptodate())
+            if recent or not uptodate():
+                return False
+            checked.add(filename)
+            return True
 
         return source, filename, fresh
 
@@ -124,7 +142,10 @@ def make_environment(dirs: list[Path]) -> jinja2.Environment:
     so a server rebuilding the site reuses compiled templates (edits on disk still reload).
     Nothing that belongs to one build is stored on it: builds pass their values with each
     render."""
-    return _environment(tuple(dirs))
+    env = _environment(tuple(dirs))
+    if isinstance(env.loader, _Loader):
+        env.loader.new_build()
+    return env
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:

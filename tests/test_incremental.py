@@ -1087,6 +1087,23 @@ def test_a_template_rewritten_within_a_second_is_used(
     assert "<title>Dua! · Situs Uji</title>" in result.files["404.html"].decode()
 
 
+def test_a_template_trusted_in_one_build_is_looked_at_again_in_the_next(
+    scratch_content: Path, write: Writer, tmp_path: Path
+) -> None:
+    """A build looks at each template's file once; the next build of the same process looks
+    again, so an edit between two builds is used."""
+    out = tmp_path / "public"
+    page = "{% extends 'base.html' %}{% block title %}TITLE{% endblock %}"
+    hour_ago = time.time() - 3600
+    path = write("templates/404.html", page.replace("TITLE", "Satu"))
+    os.utime(path, (hour_ago, hour_ago))  # old enough to be trusted
+    build(scratch_content, out, today=VOTING_DAY)
+    path.write_text(page.replace("TITLE", "Dua!"), encoding="utf-8")
+    os.utime(path, (hour_ago + 60, hour_ago + 60))
+    result = build(scratch_content, out, today=VOTING_DAY)
+    assert "<title>Dua! · Situs Uji</title>" in result.files["404.html"].decode()
+
+
 def test_a_broken_service_worker_template_is_a_template_error(
     scratch_content: Path, write: Writer, tmp_path: Path
 ) -> None:
