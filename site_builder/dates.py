@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from .models import WITA
@@ -23,14 +24,22 @@ def tanggal(value: dt.date | dt.datetime | None) -> str:
         return ""
     if isinstance(value, dt.datetime):
         value = value.astimezone(WITA).date()
-    return format_date(value, "d MMMM y", locale="id")
+    return _date(value, "d MMMM y")
+
+
+@functools.lru_cache(maxsize=4096)
+def _date(day: dt.date, pattern: str) -> str:
+    """A date in Indonesian words (a site shows the same few hundred dates on every page)."""
+    return format_date(day, pattern, locale="id")
 
 
 def tanggal_jam(value: dt.datetime | None) -> str:
     """27 November 2024 10.00 WITA."""
     if value is None:
         return ""
-    return format_datetime(value.astimezone(WITA), "d MMMM y HH.mm", locale="id") + " WITA"
+    local = value.astimezone(WITA)
+    # Babel's "d MMMM y HH.mm", with the date's words from the cache.
+    return f"{_date(local.date(), 'd MMMM y')} {local:%H.%M} WITA"
 
 
 def rentang(start: dt.date | None, end: dt.date | None) -> str:
@@ -51,7 +60,7 @@ def rentang_singkat(start: dt.date | None, end: dt.date | None) -> str:
     the end is known."""
 
     def short(day: dt.date, pattern: str = "d MMM y") -> str:
-        return format_date(day, pattern, locale="id")
+        return _date(day, pattern)
 
     if start and end and end != start:
         if start.year != end.year:
