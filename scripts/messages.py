@@ -5,8 +5,9 @@
 
 Messages are the strings in ``_()``, ``N_()`` and ``ngettext()`` calls in ``site_builder``
 and ``sync_server`` (extracted with Babel), the notes in the ``pantau new`` skeletons, and
-the help of every command and option, and the descriptions of the models' fields (the
-data package's columns).
+the help of every command and option, the descriptions of the models' fields (the data
+package's columns), and the labels and help of the browser editor's forms (the models'
+field titles and descriptions).
 After merging, fill in each new ``msgstr`` in ``site_builder/locale/<lang>/LC_MESSAGES/
 pantau.po`` (keep every ``{name}`` placeholder as it is); messages the code no longer
 says are dropped by the merge.
@@ -62,6 +63,11 @@ def extract() -> Catalog:
     for text in model_texts():
         if text not in catalog:
             catalog.add(text, locations=[("data/datapackage.json", 0)])
+    from site_builder.forms import form_texts
+
+    for text in form_texts():
+        if text not in catalog:
+            catalog.add(text, locations=[("/redaksi/ forms", 0)])
     return catalog
 
 

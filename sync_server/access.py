@@ -2,6 +2,9 @@
 backend that turns 'Authorization: Bearer <token>' into a user with the scopes of its role,
 and the decorators endpoints declare what they need with.
 
+A browser signed in to the editor is known instead by its session cookie (see ``sessions``);
+a change it asks for must also carry the session's CSRF key and come from this site.
+
 Scopes: every valid token has 'authenticated'; 'admin' for the admin role; 'upload' for a role
 that may write a collection whose records show an image; 'write:<collection>' for each
 collection the role may write (as each collection's declaration says)."""
@@ -25,6 +28,7 @@ from site_builder.models import writable
 
 from .auth import Identity, identify
 from .limiter import FailureLimiter
+from .sessions import COOKIE, CSRF_HEADER, Session, csrf_matches, find_session
 from .store import Store
 
 AUTHENTICATED = "authenticated"
@@ -32,6 +36,8 @@ ADMIN = "admin"
 UPLOAD = "upload"
 #: Longer than any token the server issues; a longer header is not looked up.
 MAX_TOKEN_CHARS = 512
+#: Methods that change nothing: the only ones a session may use without its CSRF key.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def write_scope(collection: str) -> str:
@@ -67,13 +73,31 @@ class TokenUser(BaseUser):
         return self.who.name
 
 
+class SessionUser(TokenUser):
+    """A browser signed in to the editor, known by its session cookie."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session.who)
+        self.session = session
+
+
 class Anonymous(UnauthenticatedUser):
     """A caller without a valid token: none was sent, or the one sent is not valid (then
-    ``retry_after`` is set while failed attempts from this client are being slowed)."""
+    ``retry_after`` is set while failed attempts from this client are being slowed). For a
+    session cookie, ``session`` is set; ``cross_site`` when a change came without the
+    session's CSRF key or from another site."""
 
-    def __init__(self, presented: bool = False, retry_after: int = 0) -> None:
+    def __init__(
+        self,
+        presented: bool = False,
+        retry_after: int = 0,
+        session: bool = False,
+        cross_site: bool = False,
+    ) -> None:
         self.presented = presented
         self.retry_after = retry_after
+        self.session = session
+        self.cross_site = cross_site
 
 
 def bearer_token(header: str) -> str | None:
@@ -102,7 +126,13 @@ class TokenBackend(AuthenticationBackend):
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         header = conn.headers.get("authorization")
-        if header is None or not conn.url.path.startswith(self.prefix):
+        path = conn.url.path
+        if header is None:
+            key = conn.cookies.get(COOKIE)
+            if key and path.startswith((self.prefix, EDITOR_PREFIX)):
+                return await self._session(conn, key[:MAX_TOKEN_CHARS])
+            return None
+        if not path.startswith(self.prefix):
             return None
         token = bearer_token(header)
         identity = await run_in_threadpool(identify, self.store, token) if token else None
@@ -113,6 +143,36 @@ class TokenBackend(AuthenticationBackend):
         if not wait:
             self.limiter.failed(address, presented)
         return AuthCredentials(), Anonymous(presented=True, retry_after=wait)
+
+    async def _session(
+        self, conn: HTTPConnection, key: str
+    ) -> tuple[AuthCredentials, BaseUser] | None:
+        session = await run_in_threadpool(find_session, self.store, key)
+        if session is None:
+            return AuthCredentials(), Anonymous(presented=True, session=True)
+        changes = conn.scope.get("method", "GET") not in SAFE_METHODS
+        if changes and conn.url.path.startswith(self.prefix):
+            # The editor's own pages check the key of the forms they post themselves.
+            presented = conn.headers.get(CSRF_HEADER)
+            if not same_site(conn) or not csrf_matches(session, presented):
+                return AuthCredentials(), Anonymous(presented=True, session=True, cross_site=True)
+        return AuthCredentials(scopes_of(session.who)), SessionUser(session)
+
+
+#: Where the browser editor's pages are (a session cookie is read there and under /api/).
+EDITOR_PREFIX = "/redaksi/"
+
+
+def same_site(conn: HTTPConnection) -> bool:
+    """Whether a request comes from this site's own pages, as far as the browser says
+    (``Sec-Fetch-Site`` and ``Origin``; a client that sends neither is not a browser page)."""
+    fetched = conn.headers.get("sec-fetch-site")
+    if fetched is not None and fetched not in ("same-origin", "none"):
+        return False
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True
+    return origin.split("://", 1)[-1] == conn.headers.get("host", "")
 
 
 Endpoint = Callable[..., Any]

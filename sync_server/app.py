@@ -1,6 +1,7 @@
-"""The Starlette application: the API under /api/ and the live static site at /, with the
-layers every request passes, outermost first: the security headers, errors that end the
-process or become a sentence (fatal), the start-up gate, and token authentication."""
+"""The Starlette application: the API under /api/, the browser editor under /redaksi/ and the
+live static site at /, with the layers every request passes, outermost first: the security
+headers, errors that end the process or become a sentence (fatal), the start-up gate, and
+authentication (a token, or the editor's session)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from site_builder.i18n import _, from_accept_language, using
 from site_builder.preview import SecurityHeaders
 
 from .access import TokenBackend
+from .editor import EDITOR_ROUTES
 from .fatal import ErrorGuard
 from .http_errors import HANDLERS, json_error
 from .livesite import live_site
@@ -74,7 +76,7 @@ class Language:
 
 def create_app(svc: Services, live: Path) -> Starlette:
     app = Starlette(
-        routes=[*API_ROUTES, API_FALLBACK, Mount("/", live_site(live))],
+        routes=[*API_ROUTES, API_FALLBACK, *EDITOR_ROUTES, Mount("/", live_site(live))],
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(Language),

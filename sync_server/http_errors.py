@@ -65,6 +65,22 @@ def _unauthenticated(request: Request) -> Response:
             _("too many failed authentications from this client; try again later"),
             headers={"Retry-After": str(user.retry_after)},
         )
+    if isinstance(user, Anonymous) and user.cross_site:
+        return json_error(
+            403,
+            _(
+                "a change from the editor must come from its own pages, with the session's "
+                "key in the X-CSRF-Token header; reload the editor and try again"
+            ),
+        )
+    if isinstance(user, Anonymous) and user.session:
+        return json_error(
+            401,
+            _(
+                "the editor session has ended (signed out, expired, or its token was revoked "
+                "or expired): sign in again at /redaksi/"
+            ),
+        )
     if isinstance(user, Anonymous) and user.presented:
         message = _(
             "the token is not valid (unknown, revoked or expired): send "

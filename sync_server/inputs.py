@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 
 from site_builder.i18n import _
+from site_builder.models import COLLECTIONS
 
-from .errors import Malformed, TooLarge, Unsupported
+from .client import serialise
+from .errors import Malformed, NotFound, TooLarge, Unsupported
+from .protocol import valid_key
 
 MAX_RECORD_BYTES = 1024 * 1024
 #: Revisions and sequence numbers are SQLite integers: below 2**63.
@@ -90,23 +94,36 @@ def _no_surrogates(text: str) -> str:
     return text
 
 
-def record_text(body: bytes, kind: str) -> tuple[str, str | None]:
+def record_text(
+    body: bytes, kind: str, ext_of: Callable[[], str] = lambda: ".md"
+) -> tuple[str, str | None]:
     """The record text, and its file extension if the request says, from a raw body
-    (markdown or YAML) or JSON {"text": ..., "format": "md" | "yaml"}."""
+    (markdown or YAML), JSON {"text": ..., "format": "md" | "yaml"}, or JSON {"fields":
+    {...}} (the browser editor's form: written as the record's file, in the format the
+    request names, else ``ext_of()``, the record's own)."""
     if kind == "application/json":
         payload = _json(body)
+        if isinstance(payload, dict) and "text" not in payload:
+            fields = payload.get("fields")
+            if isinstance(fields, dict):
+                ext = _format(payload) or ext_of()
+                return _no_surrogates(serialise(fields, ext)), ext
         if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
             raise Malformed('a JSON body must be {"text": "<the record file text>"}')
-        fmt = payload.get("format")
-        if fmt is not None and (not isinstance(fmt, str) or fmt not in FORMATS):
-            raise Malformed(_("format must be 'md' or 'yaml'"))
-        return _no_surrogates(payload["text"]), FORMATS.get(fmt) if fmt else None
+        return _no_surrogates(payload["text"]), _format(payload)
     if kind in TEXT_TYPES or kind == "":
         try:
             return body.decode("utf-8"), TEXT_TYPES.get(kind)
         except UnicodeDecodeError:
             raise Malformed(_("the body is not UTF-8 text")) from None
     raise Unsupported(_("send the record as text/markdown, application/yaml or application/json"))
+
+
+def _format(payload: dict[str, Any]) -> str | None:
+    fmt = payload.get("format")
+    if fmt is not None and (not isinstance(fmt, str) or fmt not in FORMATS):
+        raise Malformed(_("format must be 'md' or 'yaml'"))
+    return FORMATS[fmt] if fmt else None
 
 
 def revert_revision(body: bytes) -> int:
@@ -124,3 +141,16 @@ def feed_window(query: dict[str, str]) -> tuple[int, int]:
     since = whole_number(query.get("since", "0"), "since")
     limit = whole_number(query.get("limit", "500"), "limit")
     return since, min(max(limit, 1), 1000)
+
+
+def record_key(request: Request) -> tuple[str, str]:
+    collection = request.path_params["collection"]
+    slug = request.path_params.get("slug", "")
+    if collection not in COLLECTIONS:
+        shown = collection if len(collection) <= 40 else collection[:40] + "..."
+        raise NotFound(_("unknown collection '{name}'").format(name=shown), list(COLLECTIONS))
+    if "slug" in request.path_params and not valid_key(collection, slug):
+        raise NotFound(
+            _("that is not a valid slug: at most 80 lowercase letters, digits and single hyphens")
+        )
+    return collection, slug

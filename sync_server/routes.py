@@ -16,10 +16,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from site_builder.i18n import N_, _
-from site_builder.models import COLLECTIONS
 
 from .access import ADMIN, UPLOAD, needs, signed_in, who, write_scope
 from .builds import Pin
+from .editor import record_form, session_info, written_fields
 from .errors import Forbidden, NotFound
 from .hooks import AfterBuild
 from .images import MAX_ASSET_BYTES, check_image, image_type
@@ -28,29 +28,16 @@ from .inputs import (
     feed_window,
     media_type,
     read_body,
+    record_key,
     record_text,
     revert_revision,
     revision_header,
 )
 from .openapi import api_document
-from .protocol import valid_key
 from .records import Outcome
 from .services import Services, services
 from .store import SETTINGS, Current, now
 from .workspace import SETTINGS_FILES
-
-
-def record_key(request: Request) -> tuple[str, str]:
-    collection = request.path_params["collection"]
-    slug = request.path_params.get("slug", "")
-    if collection not in COLLECTIONS:
-        shown = collection if len(collection) <= 40 else collection[:40] + "..."
-        raise NotFound(_("unknown collection '{name}'").format(name=shown), list(COLLECTIONS))
-    if "slug" in request.path_params and not valid_key(collection, slug):
-        raise NotFound(
-            _("that is not a valid slug: at most 80 lowercase letters, digits and single hyphens")
-        )
-    return collection, slug
 
 
 def may_write(request: Request, collection: str) -> None:
@@ -170,7 +157,8 @@ async def get_record(request: Request) -> JSONResponse:
     summary: One record's file text and fields; the revision is also the ETag.
     responses:
       200:
-        description: "{collection, slug, revision, text, fields}"
+        description: "{collection, slug, revision, text, fields (the model's values), data
+          (the fields the file itself writes)}"
       404:
         description: No such record.
     """
@@ -185,8 +173,9 @@ async def get_record(request: Request) -> JSONResponse:
     current, fields = await run_in_threadpool(read)
     if current is None or current.deleted:
         raise NotFound(_("there is no record {key}").format(key=f"{collection}/{slug}"))
+    data = written_fields(current.text, current.ext)
     return JSONResponse(
-        record_json(current, fields=fields), headers={"ETag": etag(current.revision)}
+        record_json(current, fields=fields, data=data), headers={"ETag": etag(current.revision)}
     )
 
 
@@ -195,7 +184,8 @@ async def put_record(request: Request) -> JSONResponse:
     """
     summary: Create (If-None-Match *) or update (If-Match revision) a record from its file text.
     requestBody:
-      description: 'The file text (text/markdown or application/yaml), or JSON {"text": ...}.'
+      description: 'The file text (text/markdown or application/yaml), JSON {"text": ...},
+        or JSON {"fields": {...}} (written as the record file, in its format).'
     responses:
       200:
         description: Updated, and which build will publish it; or, for a text identical to
@@ -218,7 +208,11 @@ async def put_record(request: Request) -> JSONResponse:
     svc = services(request)
 
     def put() -> Outcome:
-        text, ext = record_text(body, media_type(request))
+        def own_ext() -> str:
+            current = svc.store.current(collection, slug)
+            return current.ext if current is not None else ".md"
+
+        text, ext = record_text(body, media_type(request), own_ext)
         return svc.records.put(who(request), collection, slug, text, ext, if_match, create)
 
     outcome = await anyio.to_thread.run_sync(put, limiter=svc.writes)
@@ -492,6 +486,8 @@ PUBLIC_PATHS = frozenset({"/api/health", "/api/openapi.json"})
 API_ROUTES = [
     Route("/api/health", health, methods=["GET"]),
     Route("/api/openapi.json", openapi, methods=["GET"], include_in_schema=True),
+    Route("/api/session", session_info, methods=["GET"]),
+    Route("/api/forms/{collection}", record_form, methods=["GET"]),
     Route("/api/records/{collection}", list_records, methods=["GET"]),
     Route("/api/records/{collection}/{slug}", get_record, methods=["GET"]),
     Route("/api/records/{collection}/{slug}", put_record, methods=["PUT"]),

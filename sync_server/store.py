@@ -139,6 +139,13 @@ class Store:
                 pk="name",
             )
             db["tokens"].create_index(["token_hash"], unique=True)
+        if "sessions" not in db.table_names():
+            # Sessions of the browser editor: only a hash of the cookie's value is kept, and
+            # the token it was opened with decides, at every request, whether it still holds.
+            db["sessions"].create(
+                {"id_hash": str, "token_hash": str, "csrf": str, "created": str, "expires": str},
+                pk="id_hash",
+            )
         if "builds" not in db.table_names():
             db["builds"].create(
                 {
@@ -411,6 +418,29 @@ class Store:
     def update_token(self, name: str, **fields: Any) -> None:
         with self.transaction():
             self.db["tokens"].update(name, fields)
+
+    # editor sessions --------------------------------------------------------------------------
+
+    def add_session(self, row: dict[str, Any]) -> None:
+        with self.transaction():
+            self.db["sessions"].insert(row)
+            # Sessions past their end are removed whenever one starts.
+            self.db.execute("DELETE FROM sessions WHERE expires <= ?", [row["created"]])
+
+    def session_by_hash(self, id_hash: str) -> dict[str, Any] | None:
+        """A session with the row of the token it was opened with (on the token lookups' own
+        connection, so that it never waits for a write)."""
+        with self._tokens_lock:
+            row = self._tokens.execute(
+                "SELECT s.id_hash, s.csrf, s.expires AS session_expires, t.* FROM sessions s "
+                "JOIN tokens t ON t.token_hash = s.token_hash WHERE s.id_hash = ?",
+                [id_hash],
+            ).fetchone()
+        return dict(row) if row is not None else None
+
+    def delete_session(self, id_hash: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM sessions WHERE id_hash = ?", [id_hash])
 
     # builds, assets, audit ------------------------------------------------------------------
 

@@ -64,6 +64,8 @@ def test_the_document_names_every_endpoint(server: ServerProcess) -> None:
     assert set(document["paths"]) == {
         "/api/health",
         "/api/openapi.json",
+        "/api/session",
+        "/api/forms/{collection}",
         "/api/records/{collection}",
         "/api/records/{collection}/{slug}",
         "/api/records/{collection}/{slug}/history",

@@ -1,0 +1,200 @@
+"""The browser editor at /redaksi/: signing in and out (a session cookie, see ``sessions``),
+the editor's page and its own files. The editor itself is a script that works through the
+same API as the command-line client, so every rule of the API (roles, validation, history,
+no silent overwrite) holds for it too."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from site_builder.forms import form
+from site_builder.models import COLLECTIONS, writable
+
+from .access import EDITOR_PREFIX, SessionUser, TokenUser, client_address, signed_in, who
+from .client import fields_of
+from .errors import TooLarge
+from .inputs import read_body, record_key
+from .services import services
+from .sessions import COOKIE, CSRF_FIELD, DAYS, close_session, csrf_matches, open_session
+
+HERE = Path(__file__).parent / "editor"
+SIGN_IN = EDITOR_PREFIX + "masuk"
+#: A sign-in or sign-out form is a few hundred bytes.
+MAX_FORM_BYTES = 4096
+
+_pages = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    html = _pages.get_template(name).render(**values)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A small url-encoded form's fields (the last value of each)."""
+    try:
+        body = await read_body(request, MAX_FORM_BYTES)
+    except TooLarge:
+        return {}
+    try:
+        pairs = urllib.parse.parse_qsl(body.decode("utf-8"), max_num_fields=8)
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return dict(pairs)
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+async def sign_in_page(request: Request) -> Response:
+    if isinstance(request.user, SessionUser):
+        return RedirectResponse(EDITOR_PREFIX, status_code=303)
+    return _page("masuk.html", error=None)
+
+
+async def sign_in(request: Request) -> Response:
+    """Trade a token for a session; the token is never kept by the page or the browser."""
+    svc = services(request)
+    token = (await _form(request)).get("token", "").strip()
+    address = client_address(request)
+    wait = svc.limiter.retry_after(address, token)
+    if wait:
+        error = f"Terlalu banyak percobaan yang gagal. Coba lagi dalam {wait} detik."
+        return _page("masuk.html", status=429, error=error)
+    opened = await run_in_threadpool(open_session, svc.store, token) if token else None
+    if opened is None:
+        svc.limiter.failed(address, token)
+        error = "Token tidak dikenal, sudah dicabut, atau sudah kedaluwarsa."
+        return _page("masuk.html", status=401, error=error)
+    key, _session = opened
+    response = RedirectResponse(EDITOR_PREFIX, status_code=303)
+    response.set_cookie(
+        COOKIE,
+        key,
+        max_age=DAYS * 24 * 3600,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+    )
+    return response
+
+
+async def sign_out(request: Request) -> Response:
+    user = request.user
+    form = await _form(request)
+    if isinstance(user, SessionUser):
+        if not csrf_matches(user.session, form.get(CSRF_FIELD)):
+            return _page("masuk.html", status=403, error="Formulir keluar ini tidak sah.")
+        await run_in_threadpool(close_session, services(request).store, user.session)
+    response = RedirectResponse(SIGN_IN, status_code=303)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+async def editor_page(request: Request) -> Response:
+    if not isinstance(request.user, SessionUser):
+        return RedirectResponse(SIGN_IN, status_code=303)
+    return _page("index.html")
+
+
+@signed_in
+async def session_info(request: Request) -> JSONResponse:
+    """
+    summary: Who is signed in, with which role, what they may edit, and (for a browser
+      session) the CSRF key its changes must send in X-CSRF-Token.
+    responses:
+      200:
+        description: "{name, role, collections, csrf}"
+      401:
+        description: No valid token or session.
+    """
+    identity = who(request)
+    user = request.user
+    assert isinstance(user, TokenUser)
+    return JSONResponse(
+        {
+            "name": identity.name,
+            "role": identity.role,
+            "collections": sorted(writable(identity.role)),
+            "csrf": user.session.csrf if isinstance(user, SessionUser) else None,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@signed_in
+async def record_form(request: Request) -> JSONResponse:
+    """
+    summary: The browser editor's form for a collection, made from its model (labels and help
+      in Indonesian), with the choices its reference fields offer.
+    responses:
+      200:
+        description: "{collection, label, fields}; see site_builder.forms for a field's shape"
+      404:
+        description: No such collection.
+    """
+    collection, _slug = record_key(request)
+    svc = services(request)
+
+    def make() -> dict[str, Any]:
+        content = svc.workspace.snapshot()
+        fields = form(collection)
+        for field in _all(fields):
+            source = field.pop("source", None)
+            if source == "regions":
+                field["options"] = [[r.slug, r.name] for r in content.regions.values()]
+            elif source is not None:
+                entries = content.entries.get(source, {}).values()
+                field["options"] = [[e.slug, _title(e.record)] for e in entries]
+        spec = COLLECTIONS[collection]
+        return {"collection": collection, "label": spec.label, "url": spec.url, "fields": fields}
+
+    return JSONResponse(await run_in_threadpool(make))
+
+
+def written_fields(text: str, ext: str) -> dict[str, Any]:
+    """The fields a record's file itself writes (not the model's defaults), as JSON values:
+    what the editor's form starts from and sends back, changed where the member changed it."""
+    data = fields_of(text, ext)
+    return json.loads(json.dumps(data, default=_plain))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _all(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [x for f in fields for x in (f, *_all(f.get("fields", [])))]
+
+
+def _title(record: Any) -> str:
+    return str(getattr(record, "title", None) or getattr(record, "name", ""))
+
+
+EDITOR_ROUTES = [
+    Route(EDITOR_PREFIX.rstrip("/"), lambda request: RedirectResponse(EDITOR_PREFIX, 308)),
+    Route(EDITOR_PREFIX, editor_page, methods=["GET"]),
+    Route(SIGN_IN, sign_in_page, methods=["GET"]),
+    Route(SIGN_IN, sign_in, methods=["POST"]),
+    Route(EDITOR_PREFIX + "keluar", sign_out, methods=["POST"]),
+    Mount(EDITOR_PREFIX + "aset", StaticFiles(directory=HERE / "static"), name="editor-files"),
+]

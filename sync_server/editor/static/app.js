@@ -1,0 +1,489 @@
+// Ruang redaksi: the browser editor. It works only through the server's API, signed in by
+// the session cookie; every change sends the session's CSRF key. Everything shown is put in
+// the page as text (textContent, value), never as HTML, so no field can run a script here.
+
+const main = document.getElementById("isi");
+const status = document.getElementById("status");
+let session = null;
+
+// --- the API -----------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body.error || `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+async function api(path, { method = "GET", body, headers = {} } = {}) {
+  const sent = { method, headers: { Accept: "application/json", ...headers } };
+  if (method !== "GET" && session && session.csrf) sent.headers["X-CSRF-Token"] = session.csrf;
+  if (body !== undefined) {
+    sent.headers["Content-Type"] = "application/json";
+    sent.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, sent);
+  let answer = {};
+  try {
+    answer = await response.json();
+  } catch {
+    answer = {};
+  }
+  if (response.status === 401) {
+    location.assign("/redaksi/masuk");
+    throw new ApiError(401, answer);
+  }
+  if (!response.ok) throw new ApiError(response.status, answer);
+  return answer;
+}
+
+// --- small DOM helpers (text only) ---------------------------------------------------------
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "text") node.textContent = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name in node && name !== "list") node[name] = value;
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child);
+  }
+  return node;
+}
+
+function say(message) {
+  status.textContent = message;
+}
+
+function show(...nodes) {
+  main.replaceChildren(...nodes);
+  main.focus();
+}
+
+function failure(error) {
+  const box = el("div", { className: "error", role: "alert" }, el("p", { text: error.message }));
+  for (const detail of (error.body && error.body.details) || []) {
+    box.append(el("p", { text: typeof detail === "string" ? detail : detail.message }));
+  }
+  return box;
+}
+
+let uid = 0;
+const fresh = (prefix) => `${prefix}-${++uid}`;
+
+// --- views ---------------------------------------------------------------------------------
+
+async function start() {
+  try {
+    session = await api("/api/session");
+  } catch (error) {
+    if (error.status !== 401) show(failure(error));
+    return;
+  }
+  document.getElementById("who").textContent = `${session.name} (${session.role})`;
+  document.querySelector('#keluar input[name="csrf"]').value = session.csrf || "";
+  const nav = document.getElementById("koleksi");
+  nav.replaceChildren(
+    el("ul", {}, session.collections.map((c) => el("li", {}, el("a", { href: `#/${c}`, text: c })))),
+  );
+  addEventListener("hashchange", route);
+  route();
+}
+
+function route() {
+  const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  say("");
+  const [collection, slug, extra] = parts;
+  if (!collection) return home();
+  if (!session.collections.includes(collection)) {
+    return show(el("p", { className: "error", role: "alert", text: `Peran ${session.role} tidak boleh mengubah ${collection}.` }));
+  }
+  if (!slug) return listView(collection);
+  if (slug === "+baru") return newView(collection);
+  if (extra === "riwayat") return historyView(collection, slug);
+  return editView(collection, slug);
+}
+
+function home() {
+  show(
+    el("h1", { text: "Ruang redaksi" }),
+    el("p", { text: "Pilih koleksi yang akan diubah." }),
+    el("ul", {}, session.collections.map((c) => el("li", {}, el("a", { href: `#/${c}`, text: c })))),
+  );
+}
+
+function titleOf(fields, slug) {
+  return fields.title || fields.name || slug;
+}
+
+async function listView(collection) {
+  show(el("p", { text: "Memuat…" }));
+  let listing;
+  try {
+    listing = await api(`/api/records/${collection}`);
+  } catch (error) {
+    return show(failure(error));
+  }
+  const searchId = fresh("cari");
+  const search = el("input", { id: searchId, type: "search", autocomplete: "off" });
+  const body = el("tbody");
+  const rows = listing.records.map((r) => {
+    const title = titleOf(r.fields, r.slug);
+    const row = el(
+      "tr",
+      {},
+      el("td", {}, el("a", { href: `#/${collection}/${encodeURIComponent(r.slug)}`, text: title })),
+      el("td", { text: r.slug }),
+      el("td", { text: r.fields.draft ? "draf" : "terbit" }),
+      el("td", { text: String(r.revision) }),
+    );
+    row.dataset.words = `${title} ${r.slug}`.toLowerCase();
+    return row;
+  });
+  body.append(...rows);
+  const count = el("p", { role: "status", text: `${rows.length} rekaman` });
+  search.addEventListener("input", () => {
+    const words = search.value.toLowerCase().trim();
+    let shown = 0;
+    for (const row of rows) {
+      row.hidden = words !== "" && !row.dataset.words.includes(words);
+      if (!row.hidden) shown += 1;
+    }
+    count.textContent = `${shown} rekaman`;
+  });
+  show(
+    el("h1", { text: collection }),
+    el("p", {}, el("a", { href: `#/${collection}/+baru`, className: "button", text: "Rekaman baru" })),
+    el("label", { htmlFor: searchId, text: "Cari" }),
+    search,
+    count,
+    el(
+      "table",
+      {},
+      el("thead", {}, el("tr", {}, ["Judul", "Slug", "Keadaan", "Revisi"].map((h) => el("th", { scope: "col", text: h })))),
+      body,
+    ),
+  );
+}
+
+function newView(collection) {
+  const id = fresh("slug");
+  const input = el("input", { id, required: true, pattern: "[a-z0-9]+(-[a-z0-9]+)*", maxLength: 80, autocomplete: "off" });
+  const form = el(
+    "form",
+    {
+      onsubmit: (event) => {
+        event.preventDefault();
+        location.hash = `#/${collection}/${encodeURIComponent(input.value)}`;
+      },
+    },
+    el("label", { htmlFor: id, text: "Slug (huruf kecil, angka, tanda hubung)" }),
+    input,
+    el("button", { type: "submit", text: "Lanjut" }),
+  );
+  show(el("h1", { text: `Rekaman baru: ${collection}` }), form);
+}
+
+// --- the form ------------------------------------------------------------------------------
+
+function witaLocal(value) {
+  // A stored moment as the value of a datetime-local input, in WITA (UTC+8).
+  if (!value) return "";
+  const moment = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}+08:00`);
+  if (Number.isNaN(moment.getTime())) return "";
+  return new Date(moment.getTime() + 8 * 3600e3).toISOString().slice(0, 16);
+}
+
+function labelled(field, id, control, errors) {
+  const help = field.help ? el("p", { className: "help", id: `${id}-help`, text: field.help }) : null;
+  if (help) control.setAttribute("aria-describedby", `${id}-help ${id}-error`);
+  const error = el("p", { className: "field-error", id: `${id}-error`, role: "alert" });
+  errors.set(field.name, error);
+  return el(
+    "div",
+    { className: `field field-${field.kind}` },
+    el("label", { htmlFor: id, text: field.label + (field.required ? " *" : "") }),
+    help,
+    control,
+    error,
+  );
+}
+
+function input(field, value, errors) {
+  // One field: its element, and a function giving its value (undefined: leave it out).
+  const id = fresh(field.name);
+  const kind = field.kind;
+  if (kind === "checkbox") {
+    const box = el("input", { id, type: "checkbox", checked: Boolean(value) });
+    return [labelled(field, id, box, errors), () => (box.checked ? true : undefined)];
+  }
+  if (kind === "select") {
+    const choice = el("select", { id, required: field.required }, el("option", { value: "", text: "—" }));
+    for (const [optionValue, label] of field.options || []) {
+      choice.append(el("option", { value: optionValue, text: label === optionValue ? label : `${label} (${optionValue})` }));
+    }
+    choice.value = value ?? "";
+    return [labelled(field, id, choice, errors), () => choice.value || undefined];
+  }
+  if (kind === "choices") {
+    const chosen = new Set(Array.isArray(value) ? value : []);
+    const boxes = (field.options || []).map(([optionValue, label]) => {
+      const boxId = fresh(field.name);
+      const box = el("input", { id: boxId, type: "checkbox", value: optionValue, checked: chosen.has(optionValue) });
+      return [box, el("div", { className: "choice" }, box, el("label", { htmlFor: boxId, text: label }))];
+    });
+    const group = el(
+      "fieldset",
+      { id, className: "field field-choices" },
+      el("legend", { text: field.label + (field.required ? " *" : "") }),
+      field.help ? el("p", { className: "help", text: field.help }) : null,
+      boxes.map(([, row]) => row),
+    );
+    const error = el("p", { className: "field-error", role: "alert" });
+    errors.set(field.name, error);
+    group.append(error);
+    return [group, () => {
+      const picked = boxes.filter(([box]) => box.checked).map(([box]) => box.value);
+      return picked.length ? picked : undefined;
+    }];
+  }
+  if (kind === "lines") {
+    const area = el("textarea", { id, rows: 3, value: Array.isArray(value) ? value.join("\n") : "" });
+    return [labelled(field, id, area, errors), () => {
+      const lines = area.value.split("\n").map((l) => l.trim()).filter(Boolean);
+      return lines.length ? lines : undefined;
+    }];
+  }
+  if (kind === "markdown") {
+    const area = el("textarea", { id, rows: 14, value: value ?? "", className: "body" });
+    return [labelled(field, id, area, errors), () => (area.value.trim() ? area.value : undefined)];
+  }
+  if (kind === "group") return group(field, value, errors);
+  if (kind === "rows") return rowsOf(field, value, errors);
+  if (kind === "raw") {
+    const note = el("p", { className: "help", text: "Ubah bidang ini di tampilan teks mentah." });
+    const shown = el("pre", { text: value === undefined ? "—" : JSON.stringify(value, null, 2) });
+    return [el("div", { className: "field" }, el("p", { className: "label", text: field.label }), note, shown), () => value];
+  }
+  const types = { date: "date", datetime: "datetime-local", number: "number" };
+  const box = el("input", {
+    id,
+    type: types[kind] || "text",
+    required: field.required,
+    value: kind === "datetime" ? witaLocal(value) : value ?? "",
+  });
+  return [labelled(field, id, box, errors), () => {
+    if (box.value === "") return undefined;
+    if (kind === "number") return Number(box.value);
+    if (kind === "datetime" && box.value === witaLocal(value)) return value;
+    return box.value;
+  }];
+}
+
+function group(field, value, errors) {
+  const current = value && typeof value === "object" ? value : {};
+  const parts = field.fields.map((sub) => [sub.name, ...input(sub, current[sub.name], errors)]);
+  const set = el(
+    "fieldset",
+    { className: "field field-group" },
+    el("legend", { text: field.label }),
+    field.help ? el("p", { className: "help", text: field.help }) : null,
+    parts.map(([, node]) => node),
+  );
+  const error = el("p", { className: "field-error", role: "alert" });
+  errors.set(field.name, error);
+  set.append(error);
+  return [set, () => {
+    const found = {};
+    for (const [name, , read] of parts) {
+      const got = read();
+      if (got !== undefined) found[name] = got;
+    }
+    return Object.keys(found).length ? found : undefined;
+  }];
+}
+
+function rowsOf(field, value, errors) {
+  const list = el("div", { className: "rows" });
+  const readers = [];
+  const dummy = new Map();
+  const add = (item) => {
+    const [node, read] = group({ ...field, label: `${field.label} ${readers.length + 1}`, help: "" }, item, dummy);
+    const entry = { read };
+    const remove = el("button", {
+      type: "button",
+      text: "Hapus",
+      onclick: () => {
+        readers.splice(readers.indexOf(entry), 1);
+        node.remove();
+      },
+    });
+    node.append(remove);
+    readers.push(entry);
+    list.append(node);
+  };
+  for (const item of Array.isArray(value) ? value : []) add(item);
+  const set = el(
+    "fieldset",
+    { className: "field field-rows" },
+    el("legend", { text: field.label }),
+    field.help ? el("p", { className: "help", text: field.help }) : null,
+    list,
+    el("button", { type: "button", text: `Tambah ${field.label.toLowerCase()}`, onclick: () => add({}) }),
+  );
+  const error = el("p", { className: "field-error", role: "alert" });
+  errors.set(field.name, error);
+  set.append(error);
+  return [set, () => {
+    const items = readers.map((r) => r.read()).filter((x) => x !== undefined);
+    return items.length ? items : undefined;
+  }];
+}
+
+async function editView(collection, slug) {
+  show(el("p", { text: "Memuat…" }));
+  let shape;
+  let record = null;
+  try {
+    shape = await api(`/api/forms/${collection}`);
+    record = await api(`/api/records/${collection}/${encodeURIComponent(slug)}`);
+  } catch (error) {
+    if (error.status !== 404 || !shape) return show(failure(error));
+  }
+  const data = record ? record.data : { draft: true };
+  const errors = new Map();
+  const parts = shape.fields.map((field) => [field.name, ...input(field, data[field.name], errors)]);
+  const summary = el("div", { role: "alert", className: "summary" });
+  const raw = el("textarea", { id: fresh("mentah"), rows: 24, value: record ? record.text : "", className: "body" });
+  let useRaw = false;
+  const formBox = el("div", {}, parts.map(([, node]) => node));
+  const rawBox = el("div", { hidden: true }, el("label", { htmlFor: raw.id, text: "Teks berkas (YAML dan Markdown)" }), raw);
+  const toggle = el("button", {
+    type: "button",
+    text: "Tampilan teks mentah",
+    onclick: () => {
+      useRaw = !useRaw;
+      formBox.hidden = useRaw;
+      rawBox.hidden = !useRaw;
+      toggle.textContent = useRaw ? "Tampilan formulir" : "Tampilan teks mentah";
+    },
+  });
+
+  const fields = (draft) => {
+    const found = {};
+    for (const [key, value] of Object.entries(data)) if (!shape.fields.some((f) => f.name === key)) found[key] = value;
+    for (const [name, , read] of parts) {
+      const value = read();
+      if (value !== undefined) found[name] = value;
+    }
+    if (draft) found.draft = true;
+    else delete found.draft;
+    return found;
+  };
+
+  const save = async (draft) => {
+    summary.replaceChildren();
+    for (const error of errors.values()) error.textContent = "";
+    const headers = record ? { "If-Match": `"${record.revision}"` } : { "If-None-Match": "*" };
+    const body = useRaw ? { text: raw.value } : { fields: fields(draft) };
+    say("Menyimpan…");
+    try {
+      const saved = await api(`/api/records/${collection}/${encodeURIComponent(slug)}`, { method: "PUT", headers, body });
+      const build = saved.build && saved.build.id ? ` Build #${saved.build.id} akan menerbitkannya.` : "";
+      say(`Tersimpan sebagai revisi ${saved.revision}.${build}`);
+      record = await api(`/api/records/${collection}/${encodeURIComponent(slug)}`);
+      raw.value = record.text;
+      const path = shape.url ? `/${shape.url}/${slug}/` : `/${slug}/`;
+      summary.replaceChildren(
+        el("p", { text: `Tersimpan sebagai revisi ${saved.revision}.${build}` }),
+        record.data.draft ? el("p", { text: "Rekaman ini masih draf: tidak tampil di situs." }) : el("p", {}, el("a", { href: path, text: "Lihat halamannya di situs" })),
+      );
+    } catch (error) {
+      say("");
+      if (error.status === 422) {
+        summary.append(el("p", { text: "Periksa isian yang ditandai:" }));
+        for (const detail of error.body.details || []) {
+          const name = String(detail.field || "").split(/[.[]/)[0];
+          const where = errors.get(name);
+          if (where && !useRaw) where.textContent = detail.message;
+          summary.append(el("p", { text: detail.field ? `${detail.field}: ${detail.message}` : detail.message }));
+        }
+      } else if (error.status === 409) {
+        summary.append(el("p", { text: "Rekaman ini sudah diubah orang lain sejak Anda membukanya. Isian Anda tetap di sini; salin dulu, lalu muat ulang halaman untuk melihat versi terbaru." }));
+      } else {
+        summary.append(failure(error));
+      }
+      summary.focus();
+    }
+  };
+
+  show(
+    el("p", {}, el("a", { href: `#/${collection}`, text: `← ${shape.label}` })),
+    el("h1", { text: record ? titleOf(record.fields, slug) : `Rekaman baru: ${slug}` }),
+    el("p", {}, record ? `Revisi ${record.revision}. ` : "", record ? el("a", { href: `#/${collection}/${encodeURIComponent(slug)}/riwayat`, text: "Riwayat" }) : null),
+    summary,
+    el(
+      "form",
+      { onsubmit: (event) => event.preventDefault(), noValidate: true },
+      toggle,
+      formBox,
+      rawBox,
+      el(
+        "div",
+        { className: "actions" },
+        el("button", { type: "button", text: "Simpan sebagai draf", onclick: () => save(true) }),
+        el("button", { type: "button", className: "primary", text: "Terbitkan", onclick: () => save(false) }),
+      ),
+    ),
+  );
+  summary.tabIndex = -1;
+}
+
+async function historyView(collection, slug) {
+  show(el("p", { text: "Memuat…" }));
+  let history;
+  try {
+    history = await api(`/api/records/${collection}/${encodeURIComponent(slug)}/history`);
+  } catch (error) {
+    return show(failure(error));
+  }
+  const revisions = (history.revisions || []).slice().reverse();
+  const items = revisions.map((r) => {
+    const revert = session.role === "admin" && r.revision !== revisions[0].revision
+      ? el("button", {
+        type: "button",
+        text: `Kembalikan ke revisi ${r.revision}`,
+        onclick: async () => {
+          try {
+            const done = await api(`/api/records/${collection}/${encodeURIComponent(slug)}/revert`, {
+              method: "POST",
+              body: { revision: r.revision },
+            });
+            say(`Dikembalikan: revisi ${done.revision} sama dengan revisi ${r.revision}.`);
+            historyView(collection, slug);
+          } catch (error) {
+            say(error.message);
+          }
+        },
+      })
+      : null;
+    return el(
+      "li",
+      {},
+      el("p", { text: `Revisi ${r.revision} · ${r.author} (${r.role}) · ${r.time}${r.deleted ? " · dihapus" : ""}` }),
+      el("details", {}, el("summary", { text: "Teks" }), el("pre", { text: r.text })),
+      revert,
+    );
+  });
+  show(
+    el("p", {}, el("a", { href: `#/${collection}/${encodeURIComponent(slug)}`, text: `← ${slug}` })),
+    el("h1", { text: `Riwayat ${slug}` }),
+    el("ol", { reversed: true }, items),
+  );
+}
+
+start();

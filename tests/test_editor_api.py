@@ -1,0 +1,172 @@
+"""The browser editor's server side over real HTTP: signing in and out with a session cookie,
+CSRF protection of every change, a session that ends with its token, and the form-shaped
+writes the editor makes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from sync_server.auth import revoke_token
+from sync_server.server import open_store
+from sync_server.sessions import COOKIE
+
+from .server import ServerProcess, make_token, scratch_server
+
+# Real servers, real browsers or crash rounds: left out of the quick run (-m 'not slow').
+pytestmark = pytest.mark.slow
+
+CAMPAIGN_URL = "/api/records/campaigns/ayo-memilih"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = scratch_server(tmp_path_factory)
+    yield process
+    process.stop()
+
+
+@contextlib.contextmanager
+def signed_in(server: ServerProcess, role: str, name: str) -> Iterator[tuple[httpx.Client, dict]]:
+    """A client holding a fresh session of a new token of ``role``, and /api/session."""
+    token = make_token(server.data, name, role)
+    with httpx.Client(base_url=server.url, follow_redirects=False, timeout=10) as http:
+        answer = http.post("/redaksi/masuk", data={"token": token})
+        assert answer.status_code == 303, answer.text
+        assert token not in answer.text
+        yield http, http.get("/api/session").json()
+
+
+def test_signing_in_sets_a_strict_http_only_cookie_and_never_shows_the_token(
+    server: ServerProcess,
+) -> None:
+    token = make_token(server.data, "masuk", "campaign")
+    with httpx.Client(base_url=server.url, follow_redirects=False) as http:
+        assert http.get("/redaksi/").headers["location"] == "/redaksi/masuk"
+        answer = http.post("/redaksi/masuk", data={"token": token})
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/redaksi/"
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith(f"{COOKIE}=")
+        assert token not in cookie
+        for flag in ("HttpOnly", "SameSite=strict", "Path=/"):
+            assert flag in cookie
+        assert "Secure" not in cookie  # plain HTTP on loopback; over HTTPS it is set
+        page = http.get("/redaksi/")
+        assert page.status_code == 200
+        assert token not in page.text
+        assert page.headers["cache-control"] == "no-store"
+        assert http.get("/api/session").json()["role"] == "campaign"
+
+
+def test_a_wrong_token_gets_a_sentence_and_no_session(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url, follow_redirects=False) as http:
+        answer = http.post("/redaksi/masuk", data={"token": "pantau_salah"})
+        assert answer.status_code == 401
+        assert "Token tidak dikenal" in answer.text
+        assert "set-cookie" not in answer.headers
+        assert http.get("/api/session").status_code == 401
+
+
+def test_every_change_needs_the_csrf_key_and_this_site(server: ServerProcess) -> None:
+    with signed_in(server, "campaign", "csrf-uji") as (http, session):
+        record = http.get(CAMPAIGN_URL).json()
+        fields = {**record["data"], "summary": "Ringkasan dari editor."}
+        base = {"If-Match": f'"{record["revision"]}"'}
+        refused = [
+            {},  # a cross-site form or script: no key
+            {"X-CSRF-Token": "bukan-kuncinya"},
+            {"X-CSRF-Token": session["csrf"], "Origin": "https://penyerang.example"},
+            {"X-CSRF-Token": session["csrf"], "Sec-Fetch-Site": "cross-site"},
+        ]
+        for headers in refused:
+            answer = http.put(CAMPAIGN_URL, json={"fields": fields}, headers={**base, **headers})
+            assert answer.status_code == 403, headers
+            assert "X-CSRF-Token" in answer.json()["error"]
+        # A form posted from another site: the url-encoded body of a plain HTML form.
+        answer = http.post(
+            f"{CAMPAIGN_URL}/revert",
+            content=b"revision=1",
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": "null"},
+        )
+        assert answer.status_code == 403
+        assert http.get(CAMPAIGN_URL).json()["revision"] == record["revision"]
+        headers = {**base, "X-CSRF-Token": session["csrf"], "Origin": server.url}
+        answer = http.put(CAMPAIGN_URL, json={"fields": fields}, headers=headers)
+        assert answer.status_code == 200, answer.text
+        saved = http.get(CAMPAIGN_URL).json()
+        assert saved["data"]["summary"] == "Ringkasan dari editor."
+        assert saved["data"]["title"] == record["data"]["title"]
+        assert saved["text"].startswith("---\n")
+
+
+def test_the_campaign_role_cannot_save_a_stage_through_its_session(server: ServerProcess) -> None:
+    with signed_in(server, "campaign", "kampanye-uji") as (http, session):
+        assert session["collections"] == ["campaigns"]
+        stage = http.get("/api/records/stages/pemungutan-suara").json()
+        answer = http.put(
+            "/api/records/stages/pemungutan-suara",
+            json={"fields": {**stage["data"], "title": "Diubah"}},
+            headers={"If-Match": f'"{stage["revision"]}"', "X-CSRF-Token": session["csrf"]},
+        )
+        assert answer.status_code == 403
+        assert "campaign" in answer.json()["error"]
+
+
+def test_a_session_ends_with_signing_out_and_with_its_token(server: ServerProcess) -> None:
+    with signed_in(server, "editor", "keluar-uji") as (http, session):
+        key = http.cookies[COOKIE]
+        refused = http.post("/redaksi/keluar", data={"csrf": "salah"})
+        assert refused.status_code == 403
+        assert http.get("/api/session").status_code == 200
+        answer = http.post("/redaksi/keluar", data={"csrf": session["csrf"]})
+        assert answer.status_code == 303
+        assert f'{COOKIE}=""' in answer.headers["set-cookie"]
+    # The old cookie, kept by whoever copied it, is worth nothing now.
+    with httpx.Client(base_url=server.url, cookies={COOKIE: key}) as stale:
+        answer = stale.get("/api/session")
+        assert answer.status_code == 401
+        assert "session has ended" in answer.json()["error"]
+        assert stale.get("/redaksi/", follow_redirects=False).status_code == 303
+
+    with signed_in(server, "editor", "dicabut-uji") as (http, session):
+        assert http.get("/api/session").status_code == 200
+        store = open_store(server.data)
+        try:
+            revoke_token(store, "dicabut-uji")
+        finally:
+            store.close()
+        answer = http.get("/api/session")
+        assert answer.status_code == 401
+        assert "session has ended" in answer.json()["error"]
+
+
+def test_the_form_of_a_collection_comes_with_its_choices(server: ServerProcess) -> None:
+    with signed_in(server, "admin", "formulir-uji") as (http, _session):
+        form = http.get("/api/forms/stages").json()
+        by_name = {f["name"]: f for f in form["fields"]}
+        assert by_name["title"]["label"] == "Judul"
+        assert by_name["divisions"]["kind"] == "choices"
+        assert by_name["divisions"]["options"] == [["keamanan", "Keamanan dan Ketertiban"]]
+        assert by_name["body"]["kind"] == "markdown"
+        assert http.get("/api/forms/rahasia").status_code == 404
+
+
+def test_a_form_write_keeps_the_records_file_format(server: ServerProcess) -> None:
+    with signed_in(server, "editor", "yaml-uji") as (http, session):
+        team = http.get("/api/records/teams/keamanan").json()
+        assert not team["text"].startswith("---")
+        fields = {**team["data"], "summary": "Mengamankan setiap tahapan."}
+        answer = http.put(
+            "/api/records/teams/keamanan",
+            json={"fields": fields},
+            headers={"If-Match": f'"{team["revision"]}"', "X-CSRF-Token": session["csrf"]},
+        )
+        assert answer.status_code == 200, answer.text
+        saved = http.get("/api/records/teams/keamanan").json()
+        assert not saved["text"].startswith("---")
+        assert "summary: Mengamankan setiap tahapan." in saved["text"]
+        assert saved["data"] == fields
