@@ -121,7 +121,8 @@ async def session_info(request: Request) -> JSONResponse:
       session) the CSRF key its changes must send in X-CSRF-Token.
     responses:
       200:
-        description: "{name, role, collections, csrf}"
+        description: "{name, role, collections (those it may edit), labels (of every
+          collection), csrf}"
       401:
         description: No valid token or session.
     """
@@ -133,6 +134,7 @@ async def session_info(request: Request) -> JSONResponse:
             "name": identity.name,
             "role": identity.role,
             "collections": sorted(writable(identity.role)),
+            "labels": {name: spec.label for name, spec in COLLECTIONS.items()},
             "csrf": user.session.csrf if isinstance(user, SessionUser) else None,
         },
         headers={"Cache-Control": "no-store"},

@@ -17,7 +17,8 @@ class ApiError extends Error {
 }
 
 async function api(path, { method = "GET", body, headers = {} } = {}) {
-  const sent = { method, headers: { Accept: "application/json", ...headers } };
+  // The server's sentences (field errors too) in Indonesian, as `pantau check --lang id`.
+  const sent = { method, headers: { Accept: "application/json", "Accept-Language": "id", ...headers } };
   if (method !== "GET" && session && session.csrf) sent.headers["X-CSRF-Token"] = session.csrf;
   if (body !== undefined) {
     sent.headers["Content-Type"] = "application/json";
@@ -87,9 +88,7 @@ async function start() {
   document.getElementById("who").textContent = `${session.name} (${session.role})`;
   document.querySelector('#keluar input[name="csrf"]').value = session.csrf || "";
   const nav = document.getElementById("koleksi");
-  nav.replaceChildren(
-    el("ul", {}, session.collections.map((c) => el("li", {}, el("a", { href: `#/${c}`, text: c })))),
-  );
+  nav.replaceChildren(collectionLinks());
   addEventListener("hashchange", route);
   route();
 }
@@ -100,7 +99,8 @@ function route() {
   const [collection, slug, extra] = parts;
   if (!collection) return home();
   if (!session.collections.includes(collection)) {
-    return show(el("p", { className: "error", role: "alert", text: `Peran ${session.role} tidak boleh mengubah ${collection}.` }));
+    const what = session.labels[collection] || collection;
+    return show(el("p", { className: "error", role: "alert", text: `Peran ${session.role} tidak boleh mengubah ${what}.` }));
   }
   if (!slug) return listView(collection);
   if (slug === "+baru") return newView(collection);
@@ -108,12 +108,12 @@ function route() {
   return editView(collection, slug);
 }
 
+function collectionLinks() {
+  return el("ul", {}, session.collections.map((c) => el("li", {}, el("a", { href: `#/${c}`, text: session.labels[c] }))));
+}
+
 function home() {
-  show(
-    el("h1", { text: "Ruang redaksi" }),
-    el("p", { text: "Pilih koleksi yang akan diubah." }),
-    el("ul", {}, session.collections.map((c) => el("li", {}, el("a", { href: `#/${c}`, text: c })))),
-  );
+  show(el("h1", { text: "Ruang redaksi" }), el("p", { text: "Pilih koleksi yang akan diubah." }), collectionLinks());
 }
 
 function titleOf(fields, slug) {
@@ -156,7 +156,7 @@ async function listView(collection) {
     count.textContent = `${shown} rekaman`;
   });
   show(
-    el("h1", { text: collection }),
+    el("h1", { text: session.labels[collection] }),
     el("p", {}, el("a", { href: `#/${collection}/+baru`, className: "button", text: "Rekaman baru" })),
     el("label", { htmlFor: searchId, text: "Cari" }),
     search,
@@ -185,7 +185,7 @@ function newView(collection) {
     input,
     el("button", { type: "submit", text: "Lanjut" }),
   );
-  show(el("h1", { text: `Rekaman baru: ${collection}` }), form);
+  show(el("h1", { text: `Rekaman baru: ${session.labels[collection]}` }), form);
 }
 
 // --- the form ------------------------------------------------------------------------------

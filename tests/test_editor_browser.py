@@ -1,0 +1,168 @@
+"""The browser editor in real headless Chromium against a real server on 127.0.0.1: signing
+in, editing a campaign in its form and publishing it to the live site, what the campaign role
+may not open, field errors beside their fields, script typed into fields never running,
+accessibility (axe-core) and screenshots at 360 and 1280 px."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from site_builder.i18n import _, using
+
+from .server import ServerProcess, make_token, scratch_server
+from .test_browser import AXE
+
+# Real servers, real browsers or crash rounds: left out of the quick run (-m 'not slow').
+pytestmark = pytest.mark.slow
+
+SHOTS = Path(__file__).parent.parent / "test-artifacts" / "editor"
+XSS = '<img src=x onerror="window.__xss=1">"><script>window.__xss=1</script>'
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = scratch_server(tmp_path_factory)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def context(browser: Any, server: ServerProcess) -> Iterator[Any]:
+    ctx = browser.new_context(base_url=server.url)
+    foreign: list[str] = []
+    ctx.on("request", lambda r: None if r.url.startswith(server.url) else foreign.append(r.url))
+    yield ctx
+    ctx.close()
+    assert foreign == []
+
+
+def sign_in(page: Any, server: ServerProcess, role: str, name: str) -> None:
+    token = make_token(server.data, name, role)
+    page.goto("/redaksi/")
+    assert page.url.endswith("/redaksi/masuk")
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_url("**/redaksi/")
+    page.wait_for_selector(f"text={name} ({role})")
+    assert token not in page.content()
+
+
+def no_serious_violations(page: Any, where: str) -> list[str]:
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{where}: {v['id']} ({v['impact']}) {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def shoot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for width in (360, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+
+
+def wait_for_live(server: ServerProcess, path: str, needle: str, timeout: float = 15) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = httpx.get(f"{server.url}/{path}", timeout=5)
+        if answer.status_code == 200 and needle in answer.text:
+            return answer.text
+        time.sleep(0.1)
+    raise AssertionError(f"{needle!r} never appeared on /{path}")
+
+
+def test_a_campaign_is_edited_in_its_form_and_published(
+    context: Any, server: ServerProcess
+) -> None:
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto("/redaksi/masuk")
+    problems = no_serious_violations(page, "masuk")
+    sign_in(page, server, "campaign", "tim-partisipasi")
+    nav = page.get_by_role("navigation", name="Koleksi")
+    assert nav.get_by_role("link").all_inner_texts() == ["Kampanye Partisipasi"]
+    nav.get_by_role("link", name="Kampanye Partisipasi").click()
+    page.get_by_label("Cari").fill("ayo")
+    page.wait_for_selector("text=1 rekaman")
+    problems += no_serious_violations(page, "daftar")
+    shoot(page, "daftar")
+    page.get_by_role("link", name="Ayo memilih").click()
+    summary = page.get_by_label("Ringkasan", exact=False).first
+    summary.wait_for()
+    assert summary.input_value() == "Ajakan memilih."
+    problems += no_serious_violations(page, "formulir")
+    shoot(page, "formulir")
+    summary.fill("Ajakan memilih dari ruang redaksi.")
+    page.get_by_role("button", name="Terbitkan").click()
+    page.wait_for_selector("text=Tersimpan sebagai revisi 2")
+    live = wait_for_live(server, "kampanye/ayo-memilih/index.html", "dari ruang redaksi")
+    assert "Ajakan memilih dari ruang redaksi." in live
+    page.get_by_role("link", name="Lihat halamannya di situs").click()
+    page.wait_for_selector("text=Ajakan memilih dari ruang redaksi.")
+    assert problems == []
+    assert errors == []
+
+
+def test_the_campaign_role_cannot_open_a_stage(context: Any, server: ServerProcess) -> None:
+    page = context.new_page()
+    sign_in(page, server, "campaign", "tim-partisipasi-2")
+    page.goto("/redaksi/#/stages/pemungutan-suara")
+    refusal = page.get_by_role("alert")
+    refusal.wait_for()
+    assert "tidak boleh mengubah Tahapan" in refusal.inner_text()
+    assert page.get_by_role("button", name="Terbitkan").count() == 0
+
+
+def test_a_field_error_is_shown_beside_its_field(context: Any, server: ServerProcess) -> None:
+    page = context.new_page()
+    sign_in(page, server, "editor", "redaktur")
+    page.goto("/redaksi/#/teams/keamanan")
+    summary = page.get_by_label("Ringkasan", exact=False).first
+    summary.wait_for()
+    summary.fill("")
+    page.get_by_role("button", name="Terbitkan").click()
+    beside = page.locator(".field-text", has=page.get_by_label("Ringkasan", exact=False))
+    error = beside.locator(".field-error")
+    error.wait_for()
+    # The words of `pantau check --lang id`, beside the field and in the summary above.
+    with using("id"):
+        missing = _("this required field is missing")
+    assert error.inner_text() == missing
+    assert f"summary: {missing}" in page.locator(".summary").inner_text()
+    shoot(page, "galat")
+
+
+def test_script_typed_into_fields_never_runs(context: Any, server: ServerProcess) -> None:
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    sign_in(page, server, "admin", "admin-xss")
+    page.goto("/redaksi/#/campaigns/ayo-memilih")
+    title = page.get_by_label("Judul", exact=False).first
+    title.wait_for()
+    title.fill("Ayo memilih " + XSS)
+    page.get_by_label("Ringkasan", exact=False).first.fill("Ringkasan " + XSS)
+    page.get_by_role("button", name="Terbitkan").click()
+    page.wait_for_selector("text=Tersimpan sebagai revisi")
+    page.reload()
+    page.get_by_label("Judul", exact=False).first.wait_for()
+    page.goto("/redaksi/#/campaigns")
+    page.wait_for_selector("text=rekaman")
+    page.goto("/redaksi/#/campaigns/ayo-memilih/riwayat")
+    page.wait_for_selector("text=Riwayat ayo-memilih")
+    assert page.evaluate("window.__xss") is None
+    wait_for_live(server, "kampanye/ayo-memilih/index.html", "Ringkasan &lt;img")
+    page.goto("/kampanye/ayo-memilih/index.html")
+    assert page.evaluate("window.__xss") is None
+    assert "<img src=x" in page.get_by_role("heading", level=1).inner_text()
+    assert dialogs == []
