@@ -14,7 +14,7 @@ import posixpath
 import traceback
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from . import deps, offline
 from .deps import Fragments
 from .errors import ContentError, Problem, TemplateError
 from .exports import data_outputs, feed_entries
-from .graph import History, SiteGraph, build_graph
+from .graph import History, SiteGraph, build_graph, href
 from .i18n import _
 from .load import Content, Entry, outside_link_problem
 from .pages import Output, plan_pages, render_context
@@ -213,6 +213,24 @@ def render_output(plan: SitePlan, output: Output, **extra: Any) -> tuple[bytes, 
         else:
             raise TemplateError(f"{output.path}: has neither a template nor a maker")
     return data, frozenset(keys)
+
+
+def record_page(
+    content: Content, entry: Entry, today: dt.date, history: History | None = None
+) -> bytes:
+    """A record's page as the builder renders it, with ``entry`` in place of the record's
+    current text, for a preview sent from another address (so it carries a base, as the 404
+    page does). A draft, or a record scheduled for later or expired, is shown as published."""
+    shown = replace(
+        entry,
+        data=entry.data.model_copy(update={"draft": False, "publish_at": None, "expire_at": None}),
+    )
+    plan = make_plan(content.with_entry(shown), today, history)
+    try:
+        output = plan.by_path()[href(shown)]
+        return render_output(plan, output, served_anywhere=True)[0]
+    finally:
+        plan.context = {}  # its template helpers name the plan: a cycle, broken at once
 
 
 #: Pages also sent for addresses they do not live at, so the site gives them a base; the copies

@@ -18,13 +18,17 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from site_builder.errors import ContentError
 from site_builder.forms import form
-from site_builder.models import COLLECTIONS, writable
+from site_builder.i18n import using
+from site_builder.models import COLLECTIONS, WITA, writable
+from site_builder.render import record_page
 
 from .access import EDITOR_PREFIX, SessionUser, TokenUser, client_address, signed_in, who
 from .client import fields_of
-from .errors import TooLarge
-from .inputs import read_body, record_key
+from .errors import RequestError, TooLarge
+from .inputs import MAX_RECORD_BYTES, read_body, record_key, record_text
+from .publisher import history_of
 from .services import services
 from .sessions import COOKIE, CSRF_FIELD, DAYS, close_session, csrf_matches, open_session
 
@@ -45,10 +49,10 @@ def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-async def _form(request: Request) -> dict[str, str]:
-    """A small url-encoded form's fields (the last value of each)."""
+async def _form(request: Request, cap: int = MAX_FORM_BYTES) -> dict[str, str]:
+    """A url-encoded form's fields (the last value of each); none if it passes ``cap``."""
     try:
-        body = await read_body(request, MAX_FORM_BYTES)
+        body = await read_body(request, cap)
     except TooLarge:
         return {}
     try:
@@ -112,6 +116,45 @@ async def editor_page(request: Request) -> Response:
     if not isinstance(request.user, SessionUser):
         return RedirectResponse(SIGN_IN, status_code=303)
     return _page("index.html")
+
+
+async def preview(request: Request) -> Response:
+    """A record's page as the builder renders it from the text in the editor (not saved), in
+    a tab of its own: a form post with the session's CSRF key and the record's ``text`` or
+    its form's ``fields`` (JSON). A text that does not validate gets its problems instead."""
+    user = request.user
+    if not isinstance(user, SessionUser):
+        return RedirectResponse(SIGN_IN, status_code=303)
+    try:
+        collection, slug = record_key(request)
+        form = await _form(request, MAX_RECORD_BYTES)
+        if not csrf_matches(user.session, form.get(CSRF_FIELD)):
+            return _page("masalah.html", status=403, problems=["Formulir pratinjau ini tidak sah."])
+        if not user.who.may_write(collection):
+            problem = f"Peran {user.who.role} tidak boleh mengubah {COLLECTIONS[collection].label}."
+            return _page("masalah.html", status=403, problems=[problem])
+        svc = services(request)
+        current = svc.store.current(collection, slug)
+        ext = current.ext if current is not None and not current.deleted else ".md"
+        body = json.dumps({"fields": json.loads(form["fields"])} if "fields" in form else form)
+        text, ext_given = record_text(body.encode(), "application/json", lambda: ext)
+    except (RequestError, ValueError, KeyError) as exc:
+        message = exc.message if isinstance(exc, RequestError) else "Formulir pratinjau rusak."
+        return _page("masalah.html", status=400, problems=[message])
+
+    def render() -> bytes:
+        moment = dt.datetime.now(WITA)
+        entry = svc.workspace.prepare(collection, slug, text, ext_given or ext)
+        history = history_of(svc.store, moment=moment)
+        return record_page(svc.workspace.snapshot(), entry, moment, history)
+
+    try:
+        with using("id"):
+            html = await run_in_threadpool(render)
+    except ContentError as exc:
+        problems = [f"{p.field}: {p.message}" if p.field else p.message for p in exc.problems]
+        return _page("masalah.html", status=422, problems=problems)
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
 @signed_in
@@ -198,5 +241,6 @@ EDITOR_ROUTES = [
     Route(SIGN_IN, sign_in_page, methods=["GET"]),
     Route(SIGN_IN, sign_in, methods=["POST"]),
     Route(EDITOR_PREFIX + "keluar", sign_out, methods=["POST"]),
+    Route(EDITOR_PREFIX + "pratinjau/{collection}/{slug}", preview, methods=["POST"]),
     Mount(EDITOR_PREFIX + "aset", StaticFiles(directory=HERE / "static"), name="editor-files"),
 ]

@@ -170,3 +170,31 @@ def test_a_form_write_keeps_the_records_file_format(server: ServerProcess) -> No
         assert not saved["text"].startswith("---")
         assert "summary: Mengamankan setiap tahapan." in saved["text"]
         assert saved["data"] == fields
+
+
+def test_a_preview_needs_the_csrf_key_and_shows_problems_in_indonesian(
+    server: ServerProcess,
+) -> None:
+    url = "/redaksi/pratinjau/campaigns/ayo-memilih"
+    with signed_in(server, "campaign", "pratinjau-uji") as (http, session):
+        record = http.get(CAMPAIGN_URL).json()
+        text = record["text"].replace("title: Ayo memilih", "title: Ayo memilih <b>sekarang</b>")
+        assert http.post(url, data={"text": text, "csrf": "salah"}).status_code == 403
+        shown = http.post(url, data={"text": text, "csrf": session["csrf"]})
+        assert shown.status_code == 200
+        assert "Ayo memilih &lt;b&gt;sekarang&lt;/b&gt;" in shown.text
+        assert '<base href="/kampanye/ayo-memilih/">' in shown.text
+        assert http.get(CAMPAIGN_URL).json()["revision"] == record["revision"]  # not saved
+        broken = http.post(
+            url, data={"fields": '{"title": "Tanpa ringkasan"}', "csrf": session["csrf"]}
+        )
+        assert broken.status_code == 422
+        assert "summary: kolom wajib ini belum diisi" in broken.text
+        stage = http.post(
+            "/redaksi/pratinjau/stages/pemungutan-suara",
+            data={"text": "title: x", "csrf": session["csrf"]},
+        )
+        assert stage.status_code == 403
+    with httpx.Client(base_url=server.url) as anonymous:
+        answer = anonymous.post(url, data={"text": "x"}, follow_redirects=False)
+        assert answer.status_code == 303

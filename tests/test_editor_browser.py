@@ -103,6 +103,16 @@ def test_a_campaign_is_edited_in_its_form_and_published(
     problems += no_serious_violations(page, "formulir")
     shoot(page, "formulir")
     summary.fill("Ajakan memilih dari ruang redaksi.")
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name="Pratinjau").click()
+    shown = opened.value
+    shown.wait_for_load_state()
+    # The real page as the builder renders it, with the site's own style sheet.
+    assert "Ajakan memilih dari ruang redaksi." in shown.content()
+    assert shown.evaluate("getComputedStyle(document.body).margin") == "0px"
+    assert "dari ruang redaksi" not in httpx.get(f"{server.url}/kampanye/ayo-memilih/").text
+    shoot(shown, "pratinjau")
+    shown.close()
     page.get_by_role("button", name="Terbitkan").click()
     page.wait_for_selector("text=Tersimpan sebagai revisi 2")
     live = wait_for_live(server, "kampanye/ayo-memilih/index.html", "dari ruang redaksi")

@@ -421,6 +421,21 @@ async function editView(collection, slug) {
     }
   };
 
+  const preview = () => {
+    // A form post into a tab of its own: the page the builder makes of what is typed now.
+    const post = el(
+      "form",
+      { method: "post", action: `/redaksi/pratinjau/${collection}/${encodeURIComponent(slug)}`, target: "_blank", hidden: true },
+      el("input", { type: "hidden", name: "csrf", value: session.csrf }),
+      useRaw
+        ? el("input", { type: "hidden", name: "text", value: raw.value })
+        : el("input", { type: "hidden", name: "fields", value: JSON.stringify(fields(false)) }),
+    );
+    document.body.append(post);
+    post.submit();
+    post.remove();
+  };
+
   show(
     el("p", {}, el("a", { href: `#/${collection}`, text: `← ${shape.label}` })),
     el("h1", { text: record ? titleOf(record.fields, slug) : `Rekaman baru: ${slug}` }),
@@ -435,6 +450,7 @@ async function editView(collection, slug) {
       el(
         "div",
         { className: "actions" },
+        el("button", { type: "button", text: "Pratinjau", onclick: preview }),
         el("button", { type: "button", text: "Simpan sebagai draf", onclick: () => save(true) }),
         el("button", { type: "button", className: "primary", text: "Terbitkan", onclick: () => save(false) }),
       ),
