@@ -23,6 +23,7 @@ from site_builder.forms import form
 from site_builder.i18n import using
 from site_builder.models import COLLECTIONS, WITA, writable
 from site_builder.render import record_page
+from site_builder.skeletons import localised
 
 from .access import EDITOR_PREFIX, SessionUser, TokenUser, client_address, signed_in, who
 from .client import fields_of
@@ -191,7 +192,8 @@ async def record_form(request: Request) -> JSONResponse:
       in Indonesian), with the choices its reference fields offer.
     responses:
       200:
-        description: "{collection, label, fields}; see site_builder.forms for a field's shape"
+        description: "{collection, label, url, fields, skeleton: {text, data}}; see
+          site_builder.forms for a field's shape"
       404:
         description: No such collection.
     """
@@ -209,7 +211,15 @@ async def record_form(request: Request) -> JSONResponse:
                 entries = content.entries.get(source, {}).values()
                 field["options"] = [[e.slug, _title(e.record)] for e in entries]
         spec = COLLECTIONS[collection]
-        return {"collection": collection, "label": spec.label, "url": spec.url, "fields": fields}
+        with using("id"):
+            text = localised(spec.skeleton)  # a new record starts as `pantau new` starts it
+        return {
+            "collection": collection,
+            "label": spec.label,
+            "url": spec.url,
+            "fields": fields,
+            "skeleton": {"text": text, "data": written_fields(text, ".md")},
+        }
 
     return JSONResponse(await run_in_threadpool(make))
 

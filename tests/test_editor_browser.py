@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from site_builder.i18n import _, using
 
@@ -176,3 +177,42 @@ def test_script_typed_into_fields_never_runs(context: Any, server: ServerProcess
     assert page.evaluate("window.__xss") is None
     assert "<img src=x" in page.get_by_role("heading", level=1).inner_text()
     assert dialogs == []
+
+
+def test_a_new_campaign_with_a_poster_starts_from_the_skeleton_and_is_published(
+    context: Any, server: ServerProcess, tmp_path: Path
+) -> None:
+    poster = tmp_path / "poster.png"
+    Image.new("RGB", (64, 96), (11, 58, 91)).save(poster)
+    page = context.new_page()
+    sign_in(page, server, "campaign", "tim-poster")
+    page.goto("/redaksi/#/campaigns/+baru")
+    page.get_by_label("Slug", exact=False).fill("poster-uji")
+    page.get_by_role("button", name="Lanjut").click()
+    title = page.get_by_label("Judul *", exact=True)
+    title.wait_for()
+    assert title.input_value() == "Judul kampanye"  # the skeleton of `pantau new`
+    assert page.get_by_label("Draf").is_checked()
+    title.fill("Poster uji")
+    page.get_by_label("Ringkasan *", exact=True).fill("Kampanye dengan poster.")
+    page.get_by_label("Penyelenggara *", exact=True).fill("Tim Uji")
+    page.get_by_label("Ajakan *", exact=True).fill("Datang ke TPS.")
+    page.get_by_label("Isi", exact=True).fill("Ayo datang.")
+    page.get_by_label("Unggah poster", exact=False).set_input_files(str(poster))
+    page.wait_for_selector("text=Terunggah sebagai")
+    page.get_by_label("Teks alternatif *", exact=True).fill("Poster biru uji")
+    page.get_by_role("button", name="Terbitkan").click()
+    # Published records need a source: the server's sentence shows beside the field.
+    sources = page.get_by_role("group", name="Sumber", exact=True)
+    sources.locator(".field-error").filter(has_text="sumber").wait_for()
+    sources.get_by_role("button", name="Tambah sumber").click()
+    row = sources.get_by_role("group", name="Sumber 1")
+    row.get_by_label("Judul *").fill("Sumber poster")
+    row.get_by_label("Alamat (URL) *").fill("https://example.org/poster")
+    page.get_by_role("button", name="Terbitkan").click()
+    page.wait_for_selector("text=Tersimpan sebagai revisi 1")
+    live = wait_for_live(server, "kampanye/poster-uji/index.html", "Poster biru uji")
+    assert 'alt="Poster biru uji"' in live
+    page.goto("/kampanye/poster-uji/index.html")
+    image = page.get_by_role("img", name="Poster biru uji")
+    assert image.evaluate("i => i.complete && i.naturalWidth") == 64

@@ -16,13 +16,16 @@ class ApiError extends Error {
   }
 }
 
-async function api(path, { method = "GET", body, headers = {} } = {}) {
+async function api(path, { method = "GET", body, raw, headers = {} } = {}) {
   // The server's sentences (field errors too) in Indonesian, as `pantau check --lang id`.
   const sent = { method, headers: { Accept: "application/json", "Accept-Language": "id", ...headers } };
   if (method !== "GET" && session && session.csrf) sent.headers["X-CSRF-Token"] = session.csrf;
   if (body !== undefined) {
     sent.headers["Content-Type"] = "application/json";
     sent.body = JSON.stringify(body);
+  } else if (raw !== undefined) {
+    sent.headers["Content-Type"] = raw.type;
+    sent.body = raw;
   }
   const response = await fetch(path, sent);
   let answer = {};
@@ -223,7 +226,9 @@ function input(field, value, errors) {
   }
   if (kind === "select") {
     const choice = el("select", { id, required: field.required }, el("option", { value: "", text: "—" }));
-    for (const [optionValue, label] of field.options || []) {
+    const offered = [...(field.options || [])];
+    if (value && !offered.some(([o]) => o === value)) offered.push([value, value]);
+    for (const [optionValue, label] of offered) {
       choice.append(el("option", { value: optionValue, text: label === optionValue ? label : `${label} (${optionValue})` }));
     }
     choice.value = value ?? "";
@@ -231,7 +236,10 @@ function input(field, value, errors) {
   }
   if (kind === "choices") {
     const chosen = new Set(Array.isArray(value) ? value : []);
-    const boxes = (field.options || []).map(([optionValue, label]) => {
+    // A value the choices do not offer (a region since removed) stays, to be unticked by hand.
+    const offered = field.options || [];
+    const unknown = [...chosen].filter((v) => !offered.some(([o]) => o === v)).map((v) => [v, v]);
+    const boxes = [...offered, ...unknown].map(([optionValue, label]) => {
       const boxId = fresh(field.name);
       const box = el("input", { id: boxId, type: "checkbox", value: optionValue, checked: chosen.has(optionValue) });
       return [box, el("div", { className: "choice" }, box, el("label", { htmlFor: boxId, text: label }))];
@@ -262,6 +270,7 @@ function input(field, value, errors) {
     const area = el("textarea", { id, rows: 14, value: value ?? "", className: "body" });
     return [labelled(field, id, area, errors), () => (area.value.trim() ? area.value : undefined)];
   }
+  if (kind === "group" && field.name === "image") return poster(field, value, errors);
   if (kind === "group") return group(field, value, errors);
   if (kind === "rows") return rowsOf(field, value, errors);
   if (kind === "raw") {
@@ -305,6 +314,29 @@ function group(field, value, errors) {
     }
     return Object.keys(found).length ? found : undefined;
   }];
+}
+
+function poster(field, value, errors) {
+  // The image group, with an upload: the server checks the file by decoding it and names it.
+  const [set, read] = group(field, value, errors);
+  const [src] = set.querySelectorAll("input");
+  const id = fresh("poster");
+  const file = el("input", { id, type: "file", accept: "image/png,image/jpeg,image/webp" });
+  const note = el("p", { className: "help", role: "status" });
+  file.addEventListener("change", async () => {
+    const chosen = file.files[0];
+    if (!chosen) return;
+    note.textContent = "Mengunggah…";
+    try {
+      const stored = await api("/api/assets", { method: "POST", raw: chosen });
+      src.value = stored.src;
+      note.textContent = `Terunggah sebagai ${stored.src}. Isi juga teks alternatifnya.`;
+    } catch (error) {
+      note.textContent = error.message;
+    }
+  });
+  set.insertBefore(el("div", {}, el("label", { htmlFor: id, text: "Unggah poster (PNG, JPEG atau WebP)" }), file, note), set.children[2] || null);
+  return [set, read];
 }
 
 function rowsOf(field, value, errors) {
@@ -354,11 +386,12 @@ async function editView(collection, slug) {
   } catch (error) {
     if (error.status !== 404 || !shape) return show(failure(error));
   }
-  const data = record ? record.data : { draft: true };
+  // A new record starts from the skeleton `pantau new` writes (a draft, with placeholders).
+  const data = record ? record.data : shape.skeleton.data;
   const errors = new Map();
   const parts = shape.fields.map((field) => [field.name, ...input(field, data[field.name], errors)]);
   const summary = el("div", { role: "alert", className: "summary" });
-  const raw = el("textarea", { id: fresh("mentah"), rows: 24, value: record ? record.text : "", className: "body" });
+  const raw = el("textarea", { id: fresh("mentah"), rows: 24, value: record ? record.text : shape.skeleton.text, className: "body" });
   let useRaw = false;
   const formBox = el("div", {}, parts.map(([, node]) => node));
   const rawBox = el("div", { hidden: true }, el("label", { htmlFor: raw.id, text: "Teks berkas (YAML dan Markdown)" }), raw);
