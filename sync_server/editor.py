@@ -6,6 +6,7 @@ no silent overwrite) holds for it too."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import urllib.parse
 from pathlib import Path
@@ -245,12 +246,42 @@ def _title(record: Any) -> str:
     return str(getattr(record, "title", None) or getattr(record, "name", ""))
 
 
+def _worker_script() -> bytes:
+    """The service worker, its cache named by a digest of the editor's files (so a new
+    version of the editor replaces the old one in the browser)."""
+    files = [*sorted((HERE / "static").iterdir()), HERE / "templates" / "index.html"]
+    digest = hashlib.blake2b(digest_size=8)
+    for path in files:
+        digest.update(path.read_bytes())
+    script = (HERE / "static" / "sw.js").read_text(encoding="utf-8")
+    return script.replace("__VERSION__", digest.hexdigest()).encode("utf-8")
+
+
+async def service_worker(request: Request) -> Response:
+    return Response(
+        await run_in_threadpool(_worker_script),
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+#: The editor's pages (not the API: they are left out of its OpenAPI document).
 EDITOR_ROUTES = [
-    Route(EDITOR_PREFIX.rstrip("/"), lambda request: RedirectResponse(EDITOR_PREFIX, 308)),
-    Route(EDITOR_PREFIX, editor_page, methods=["GET"]),
-    Route(SIGN_IN, sign_in_page, methods=["GET"]),
-    Route(SIGN_IN, sign_in, methods=["POST"]),
-    Route(EDITOR_PREFIX + "keluar", sign_out, methods=["POST"]),
-    Route(EDITOR_PREFIX + "pratinjau/{collection}/{slug}", preview, methods=["POST"]),
+    Route(
+        EDITOR_PREFIX.rstrip("/"),
+        lambda request: RedirectResponse(EDITOR_PREFIX, 308),
+        include_in_schema=False,
+    ),
+    Route(EDITOR_PREFIX, editor_page, methods=["GET"], include_in_schema=False),
+    Route(SIGN_IN, sign_in_page, methods=["GET"], include_in_schema=False),
+    Route(SIGN_IN, sign_in, methods=["POST"], include_in_schema=False),
+    Route(EDITOR_PREFIX + "keluar", sign_out, methods=["POST"], include_in_schema=False),
+    Route(
+        EDITOR_PREFIX + "pratinjau/{collection}/{slug}",
+        preview,
+        methods=["POST"],
+        include_in_schema=False,
+    ),
+    Route(EDITOR_PREFIX + "sw.js", service_worker, methods=["GET"], include_in_schema=False),
     Mount(EDITOR_PREFIX + "aset", StaticFiles(directory=HERE / "static"), name="editor-files"),
 ]

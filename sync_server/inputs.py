@@ -136,6 +136,22 @@ def revert_revision(body: bytes) -> int:
     return revision
 
 
+def merge_request(body: bytes) -> tuple[int, dict[str, Any] | str]:
+    """The base revision and the edit of a merge request, JSON {"base": N, "fields": {...}}
+    or {"base": N, "text": "..."} (an edit of the raw text)."""
+    payload = _json(body or b"{}")
+    base = payload.get("base") if isinstance(payload, dict) else None
+    edit = payload.get("fields", payload.get("text")) if isinstance(payload, dict) else None
+    if type(base) is not int or not 1 <= base <= MAX_NUMBER or not isinstance(edit, dict | str):
+        raise Malformed(
+            _(
+                'send JSON {"base": N, "fields": {...}} (or "text"): the revision the edit '
+                "started from and the edit"
+            )
+        )
+    return base, _no_surrogates(edit) if isinstance(edit, str) else edit
+
+
 def feed_window(query: dict[str, str]) -> tuple[int, int]:
     """The changes feed's `since` (default 0) and `limit` (default 500, at most 1000)."""
     since = whole_number(query.get("since", "0"), "since")

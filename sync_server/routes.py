@@ -19,6 +19,7 @@ from site_builder.i18n import N_, _
 
 from .access import ADMIN, UPLOAD, needs, signed_in, who, write_scope
 from .builds import Pin
+from .client import three_way
 from .editor import record_form, session_info, written_fields
 from .errors import Forbidden, NotFound
 from .hooks import AfterBuild
@@ -27,6 +28,7 @@ from .inputs import (
     MAX_RECORD_BYTES,
     feed_window,
     media_type,
+    merge_request,
     read_body,
     record_key,
     record_text,
@@ -286,6 +288,57 @@ async def revert_record(request: Request) -> JSONResponse:
     return JSONResponse(outcome_json(outcome))
 
 
+@signed_in
+async def merge_record(request: Request) -> JSONResponse:
+    """
+    summary: Merge an edit made from an older revision into the record as it is now, field
+      by field, with the three-way merge `pantau sync` uses (nothing is saved).
+    requestBody:
+      description: 'JSON {"base": N, "fields": {...}}: the revision the edit started from and
+        the fields as edited (or "text": the record file as edited).'
+    responses:
+      200:
+        description: '{revision (the current one, to send as If-Match), merged (the fields),
+          conflicts: [{field, base, local, server}] for fields changed on both sides (merged
+          holds the local value until the member chooses)}'
+      404:
+        description: No such record or revision.
+    """
+    collection, slug = record_key(request)
+    may_write(request, collection)
+    body = await read_body(request, MAX_RECORD_BYTES)
+    svc = services(request)
+
+    def merge() -> dict[str, Any]:
+        base, edit = merge_request(body)
+        current = svc.store.current(collection, slug)
+        old = svc.store.revision(collection, slug, base)
+        if current is None or current.deleted or old is None:
+            key = f"{collection}/{slug}"
+            raise NotFound(
+                _("there is no revision {revision} of {key}").format(revision=base, key=key)
+            )
+        base_fields = written_fields(old["text"], old["ext"])
+        server = written_fields(current.text, current.ext)
+        local = written_fields(edit, current.ext) if isinstance(edit, str) else edit
+        merged, conflicts = three_way(base_fields, local, server)
+        return {
+            "revision": current.revision,
+            "merged": merged,
+            "conflicts": [
+                {
+                    "field": name,
+                    "base": base_fields.get(name),
+                    "local": local.get(name),
+                    "server": server.get(name),
+                }
+                for name in conflicts
+            ],
+        }
+
+    return JSONResponse(await run_in_threadpool(merge))
+
+
 def settings_name(request: Request) -> str:
     name = request.path_params["name"]
     if name not in SETTINGS_FILES:
@@ -494,6 +547,7 @@ API_ROUTES = [
     Route("/api/records/{collection}/{slug}", delete_record, methods=["DELETE"]),
     Route("/api/records/{collection}/{slug}/history", record_history, methods=["GET"]),
     Route("/api/records/{collection}/{slug}/revert", revert_record, methods=["POST"]),
+    Route("/api/records/{collection}/{slug}/merge", merge_record, methods=["POST"]),
     Route("/api/settings/{name}", get_settings, methods=["GET"]),
     Route("/api/settings/{name}", put_settings, methods=["PUT"]),
     Route("/api/settings/{name}/history", settings_history, methods=["GET"]),

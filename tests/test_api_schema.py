@@ -70,6 +70,7 @@ def test_the_document_names_every_endpoint(server: ServerProcess) -> None:
         "/api/records/{collection}/{slug}",
         "/api/records/{collection}/{slug}/history",
         "/api/records/{collection}/{slug}/revert",
+        "/api/records/{collection}/{slug}/merge",
         "/api/changes",
         "/api/assets",
         "/api/builds",

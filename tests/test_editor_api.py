@@ -198,3 +198,44 @@ def test_a_preview_needs_the_csrf_key_and_shows_problems_in_indonesian(
     with httpx.Client(base_url=server.url) as anonymous:
         answer = anonymous.post(url, data={"text": "x"}, follow_redirects=False)
         assert answer.status_code == 303
+
+
+def test_the_merge_endpoint_merges_field_by_field_against_the_common_base(
+    server: ServerProcess,
+) -> None:
+    token = make_token(server.data, "gabung-uji", "admin")
+    url = "/api/records/pages/gabung"
+    page = "---\ntitle: Halaman gabung\nsummary: Awal.\nmenu: Gabung\ndraft: true\n---\nIsi awal.\n"
+    with server.client(token) as http:
+        created = http.put(
+            url,
+            content=page.encode(),
+            headers={"If-None-Match": "*", "Content-Type": "text/markdown"},
+        )
+        assert created.status_code == 201, created.text
+        base = created.json()["revision"]
+        theirs = page.replace("summary: Awal.", "summary: Dari server.")
+        answer = http.put(
+            url,
+            content=theirs.encode(),
+            headers={"If-Match": f'"{base}"', "Content-Type": "text/markdown"},
+        )
+        assert answer.status_code == 200
+        now = answer.json()["revision"]
+        mine = {"title": "Halaman gabung", "summary": "Awal.", "menu": "Gabungan", "draft": True,
+                "body": "Isi awal."}  # fmt: skip
+        merged = http.post(f"{url}/merge", json={"base": base, "fields": mine}).json()
+        assert merged["revision"] == now
+        assert merged["conflicts"] == []
+        assert merged["merged"]["summary"] == "Dari server."
+        assert merged["merged"]["menu"] == "Gabungan"
+        both = http.post(
+            f"{url}/merge",
+            json={"base": base, "text": page.replace("summary: Awal.", "summary: Dari saya.")},
+        ).json()
+        assert both["conflicts"] == [
+            {"field": "summary", "base": "Awal.", "local": "Dari saya.", "server": "Dari server."}
+        ]
+        assert http.post(f"{url}/merge", json={"base": 99, "fields": mine}).status_code == 404
+        assert http.post(f"{url}/merge", json={"base": "1", "fields": mine}).status_code == 400
+        assert http.post(f"{url}/merge", content=b"[]").status_code == 400

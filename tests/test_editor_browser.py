@@ -91,7 +91,7 @@ def test_a_campaign_is_edited_in_its_form_and_published(
     problems = no_serious_violations(page, "masuk")
     sign_in(page, server, "campaign", "tim-partisipasi")
     nav = page.get_by_role("navigation", name="Koleksi")
-    assert nav.get_by_role("link").all_inner_texts() == ["Kampanye Partisipasi"]
+    assert nav.get_by_role("link").all_inner_texts() == ["Kampanye Partisipasi", "Menunggu dikirim"]
     nav.get_by_role("link", name="Kampanye Partisipasi").click()
     page.get_by_label("Cari").fill("ayo")
     page.wait_for_selector("text=1 rekaman")
@@ -216,3 +216,102 @@ def test_a_new_campaign_with_a_poster_starts_from_the_skeleton_and_is_published(
     page.goto("/kampanye/poster-uji/index.html")
     image = page.get_by_role("img", name="Poster biru uji")
     assert image.evaluate("i => i.complete && i.naturalWidth") == 64
+
+
+def open_record(page: Any, path: str) -> Any:
+    page.goto(f"/redaksi/#/{path}")
+    page.reload()  # the record as the server has it now, even if the page showed it already
+    summary = page.get_by_label("Ringkasan *", exact=True)
+    summary.wait_for()
+    return summary
+
+
+def test_edits_made_offline_survive_a_closed_tab_and_reach_the_site(
+    browser: Any, server: ServerProcess
+) -> None:
+    context = browser.new_context(base_url=server.url, service_workers="allow")
+    try:
+        page = context.new_page()
+        sign_in(page, server, "editor", "luring")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        # One visit to each record while online, as a member does before leaving the office.
+        for path in ("teams/keamanan", "stages/pemungutan-suara"):
+            open_record(page, path)
+        context.set_offline(True)
+        for path, words in (
+            ("teams/keamanan", "Diubah tanpa sinyal di Long Apari."),
+            ("stages/pemungutan-suara", "Hari pemungutan suara, diubah tanpa sinyal."),
+        ):
+            open_record(page, path).fill(words)
+            page.get_by_role("button", name="Terbitkan").click()
+            page.wait_for_selector("text=Tidak tersambung: perubahan disimpan di perangkat ini")
+        page.close()
+        page = context.new_page()  # the tab was closed; the editor opens again offline
+        page.goto("/redaksi/#/antrean")
+        page.wait_for_selector("text=Menunggu dikirim (2)")
+        assert page.get_by_text("Menunggu koneksi.").count() == 2
+        shoot(page, "antrean")
+        context.set_offline(False)
+        page.wait_for_selector("text=Menunggu dikirim", state="attached")
+        page.wait_for_function(
+            "() => !document.getElementById('antrean').textContent.includes('(')"
+        )
+        wait_for_live(server, "tim/keamanan/index.html", "Diubah tanpa sinyal di Long Apari.")
+        wait_for_live(
+            server, "tahapan/pemungutan-suara/index.html", "Hari pemungutan suara, diubah tanpa"
+        )
+    finally:
+        context.close()
+
+
+def test_two_editors_merge_and_choose_and_nothing_typed_is_lost(
+    browser: Any, server: ServerProcess
+) -> None:
+    first = browser.new_context(base_url=server.url)
+    second = browser.new_context(base_url=server.url)
+    try:
+        one, two = first.new_page(), second.new_page()
+        sign_in(one, server, "campaign", "pertama")
+        sign_in(two, server, "admin", "kedua")
+        open_record(one, "campaigns/ayo-memilih")
+        open_record(two, "campaigns/ayo-memilih")
+        # Different fields: merged without asking.
+        one.get_by_label("Ringkasan *", exact=True).fill("Ringkasan dari editor pertama.")
+        one.get_by_role("button", name="Terbitkan").click()
+        one.wait_for_selector("text=Tersimpan sebagai revisi")
+        two.get_by_label("Penyelenggara *", exact=True).fill("Penyelenggara dari editor kedua")
+        two.get_by_role("button", name="Terbitkan").click()
+        two.wait_for_selector("text=Perubahan Anda sudah digabungkan")
+        with httpx.Client(base_url=server.url) as http:
+            token = make_token(server.data, "pemeriksa", "admin")
+            headers = {"Authorization": f"Bearer {token}"}
+            data = http.get("/api/records/campaigns/ayo-memilih", headers=headers).json()["data"]
+            assert data["summary"] == "Ringkasan dari editor pertama."
+            assert data["organiser"] == "Penyelenggara dari editor kedua"
+        # The same field: both values side by side, and the member chooses.
+        open_record(one, "campaigns/ayo-memilih")
+        open_record(two, "campaigns/ayo-memilih")
+        one.get_by_label("Ajakan *", exact=True).fill("Datang pagi ke TPS.")
+        one.get_by_role("button", name="Terbitkan").click()
+        one.wait_for_selector("text=Tersimpan sebagai revisi")
+        two.get_by_label("Ajakan *", exact=True).fill("Datang siang ke TPS.")
+        two.get_by_role("button", name="Terbitkan").click()
+        two.wait_for_url("**/redaksi/#/antrean")
+        conflict = two.get_by_role("group", name="Ajakan: diubah di dua tempat")
+        conflict.wait_for()
+        assert "Datang pagi ke TPS." in conflict.inner_text()
+        assert "Datang siang ke TPS." in conflict.inner_text()
+        shoot(two, "konflik")
+        conflict.get_by_label("Versi server").check()
+        two.get_by_role("button", name="Kirim pilihan").click()
+        # The value not chosen stays on screen; the chosen one is in the history.
+        two.wait_for_selector("text=Nilai Anda yang tidak dipilih")
+        assert "Datang siang ke TPS." in two.locator(".waiting").inner_text()
+        with httpx.Client(base_url=server.url, headers=headers) as http:
+            history = http.get("/api/records/campaigns/ayo-memilih/history").json()
+            texts = [r["text"] for r in history["revisions"]]
+            assert any("Datang pagi ke TPS." in t for t in texts)
+            assert "Datang pagi ke TPS." in texts[-1]
+    finally:
+        first.close()
+        second.close()

@@ -42,6 +42,90 @@ async function api(path, { method = "GET", body, raw, headers = {} } = {}) {
   return answer;
 }
 
+// --- changes waiting on this device (IndexedDB) --------------------------------------------
+// A change is kept here before it is sent, and stays until the server took it: a closed tab,
+// a restart or a lost connection loses nothing. Each waits with the revision it was based on.
+
+const opened = new Promise((resolve, reject) => {
+  const request = indexedDB.open("redaksi", 1);
+  request.onupgradeneeded = () => request.result.createObjectStore("antrean", { keyPath: "id", autoIncrement: true });
+  request.onsuccess = () => resolve(request.result);
+  request.onerror = () => reject(request.error);
+});
+
+async function inQueue(mode, work) {
+  const db = await opened;
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction("antrean", mode);
+    const request = work(tx.objectStore("antrean"));
+    tx.oncomplete = () => resolve(request.result);
+    tx.onerror = () => reject(tx.error);
+  });
+}
+
+const queued = () => inQueue("readonly", (s) => s.getAll());
+const enqueue = (change) => inQueue("readwrite", (s) => s.put(change));
+const dequeue = (id) => inQueue("readwrite", (s) => s.delete(id));
+const mine = async () => (await queued()).filter((c) => c.author === session.name);
+
+function recordUrl(collection, slug) {
+  return `/api/records/${collection}/${encodeURIComponent(slug)}`;
+}
+
+let flushing = false;
+
+async function flush() {
+  // Send the waiting changes in the order they were made; stop at the first that needs the
+  // member (a field changed on both sides, a problem) or when the connection drops again.
+  if (flushing) return;
+  if (!navigator.onLine) return showWaiting();
+  flushing = true;
+  try {
+    for (const change of await mine()) {
+      if (change.conflict || change.problem || change.done) continue;
+      if (!(await send(change))) break;
+    }
+  } finally {
+    flushing = false;
+    await showWaiting();
+  }
+}
+
+async function send(change) {
+  // One waiting change to the server; true when it is settled (sent, or waiting for the
+  // member), false when the connection is gone.
+  const url = recordUrl(change.collection, change.slug);
+  const headers = change.base ? { "If-Match": `"${change.base}"` } : { "If-None-Match": "*" };
+  try {
+    await api(url, { method: "PUT", headers, body: change.body });
+    await dequeue(change.id);
+    return true;
+  } catch (error) {
+    if (error.status === undefined) return false;
+    if (error.status === 409 && change.base) {
+      const merged = await api(`${url}/merge`, { method: "POST", body: { base: change.base, ...change.body } });
+      if (merged.conflicts.length === 0) {
+        await api(url, { method: "PUT", headers: { "If-Match": `"${merged.revision}"` }, body: { fields: merged.merged } });
+        await dequeue(change.id);
+      } else {
+        await enqueue({ ...change, conflict: merged });
+      }
+      return true;
+    }
+    const details = ((error.body && error.body.details) || []).map((d) => (d.field ? `${d.field}: ${d.message}` : d.message));
+    await enqueue({ ...change, problem: [error.message, ...details].join("\n") });
+    return true;
+  }
+}
+
+async function showWaiting() {
+  const count = (await mine()).filter((c) => !c.done).length;
+  const link = document.getElementById("antrean");
+  if (link) link.textContent = count ? `Menunggu dikirim (${count})` : "Menunggu dikirim";
+  const online = navigator.onLine ? "" : "Tidak tersambung: perubahan disimpan di perangkat ini. ";
+  if (count || online) say(`${online}${count ? `${count} perubahan menunggu dikirim.` : ""}`);
+}
+
 // --- small DOM helpers (text only) ---------------------------------------------------------
 
 function el(tag, attrs = {}, ...children) {
@@ -91,9 +175,13 @@ async function start() {
   document.getElementById("who").textContent = `${session.name} (${session.role})`;
   document.querySelector('#keluar input[name="csrf"]').value = session.csrf || "";
   const nav = document.getElementById("koleksi");
-  nav.replaceChildren(collectionLinks());
+  nav.replaceChildren(collectionLinks(), el("p", {}, el("a", { id: "antrean", href: "#/antrean", text: "Menunggu dikirim" })));
   addEventListener("hashchange", route);
+  addEventListener("online", flush);
+  addEventListener("offline", showWaiting);
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/redaksi/sw.js", { scope: "/redaksi/" });
   route();
+  flush();
 }
 
 function route() {
@@ -101,6 +189,7 @@ function route() {
   say("");
   const [collection, slug, extra] = parts;
   if (!collection) return home();
+  if (collection === "antrean") return queueView();
   if (!session.collections.includes(collection)) {
     const what = session.labels[collection] || collection;
     return show(el("p", { className: "error", role: "alert", text: `Peran ${session.role} tidak boleh mengubah ${what}.` }));
@@ -386,12 +475,16 @@ async function editView(collection, slug) {
   } catch (error) {
     if (error.status !== 404 || !shape) return show(failure(error));
   }
+  // A change of this record still waiting on this device is what the member last typed.
+  const pending = (await mine()).find((c) => c.collection === collection && c.slug === slug && !c.done);
   // A new record starts from the skeleton `pantau new` writes (a draft, with placeholders).
-  const data = record ? record.data : shape.skeleton.data;
+  let data = record ? record.data : shape.skeleton.data;
+  if (pending && pending.body.fields) data = pending.body.fields;
   const errors = new Map();
   const parts = shape.fields.map((field) => [field.name, ...input(field, data[field.name], errors)]);
   const summary = el("div", { role: "alert", className: "summary" });
-  const raw = el("textarea", { id: fresh("mentah"), rows: 24, value: record ? record.text : shape.skeleton.text, className: "body" });
+  const rawText = pending && pending.body.text !== undefined ? pending.body.text : record ? record.text : shape.skeleton.text;
+  const raw = el("textarea", { id: fresh("mentah"), rows: 24, value: rawText, className: "body" });
   let useRaw = false;
   const formBox = el("div", {}, parts.map(([, node]) => node));
   const rawBox = el("div", { hidden: true }, el("label", { htmlFor: raw.id, text: "Teks berkas (YAML dan Markdown)" }), raw);
@@ -418,14 +511,36 @@ async function editView(collection, slug) {
     return found;
   };
 
+  let waiting = pending;
   const save = async (draft) => {
     summary.replaceChildren();
     for (const error of errors.values()) error.textContent = "";
-    const headers = record ? { "If-Match": `"${record.revision}"` } : { "If-None-Match": "*" };
     const body = useRaw ? { text: raw.value } : { fields: fields(draft) };
+    // Based on the revision the member opened (or that a waiting change was based on).
+    const base = waiting ? waiting.base : record ? record.revision : 0;
+    const change = {
+      ...(waiting ? { id: waiting.id } : {}),
+      author: session.name,
+      collection,
+      slug,
+      title: (body.fields && (body.fields.title || body.fields.name)) || slug,
+      base,
+      body,
+      time: new Date().toISOString(),
+    };
+    const keepIt = async (why) => {
+      change.id = await enqueue(change);
+      waiting = change;
+      summary.replaceChildren(el("p", { text: why }), el("p", {}, el("a", { href: "#/antrean", text: "Lihat perubahan yang menunggu" })));
+      await showWaiting();
+    };
+    if (!navigator.onLine) return keepIt("Tidak tersambung: perubahan disimpan di perangkat ini dan dikirim begitu tersambung lagi.");
+    const headers = base ? { "If-Match": `"${base}"` } : { "If-None-Match": "*" };
     say("Menyimpan…");
     try {
-      const saved = await api(`/api/records/${collection}/${encodeURIComponent(slug)}`, { method: "PUT", headers, body });
+      const saved = await api(recordUrl(collection, slug), { method: "PUT", headers, body });
+      if (waiting) await dequeue(waiting.id);
+      waiting = null;
       const build = saved.build && saved.build.id ? ` Build #${saved.build.id} akan menerbitkannya.` : "";
       say(`Tersimpan sebagai revisi ${saved.revision}.${build}`);
       record = await api(`/api/records/${collection}/${encodeURIComponent(slug)}`);
@@ -437,7 +552,17 @@ async function editView(collection, slug) {
       );
     } catch (error) {
       say("");
-      if (error.status === 422) {
+      if (error.status === undefined) {
+        await keepIt("Koneksi terputus: perubahan disimpan di perangkat ini dan dikirim begitu tersambung lagi.");
+      } else if (error.status === 409 && base) {
+        // Changed on the server meanwhile: merged field by field; a field changed on both
+        // sides waits for the member's choice.
+        await keepIt("Rekaman ini sudah diubah orang lain sejak Anda membukanya; perubahan Anda digabungkan.");
+        await flush();
+        const left = (await mine()).find((c) => c.id === change.id);
+        if (left) location.hash = "#/antrean";
+        else summary.replaceChildren(el("p", { text: "Perubahan Anda sudah digabungkan dengan versi terbaru dan tersimpan." }));
+      } else if (error.status === 422) {
         summary.append(el("p", { text: "Periksa isian yang ditandai:" }));
         for (const detail of error.body.details || []) {
           const name = String(detail.field || "").split(/[.[]/)[0];
@@ -446,7 +571,7 @@ async function editView(collection, slug) {
           summary.append(el("p", { text: detail.field ? `${detail.field}: ${detail.message}` : detail.message }));
         }
       } else if (error.status === 409) {
-        summary.append(el("p", { text: "Rekaman ini sudah diubah orang lain sejak Anda membukanya. Isian Anda tetap di sini; salin dulu, lalu muat ulang halaman untuk melihat versi terbaru." }));
+        await keepIt("Rekaman dengan slug ini sudah dibuat orang lain. Perubahan Anda disimpan di perangkat ini; pilih slug lain atau buang perubahan itu.");
       } else {
         summary.append(failure(error));
       }
@@ -472,6 +597,7 @@ async function editView(collection, slug) {
   show(
     el("p", {}, el("a", { href: `#/${collection}`, text: `← ${shape.label}` })),
     el("h1", { text: record ? titleOf(record.fields, slug) : `Rekaman baru: ${slug}` }),
+    pending ? el("p", { className: "summary", text: "Yang tampil adalah perubahan Anda yang masih menunggu dikirim." }) : null,
     el("p", {}, record ? `Revisi ${record.revision}. ` : "", record ? el("a", { href: `#/${collection}/${encodeURIComponent(slug)}/riwayat`, text: "Riwayat" }) : null),
     summary,
     el(
@@ -490,6 +616,128 @@ async function editView(collection, slug) {
     ),
   );
   summary.tabIndex = -1;
+}
+
+const wita = new Intl.DateTimeFormat("id-ID", { timeZone: "Asia/Makassar", dateStyle: "long", timeStyle: "short" });
+const when = (iso) => `${wita.format(new Date(iso))} WITA`;
+
+async function labelsOf(collection) {
+  // Field names in the member's words, from the collection's form (cached for offline use).
+  try {
+    const shape = await api(`/api/forms/${collection}`);
+    return Object.fromEntries(shape.fields.map((f) => [f.name, f.label]));
+  } catch {
+    return {};
+  }
+}
+
+function shown(value) {
+  if (value === undefined || value === null || value === "") return "(kosong)";
+  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+}
+
+async function queueView() {
+  await flush();
+  const changes = await mine();
+  const labels = {};
+  for (const change of changes) labels[change.collection] ??= await labelsOf(change.collection);
+  const items = changes.map((change) => {
+    const where = `${session.labels[change.collection] || change.collection} · ${change.slug}`;
+    const item = el("li", { className: "waiting" }, el("h2", { text: change.title }), el("p", { text: `${where} · ${when(change.time)}` }));
+    const discard = el("button", {
+      type: "button",
+      text: change.done ? "Tutup" : "Buang perubahan ini",
+      onclick: async () => {
+        if (!change.done && !confirm("Buang perubahan ini? Isian Anda akan hilang dari perangkat ini.")) return;
+        await dequeue(change.id);
+        queueView();
+      },
+    });
+    if (change.done) {
+      item.append(el("p", { text: "Terkirim. Nilai Anda yang tidak dipilih:" }), el("pre", { text: shown(change.unchosen) }), discard);
+    } else if (change.conflict) {
+      item.append(conflictForm(change, labels[change.collection]), discard);
+    } else if (change.problem) {
+      item.append(
+        el("p", { className: "error", text: "Server menolak perubahan ini:" }),
+        el("pre", { text: change.problem }),
+        el("p", {}, el("a", { href: `#/${change.collection}/${encodeURIComponent(change.slug)}`, text: "Buka dan perbaiki" })),
+        discard,
+      );
+    } else {
+      item.append(el("p", { text: navigator.onLine ? "Sedang dikirim…" : "Menunggu koneksi." }), discard);
+    }
+    return item;
+  });
+  show(
+    el("h1", { text: "Menunggu dikirim" }),
+    items.length ? el("ol", { className: "queue" }, items) : el("p", { text: "Tidak ada perubahan yang menunggu." }),
+  );
+}
+
+function conflictForm(change, labels) {
+  // Fields changed on both sides: both values side by side; the member chooses each.
+  const { revision, merged, conflicts } = change.conflict;
+  const choices = conflicts.map((conflict) => {
+    const name = `pilih-${change.id}-${conflict.field}`;
+    const option = (side, label, value) => {
+      const id = fresh(name);
+      return el(
+        "div",
+        { className: "side" },
+        el("input", { type: "radio", name, id, value: side, required: true }),
+        el("label", { htmlFor: id, text: label }),
+        el("pre", { text: shown(value) }),
+      );
+    };
+    return el(
+      "fieldset",
+      { className: "conflict" },
+      el("legend", { text: `${labels[conflict.field] || conflict.field}: diubah di dua tempat` }),
+      el("div", { className: "sides" }, option("server", "Versi server", conflict.server), option("local", "Versi Anda", conflict.local)),
+    );
+  });
+  const note = el("p", { role: "alert", className: "field-error" });
+  const form = el(
+    "form",
+    {
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const fields = { ...merged };
+        const unchosen = {};
+        for (const conflict of conflicts) {
+          const picked = form.querySelector(`input[name="pilih-${change.id}-${conflict.field}"]:checked`);
+          if (!picked) {
+            note.textContent = `Pilih salah satu versi untuk ${labels[conflict.field] || conflict.field}.`;
+            return;
+          }
+          const [keep, other] = picked.value === "server" ? ["server", "local"] : ["local", "server"];
+          if (conflict[keep] === undefined || conflict[keep] === null) delete fields[conflict.field];
+          else fields[conflict.field] = conflict[keep];
+          if (other === "local") unchosen[conflict.field] = conflict.local;
+        }
+        try {
+          const url = recordUrl(change.collection, change.slug);
+          await api(url, { method: "PUT", headers: { "If-Match": `"${revision}"` }, body: { fields } });
+          // What the member typed and did not choose stays on screen until dismissed.
+          if (Object.keys(unchosen).length) await enqueue({ ...change, conflict: null, done: true, unchosen });
+          else await dequeue(change.id);
+        } catch (error) {
+          if (error.status === 409) {
+            await enqueue({ ...change, base: change.base, conflict: null });
+          } else if (error.status !== undefined) {
+            note.textContent = error.message;
+            return;
+          }
+        }
+        queueView();
+      },
+    },
+    choices,
+    note,
+    el("button", { type: "submit", className: "primary", text: "Kirim pilihan" }),
+  );
+  return form;
 }
 
 async function historyView(collection, slug) {
