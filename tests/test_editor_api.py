@@ -239,3 +239,26 @@ def test_the_merge_endpoint_merges_field_by_field_against_the_common_base(
         assert http.post(f"{url}/merge", json={"base": 99, "fields": mine}).status_code == 404
         assert http.post(f"{url}/merge", json={"base": "1", "fields": mine}).status_code == 400
         assert http.post(f"{url}/merge", content=b"[]").status_code == 400
+
+
+#: What each editor screen loads before anything is cached: the page, its script, style sheet
+#: and manifest, and the API answers the screen asks for.
+SHELL = ["/redaksi/", "/redaksi/aset/app.js", "/redaksi/aset/app.css",
+         "/redaksi/aset/manifest.webmanifest", "/redaksi/sw.js", "/api/session"]  # fmt: skip
+SCREENS = {
+    "list": ["/api/records/campaigns"],
+    "form": ["/api/forms/campaigns", CAMPAIGN_URL],
+    "history": [f"{CAMPAIGN_URL}/history"],
+    "waiting": ["/api/forms/campaigns"],
+}
+
+
+def test_every_editor_screen_is_under_100_kb(server: ServerProcess) -> None:
+    with signed_in(server, "campaign", "ukuran-uji") as (http, _session):
+        paths = {*SHELL, *(path for screen in SCREENS.values() for path in screen)}
+        sizes = {path: len(http.get(path).content) for path in paths}
+    for screen, paths in SCREENS.items():
+        total = sum(sizes[p] for p in [*SHELL, *paths])
+        assert total < 100_000, (screen, total, sizes)
+    sign_in_page = httpx.get(f"{server.url}/redaksi/masuk").content
+    assert len(sign_in_page) + sizes["/redaksi/aset/app.css"] < 100_000
