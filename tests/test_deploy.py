@@ -182,6 +182,17 @@ def check_through_nginx(web: httpx.Client, server: ServerProcess) -> None:
     assert health.status_code == 200 and health.json()["status"] == "ok"
     assert_hardened(health)
     assert web.get("/api/records/stages").status_code == 401
+    # The browser editor is the server's too: its sign-in page, and a session through nginx.
+    sign_in = web.get("/redaksi/masuk")
+    assert sign_in.status_code == 200 and "Ruang redaksi" in sign_in.text
+    assert sign_in.headers["cache-control"] == "no-store"
+    assert_hardened(sign_in)
+    editor_token = make_token(server.data, "peramban", "editor")
+    with httpx.Client(base_url=str(web.base_url), timeout=10) as browser:
+        opened = browser.post("/redaksi/masuk", data={"token": editor_token})
+        assert opened.status_code == 303 and opened.headers["location"] == "/redaksi/"
+        assert browser.get("/api/session").json()["role"] == "editor"
+        assert browser.get("/redaksi/aset/app.js").status_code == 200
 
     # A campaign token through nginx: upload a poster, point a campaign at it; the page
     # nginx serves shows it within seconds, and the poster is cached for good.
