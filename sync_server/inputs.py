@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -150,6 +151,31 @@ def merge_request(body: bytes) -> tuple[int, dict[str, Any] | str]:
             )
         )
     return base, _no_surrogates(edit) if isinstance(edit, str) else edit
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What a list of records asks for: the records whose title or slug holds ``words``,
+    ``limit`` of them from ``offset`` (all when no limit), each in brief or whole."""
+
+    words: str = ""
+    offset: int = 0
+    limit: int | None = None
+    brief: bool = False
+
+
+def list_query(query: dict[str, str]) -> ListQuery:
+    """The list parameters q, offset, limit (at most 1000) and brief (0 or 1)."""
+    brief = query.get("brief", "0")
+    if brief not in ("0", "1"):
+        raise Malformed(_("brief must be 0 or 1"))
+    limit = query.get("limit")
+    return ListQuery(
+        words=query.get("q", "")[:200].strip().lower(),
+        offset=whole_number(query.get("offset", "0"), "offset"),
+        limit=None if limit is None else min(max(whole_number(limit, "limit"), 1), 1000),
+        brief=brief == "1",
+    )
 
 
 def feed_window(query: dict[str, str]) -> tuple[int, int]:

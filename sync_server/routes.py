@@ -27,6 +27,7 @@ from .images import MAX_ASSET_BYTES, check_image, image_type
 from .inputs import (
     MAX_RECORD_BYTES,
     feed_window,
+    list_query,
     media_type,
     merge_request,
     read_body,
@@ -122,35 +123,57 @@ def pin_json(pin: Pin | None) -> dict[str, Any] | None:
 @signed_in
 async def list_records(request: Request) -> JSONResponse:
     """
-    summary: Every current record of a collection, with its revision.
+    summary: The current records of a collection, with their revisions; all of them, or a
+      page of those whose title or slug holds the words of q.
+    parameters:
+      - name: q
+        in: query
+        schema: {type: string}
+      - name: offset
+        in: query
+        schema: {type: integer}
+      - name: limit
+        in: query
+        schema: {type: integer}
+      - name: brief
+        in: query
+        schema: {type: integer, enum: [0, 1]}
     responses:
       200:
-        description: A list of {slug, revision, hash, fields}.
+        description: '{collection, total (how many match), records: [{slug, revision, hash,
+          fields}]}; with brief=1 each record is {slug, revision, title, draft}.'
       401:
         description: No valid token.
     """
     collection, _ = record_key(request)
+    wanted = list_query(dict(request.query_params))
     svc = services(request)
 
-    def rows() -> list[dict[str, Any]]:
+    def rows() -> tuple[int, list[dict[str, Any]]]:
         content = svc.workspace.snapshot()
-        found = []
+        entries = content.entries.get(collection, {})
+        matching = []
         for current in svc.store.all_current(collection):
-            if current.deleted:
+            entry = entries.get(current.slug)
+            record = entry.data if entry is not None else None
+            title = str(getattr(record, "title", None) or getattr(record, "name", "") or "")
+            if current.deleted or wanted.words not in f"{title} {current.slug}".lower():
                 continue
-            entry = content.entries.get(collection, {}).get(current.slug)
-            fields = entry.record.model_dump(mode="json", exclude={"body"}) if entry else {}
-            found.append(
-                {
-                    "slug": current.slug,
-                    "revision": current.revision,
-                    "hash": current.hash,
-                    "fields": fields,
-                }
-            )
-        return found
+            matching.append((current, record, title))
+        end = None if wanted.limit is None else wanted.offset + wanted.limit
+        found = []
+        for current, record, title in matching[wanted.offset : end]:
+            item: dict[str, Any] = {"slug": current.slug, "revision": current.revision}
+            if wanted.brief:
+                item |= {"title": title, "draft": bool(getattr(record, "draft", False))}
+            else:
+                fields = record.model_dump(mode="json", exclude={"body"}) if record else {}
+                item |= {"hash": current.hash, "fields": fields}
+            found.append(item)
+        return len(matching), found
 
-    return JSONResponse({"collection": collection, "records": await run_in_threadpool(rows)})
+    total, records = await run_in_threadpool(rows)
+    return JSONResponse({"collection": collection, "total": total, "records": records})
 
 
 @signed_in

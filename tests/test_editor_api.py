@@ -246,7 +246,7 @@ def test_the_merge_endpoint_merges_field_by_field_against_the_common_base(
 SHELL = ["/redaksi/", "/redaksi/aset/app.js", "/redaksi/aset/app.css",
          "/redaksi/aset/manifest.webmanifest", "/redaksi/sw.js", "/api/session"]  # fmt: skip
 SCREENS = {
-    "list": ["/api/records/campaigns"],
+    "list": ["/api/records/campaigns?brief=1&limit=50&offset=0&q="],
     "form": ["/api/forms/campaigns", CAMPAIGN_URL],
     "history": [f"{CAMPAIGN_URL}/history"],
     "waiting": ["/api/forms/campaigns"],
@@ -262,3 +262,30 @@ def test_every_editor_screen_is_under_100_kb(server: ServerProcess) -> None:
         assert total < 100_000, (screen, total, sizes)
     sign_in_page = httpx.get(f"{server.url}/redaksi/masuk").content
     assert len(sign_in_page) + sizes["/redaksi/aset/app.css"] < 100_000
+
+
+def test_a_list_is_searched_and_paged_on_the_server(server: ServerProcess) -> None:
+    token = make_token(server.data, "daftar-uji", "admin")
+    with server.client(token) as http:
+        for n in range(3):
+            text = f"---\ntitle: Halaman daftar {n}\ndraft: true\n---\nIsi.\n"
+            answer = http.put(
+                f"/api/records/pages/daftar-{n}",
+                content=text.encode(),
+                headers={"If-None-Match": "*", "Content-Type": "text/markdown"},
+            )
+            assert answer.status_code == 201, answer.text
+        whole = http.get("/api/records/pages").json()
+        assert whole["total"] == len(whole["records"]) >= 3
+        assert "fields" in whole["records"][0]
+        page = http.get("/api/records/pages", params={"q": "DAFTAR", "brief": 1, "limit": 2}).json()
+        assert page["total"] == 3
+        assert page["records"] == [
+            {"slug": f"daftar-{n}", "revision": 1, "title": f"Halaman daftar {n}", "draft": True}
+            for n in (0, 1)
+        ]
+        rest = http.get("/api/records/pages", params={"q": "daftar", "brief": 1, "offset": 2})
+        assert [r["slug"] for r in rest.json()["records"]] == ["daftar-2"]
+        for bad in ({"limit": "x"}, {"offset": "-1"}, {"brief": "yes"}):
+            answer = http.get("/api/records/pages", params=bad)
+            assert answer.status_code == 400, bad

@@ -212,45 +212,56 @@ function titleOf(fields, slug) {
   return fields.title || fields.name || slug;
 }
 
+const PAGE = 50;
+
 async function listView(collection) {
-  show(el("p", { text: "Memuat…" }));
-  let listing;
-  try {
-    listing = await api(`/api/records/${collection}`);
-  } catch (error) {
-    return show(failure(error));
-  }
+  // A page of records at a time, searched on the server: a collection of thousands stays a
+  // small download.
   const searchId = fresh("cari");
   const search = el("input", { id: searchId, type: "search", autocomplete: "off" });
   const body = el("tbody");
-  const rows = listing.records.map((r) => {
-    const title = titleOf(r.fields, r.slug);
-    const row = el(
-      "tr",
-      {},
-      el("td", {}, el("a", { href: `#/${collection}/${encodeURIComponent(r.slug)}`, text: title })),
-      el("td", { text: r.slug }),
-      el("td", { text: r.fields.draft ? "draf" : "terbit" }),
-      el("td", { text: String(r.revision) }),
-    );
-    row.dataset.words = `${title} ${r.slug}`.toLowerCase();
-    return row;
-  });
-  body.append(...rows);
-  const count = el("p", { role: "status", text: `${rows.length} rekaman` });
-  search.addEventListener("input", () => {
-    const words = search.value.toLowerCase().trim();
-    let shown = 0;
-    for (const row of rows) {
-      row.hidden = words !== "" && !row.dataset.words.includes(words);
-      if (!row.hidden) shown += 1;
+  const count = el("p", { role: "status" });
+  const more = el("button", { type: "button", text: "Tampilkan lebih banyak", hidden: true });
+  let shown = 0;
+  let asked = 0;
+  const load = async (fresh) => {
+    const ask = ++asked;
+    if (fresh) shown = 0;
+    const query = new URLSearchParams({ brief: "1", limit: String(PAGE), offset: String(shown), q: search.value.trim() });
+    let page;
+    try {
+      page = await api(`/api/records/${collection}?${query}`);
+    } catch (error) {
+      count.replaceChildren(failure(error));
+      return;
     }
-    count.textContent = `${shown} rekaman`;
+    if (ask !== asked) return; // a newer search answered first
+    const rows = page.records.map((r) =>
+      el(
+        "tr",
+        {},
+        el("td", {}, el("a", { href: `#/${collection}/${encodeURIComponent(r.slug)}`, text: r.title || r.slug })),
+        el("td", { text: r.slug }),
+        el("td", { text: r.draft ? "draf" : "terbit" }),
+        el("td", { text: String(r.revision) }),
+      ),
+    );
+    if (fresh) body.replaceChildren(...rows);
+    else body.append(...rows);
+    shown += rows.length;
+    count.textContent = shown < page.total ? `${shown} dari ${page.total} rekaman` : `${page.total} rekaman`;
+    more.hidden = shown >= page.total;
+  };
+  let typing;
+  search.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => load(true), 250);
   });
+  more.addEventListener("click", () => load(false));
   show(
     el("h1", { text: session.labels[collection] }),
     el("p", {}, el("a", { href: `#/${collection}/+baru`, className: "button", text: "Rekaman baru" })),
-    el("label", { htmlFor: searchId, text: "Cari" }),
+    el("label", { htmlFor: searchId, text: "Cari judul atau slug" }),
     search,
     count,
     el(
@@ -259,7 +270,9 @@ async function listView(collection) {
       el("thead", {}, el("tr", {}, ["Judul", "Slug", "Keadaan", "Revisi"].map((h) => el("th", { scope: "col", text: h })))),
       body,
     ),
+    more,
   );
+  await load(true);
 }
 
 function newView(collection) {
