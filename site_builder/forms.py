@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -34,31 +35,38 @@ def label_of(name: str, info: FieldInfo) -> str:
     return info.title or name.replace("_", " ").capitalize()
 
 
-def form(collection: str) -> list[dict[str, Any]]:
-    """The form of a collection's records, field by field in the model's order."""
+def form(collection: str, translate: Callable[[str], str] = indonesian) -> list[dict[str, Any]]:
+    """The form of a collection's records, field by field: the collection's own fields,
+    then those every record has. Labels and help pass through ``translate``."""
     spec = COLLECTIONS[collection]
     references = {r.field: r.target for r in spec.references}
     names = [n for n in spec.model.model_fields if n not in HIDDEN]
     # The collection's own fields first, then those every record has.
     common = [n for n in Record.model_fields if n in names]
     ordered = [n for n in names if n not in common] + sorted(common, key=COMMON_ORDER.index)
-    return [_field(name, spec.model.model_fields[name], references) for name in ordered]
+    return [_field(name, spec.model.model_fields[name], references, translate) for name in ordered]
 
 
 def _field(
-    name: str, info: FieldInfo, references: dict[str, str], prefix: str = ""
+    name: str,
+    info: FieldInfo,
+    references: dict[str, str],
+    translate: Callable[[str], str],
+    prefix: str = "",
 ) -> dict[str, Any]:
     found: dict[str, Any] = {
         "name": name,
-        "label": indonesian(label_of(name, info)),
-        "help": indonesian(info.description) if info.description else "",
+        "label": translate(label_of(name, info)),
+        "help": translate(info.description) if info.description else "",
         "required": info.is_required(),
     }
-    found.update(_kind(prefix + name, info.annotation, references))
+    found.update(_kind(prefix + name, info.annotation, references, translate))
     return found
 
 
-def _kind(path: str, annotation: Any, references: dict[str, str]) -> dict[str, Any]:
+def _kind(
+    path: str, annotation: Any, references: dict[str, str], translate: Callable[[str], str]
+) -> dict[str, Any]:
     inner, _optional = _unwrap(annotation)
     if path in references:
         many = typing.get_origin(inner) in (list, tuple)
@@ -81,17 +89,17 @@ def _kind(path: str, annotation: Any, references: dict[str, str]) -> dict[str, A
         if item is str:
             return {"kind": "lines"}
         if _is_plain_model(item):
-            return {"kind": "rows", "fields": _subfields(path, item, references)}
+            return {"kind": "rows", "fields": _subfields(path, item, references, translate)}
     if _is_plain_model(inner):
-        return {"kind": "group", "fields": _subfields(path, inner, references)}
+        return {"kind": "group", "fields": _subfields(path, inner, references, translate)}
     return {"kind": "raw"}
 
 
 def _subfields(
-    path: str, model: type[BaseModel], references: dict[str, str]
+    path: str, model: type[BaseModel], references: dict[str, str], translate: Callable[[str], str]
 ) -> list[dict[str, Any]]:
     return [
-        _field(name, info, references, prefix=path + ".")
+        _field(name, info, references, translate, prefix=path + ".")
         for name, info in model.model_fields.items()
     ]
 
@@ -126,24 +134,13 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
 
 
 def form_texts() -> list[str]:
-    """Every label and help text of every form, for the message catalogue."""
+    """Every label and help text the forms show, for the message catalogue."""
     texts: list[str] = []
 
-    def walk(model: type[BaseModel]) -> None:
-        for name, info in model.model_fields.items():
-            texts.append(label_of(name, info))
-            if info.description:
-                texts.append(info.description)
-            for arg in _models_in(info.annotation):
-                walk(arg)
+    def collect(text: str) -> str:
+        texts.append(text)
+        return text
 
-    for spec in COLLECTIONS.values():
-        walk(spec.model)
+    for name in COLLECTIONS:
+        form(name, collect)
     return list(dict.fromkeys(texts))
-
-
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    """The models a field's type holds (itself, or inside Optional, list, Annotated ...)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]

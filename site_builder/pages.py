@@ -246,6 +246,11 @@ class _Nav:
         return links
 
 
+#: Where the copy of a content image for phones is, at most this many pixels wide ('@' is
+#: not allowed in the name of a content file, so it never takes the place of one).
+PHONE_WIDTH = 720
+PHONE_FOLDER = f"media/@{PHONE_WIDTH}/"
+
 #: Names every template can use, the same for every build.
 GLOBALS: dict[str, Any] = {
     "href": href,
@@ -257,6 +262,7 @@ GLOBALS: dict[str, Any] = {
     "collections": COLLECTIONS,
     "checked_levels": CHECKED,
     "data_files": data_files,
+    "phone_media": PHONE_FOLDER,
 }
 #: Charts drawn at build time (site_builder/charts.py), for any template.
 GLOBALS.update(

@@ -10,6 +10,7 @@ render; nothing here keeps state between builds except the fragments it is hande
 from __future__ import annotations
 
 import datetime as dt
+import io
 import posixpath
 import traceback
 import zipfile
@@ -28,7 +29,7 @@ from .exports import data_outputs, feed_entries
 from .graph import History, SiteGraph, build_graph, href
 from .i18n import _
 from .load import Content, Entry, outside_link_problem
-from .pages import Output, plan_pages, render_context
+from .pages import PHONE_FOLDER, PHONE_WIDTH, Output, plan_pages, render_context
 from .themes import make_environment, static_dirs, template_dirs, theme_dir
 
 
@@ -114,9 +115,17 @@ def asset_sources(graph: SiteGraph, folders: list[Path]) -> dict[str, Path]:
     return found
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
 def asset_outputs(found: dict[str, Path]) -> list[Output]:
-    """The copied files, and the app icons."""
+    """The copied files, a copy of each content image for phones, and the app icons."""
     outputs = [Output(site_path, make=_copy(site_path, path)) for site_path, path in found.items()]
+    outputs += [
+        Output(PHONE_FOLDER + site_path.removeprefix("media/"), make=_smaller(site_path, path))
+        for site_path, path in found.items()
+        if site_path.startswith("media/") and site_path.lower().endswith(IMAGE_SUFFIXES)
+    ]
     outputs += [
         Output(f"static/icon-{size}.png", make=lambda size=size: offline.icon_png(size))
         for size in (192, 512)
@@ -132,6 +141,31 @@ def _copy(site_path: str, path: Path) -> Callable[[], bytes]:
         return path.read_bytes()
 
     return read
+
+
+def _smaller(site_path: str, path: Path) -> Callable[[], bytes]:
+    """An image at most PHONE_WIDTH pixels wide, in its own format (itself if no wider)."""
+
+    def make() -> bytes:
+        data = _copy(site_path, path)()
+        from PIL import Image  # imported when a site has images: it is slow to load
+
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                if image.width <= PHONE_WIDTH:
+                    return data
+                kind = image.format or "PNG"
+                image.thumbnail((PHONE_WIDTH, image.height), Image.Resampling.LANCZOS)
+                out = io.BytesIO()
+                options = {"optimize": True} if kind == "PNG" else {"quality": 80}
+                image.save(out, format=kind, **options)
+        except (OSError, ValueError, Image.DecompressionBombError):
+            # A file put in content/media/ by hand that is not an image Pillow reads (the
+            # API checks what it is sent): phones get it as it is, and the site still builds.
+            return data
+        return out.getvalue()
+
+    return make
 
 
 def _partials(plan: SitePlan) -> tuple[Callable[..., Markup], Callable[..., Markup]]:

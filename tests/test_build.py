@@ -9,10 +9,12 @@ import json
 import os
 import shutil
 import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
 import pytest
 from icalendar import Calendar
+from PIL import Image
 
 from site_builder.build import BuildResult, build
 from site_builder.errors import ContentError, TemplateError
@@ -355,8 +357,37 @@ def test_campaign_image_is_copied_and_has_alt(
     )
     result = build(scratch_content, tmp_path / "out", today=VOTING_DAY)
     assert result.files["media/poster.png"] == b"\x89PNG fake bytes"
+    # Not an image Pillow reads: phones get it as it is, and the site still builds.
+    assert result.files["media/@720/poster.png"] == b"\x89PNG fake bytes"
     page = result.files["kampanye/ayo-memilih/index.html"].decode()
+    assert '<source media="(max-width: 40rem)" srcset="../../media/@720/poster.png">' in page
     assert '<img src="../../media/poster.png" alt="Poster ajakan"' in page
+    cards = result.files["kampanye/index.html"].decode()
+    assert 'class="card-poster" src="../media/@720/poster.png" alt="Poster ajakan"' in cards
+
+
+@pytest.mark.parametrize("kind", ["PNG", "JPEG", "WEBP"])
+def test_a_wide_poster_gets_a_copy_720_pixels_wide_for_phones(
+    scratch_content: Path, write: Writer, tmp_path: Path, kind: str
+) -> None:
+    name = f"lebar.{kind.lower()}"
+    (scratch_content / "media").mkdir()
+    Image.new("RGB", (1800, 1200), (11, 58, 91)).save(scratch_content / "media" / name, kind)
+    text = (scratch_content / "campaigns/ayo-memilih.md").read_text()
+    write(
+        "campaigns/ayo-memilih.md",
+        text.replace(
+            "checked: unchecked", f"checked: unchecked\nimage:\n  src: {name}\n  alt: Poster lebar"
+        ),
+    )
+    result = build(scratch_content, tmp_path / "out", today=VOTING_DAY)
+    with Image.open(io.BytesIO(result.files[f"media/@720/{name}"])) as phone:
+        assert (phone.format, phone.size) == (kind, (720, 480))
+    assert len(result.files[f"media/@720/{name}"]) < len(result.files[f"media/{name}"])
+    assert (
+        f"media/@720/{name}"
+        in zipfile.ZipFile(io.BytesIO(result.files["unduh/pantau-situs.zip"])).namelist()
+    )
 
 
 def test_css_is_small() -> None:

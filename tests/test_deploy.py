@@ -228,6 +228,9 @@ def change_through_nginx(web: httpx.Client, api: httpx.Client) -> None:
     assert poster.status_code == 200 and poster.content == image.getvalue()
     assert poster.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert poster.headers["content-type"] == "image/png"
+    phone = web.get(f"/media/@720/{src}")  # narrower than 720 pixels: the same bytes
+    assert phone.status_code == 200 and phone.content == image.getvalue()
+    assert phone.headers["cache-control"] == "public, max-age=31536000, immutable"
 
     # The server counts failures under the reader's address, never one a client claims.
     spoofed = web.get(
