@@ -118,6 +118,7 @@ def test_a_campaign_is_edited_in_its_form_and_published(
     page.wait_for_selector("text=Tersimpan sebagai revisi 2")
     live = wait_for_live(server, "kampanye/ayo-memilih/index.html", "dari ruang redaksi")
     assert "Ajakan memilih dari ruang redaksi." in live
+    page.wait_for_selector("text=sudah terbit")  # the build that publishes it, then the link
     page.get_by_role("link", name="Lihat halamannya di situs").click()
     page.wait_for_selector("text=Ajakan memilih dari ruang redaksi.")
     assert problems == []

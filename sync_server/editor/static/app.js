@@ -559,10 +559,11 @@ async function editView(collection, slug) {
       record = await api(`/api/records/${collection}/${encodeURIComponent(slug)}`);
       raw.value = record.text;
       const path = shape.url ? `/${shape.url}/${slug}/` : `/${slug}/`;
-      summary.replaceChildren(
-        el("p", { text: `Tersimpan sebagai revisi ${saved.revision}.${build}` }),
-        record.data.draft ? el("p", { text: "Rekaman ini masih draf: tidak tampil di situs." }) : el("p", {}, el("a", { href: path, text: "Lihat halamannya di situs" })),
-      );
+      const progress = el("p", { role: "status" });
+      summary.replaceChildren(el("p", { text: `Tersimpan sebagai revisi ${saved.revision}.${build}` }), progress);
+      if (record.data.draft) progress.textContent = "Rekaman ini masih draf: tidak tampil di situs.";
+      else if (saved.build && saved.build.id) followBuild(saved.build.id, progress, path);
+      else progress.append(el("a", { href: path, text: "Lihat halamannya di situs" }));
     } catch (error) {
       say("");
       if (error.status === undefined) {
@@ -751,6 +752,33 @@ function conflictForm(change, labels) {
     el("button", { type: "submit", className: "primary", text: "Kirim pilihan" }),
   );
   return form;
+}
+
+async function followBuild(id, where, path) {
+  // The build that publishes a change, until its page is live (or the build fails).
+  for (let tries = 0; tries < 120; tries += 1) {
+    let answer;
+    try {
+      answer = await api("/api/builds");
+    } catch {
+      answer = null;
+    }
+    const row = answer && answer.builds.find((b) => b.id === id);
+    if (answer && answer.live !== null && answer.live >= id) {
+      where.replaceChildren(`Build #${id} sudah terbit. `, el("a", { href: path, text: "Lihat halamannya di situs" }));
+      return;
+    }
+    if (row && row.status === "failed") {
+      where.textContent = `Build #${id} gagal, situs tetap seperti sebelumnya: ${row.error || ""}`;
+      return;
+    }
+    if (answer && answer.pinned) {
+      where.textContent = `Build #${id} selesai, tetapi admin sedang menahan penerbitan: ${answer.pinned.message}`;
+      return;
+    }
+    where.textContent = `Build #${id} ${row && row.status === "running" ? "sedang berjalan" : "menunggu giliran"}…`;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 async function historyView(collection, slug) {
