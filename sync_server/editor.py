@@ -29,7 +29,7 @@ from site_builder.skeletons import localised
 from .access import EDITOR_PREFIX, SessionUser, TokenUser, client_address, signed_in, who
 from .client import fields_of
 from .errors import RequestError, TooLarge
-from .inputs import MAX_RECORD_BYTES, read_body, record_key, record_text
+from .inputs import MAX_RECORD_BYTES, json_body, read_body, record_key, record_text
 from .publisher import history_of
 from .services import services
 from .sessions import COOKIE, CSRF_FIELD, DAYS, close_session, csrf_matches, open_session
@@ -123,10 +123,16 @@ async def editor_page(request: Request) -> Response:
 async def preview(request: Request) -> Response:
     """A record's page as the builder renders it from the text in the editor (not saved), in
     a tab of its own: a form post with the session's CSRF key and the record's ``text`` or
-    its form's ``fields`` (JSON). A text that does not validate gets its problems instead."""
+    its form's ``fields`` (JSON). A text that does not validate gets its problems instead,
+    in Indonesian like the rest of the editor."""
     user = request.user
     if not isinstance(user, SessionUser):
         return RedirectResponse(SIGN_IN, status_code=303)
+    with using("id"):
+        return await _preview(request, user)
+
+
+async def _preview(request: Request, user: SessionUser) -> Response:
     try:
         collection, slug = record_key(request)
         form = await _form(request, MAX_RECORD_BYTES)
@@ -135,24 +141,25 @@ async def preview(request: Request) -> Response:
         if not user.who.may_write(collection):
             problem = f"Peran {user.who.role} tidak boleh mengubah {COLLECTIONS[collection].label}."
             return _page("masalah.html", status=403, problems=[problem])
-        svc = services(request)
-        current = svc.store.current(collection, slug)
-        ext = current.ext if current is not None and not current.deleted else ".md"
-        body = json.dumps({"fields": json.loads(form["fields"])} if "fields" in form else form)
-        text, ext_given = record_text(body.encode(), "application/json", lambda: ext)
-    except (RequestError, ValueError, KeyError) as exc:
-        message = exc.message if isinstance(exc, RequestError) else "Formulir pratinjau rusak."
-        return _page("masalah.html", status=400, problems=[message])
+        fields = json_body(form["fields"].encode()) if "fields" in form else None
+    except RequestError as exc:
+        return _page("masalah.html", status=400, problems=[exc.message])
+    body = json.dumps({"fields": fields} if fields is not None else form).encode()
+    svc = services(request)
 
     def render() -> bytes:
+        current = svc.store.current(collection, slug)
+        ext = current.ext if current is not None and not current.deleted else ".md"
+        text, given = record_text(body, "application/json", lambda: ext)
         moment = dt.datetime.now(WITA)
-        entry = svc.workspace.prepare(collection, slug, text, ext_given or ext)
+        entry = svc.workspace.prepare(collection, slug, text, given or ext)
         history = history_of(svc.store, moment=moment)
         return record_page(svc.workspace.snapshot(), entry, moment, history)
 
     try:
-        with using("id"):
-            html = await run_in_threadpool(render)
+        html = await run_in_threadpool(render)
+    except RequestError as exc:
+        return _page("masalah.html", status=400, problems=[exc.message])
     except ContentError as exc:
         problems = [f"{p.field}: {p.message}" if p.field else p.message for p in exc.problems]
         return _page("masalah.html", status=422, problems=problems)

@@ -14,6 +14,7 @@ from starlette.requests import Request
 
 from site_builder.i18n import _
 from site_builder.models import COLLECTIONS
+from site_builder.readers import MAX_DEPTH, too_deep
 
 from .client import serialise
 from .errors import Malformed, NotFound, TooLarge, Unsupported
@@ -67,7 +68,8 @@ def revision_header(value: str | None, name: str = "If-Match") -> int | None:
     )
 
 
-def _json(body: bytes) -> Any:
+def json_body(body: bytes) -> Any:
+    """A JSON body, or Malformed with a sentence (not UTF-8, not JSON, nested too deeply)."""
     try:
         return json.loads(body)
     except UnicodeDecodeError:
@@ -103,10 +105,12 @@ def record_text(
     {...}} (the browser editor's form: written as the record's file, in the format the
     request names, else ``ext_of()``, the record's own)."""
     if kind == "application/json":
-        payload = _json(body)
+        payload = json_body(body)
         if isinstance(payload, dict) and "text" not in payload:
             fields = payload.get("fields")
             if isinstance(fields, dict):
+                if _depth(fields) > MAX_DEPTH:  # refused before YAML writes it out
+                    raise Malformed(too_deep())
                 ext = _format(payload) or ext_of()
                 return _no_surrogates(serialise(fields, ext)), ext
         if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
@@ -120,6 +124,19 @@ def record_text(
     raise Unsupported(_("send the record as text/markdown, application/yaml or application/json"))
 
 
+def _depth(value: Any) -> int:
+    """How deeply a JSON value nests (a plain value is 0), looked at without recursion."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        item, level = todo.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, dict):
+            todo += [(v, level + 1) for v in item.values()]
+        elif isinstance(item, list):
+            todo += [(v, level + 1) for v in item]
+    return deepest
+
+
 def _format(payload: dict[str, Any]) -> str | None:
     fmt = payload.get("format")
     if fmt is not None and (not isinstance(fmt, str) or fmt not in FORMATS):
@@ -130,7 +147,7 @@ def _format(payload: dict[str, Any]) -> str | None:
 def revert_revision(body: bytes) -> int:
     """The revision of a revert request, JSON {"revision": N} with N a whole number (not
     true, 1.9 or 1e400)."""
-    payload = _json(body or b"{}")
+    payload = json_body(body or b"{}")
     revision = payload.get("revision") if isinstance(payload, dict) else None
     if type(revision) is not int or not 1 <= revision <= MAX_NUMBER:
         raise Malformed('send JSON {"revision": N}, N a whole number of 1 or more')
@@ -140,7 +157,7 @@ def revert_revision(body: bytes) -> int:
 def merge_request(body: bytes) -> tuple[int, dict[str, Any] | str]:
     """The base revision and the edit of a merge request, JSON {"base": N, "fields": {...}}
     or {"base": N, "text": "..."} (an edit of the raw text)."""
-    payload = _json(body or b"{}")
+    payload = json_body(body or b"{}")
     base = payload.get("base") if isinstance(payload, dict) else None
     edit = payload.get("fields", payload.get("text")) if isinstance(payload, dict) else None
     if type(base) is not int or not 1 <= base <= MAX_NUMBER or not isinstance(edit, dict | str):

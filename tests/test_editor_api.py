@@ -289,3 +289,26 @@ def test_a_list_is_searched_and_paged_on_the_server(server: ServerProcess) -> No
         for bad in ({"limit": "x"}, {"offset": "-1"}, {"brief": "yes"}):
             answer = http.get("/api/records/pages", params=bad)
             assert answer.status_code == 400, bad
+
+
+def test_fields_nested_too_deeply_are_refused_with_a_sentence(server: ServerProcess) -> None:
+    nested = '{"title": ' + "[" * 900 + "]" * 900 + "}"
+    with signed_in(server, "campaign", "dalam-uji") as (http, session):
+        revision = http.get(CAMPAIGN_URL).json()["revision"]
+        answer = http.put(
+            CAMPAIGN_URL,
+            content=b'{"fields": ' + nested.encode() + b"}",
+            headers={
+                "Content-Type": "application/json",
+                "If-Match": f'"{revision}"',
+                "X-CSRF-Token": session["csrf"],
+            },
+        )
+        assert answer.status_code == 400
+        assert "nested more than 40 levels" in answer.json()["error"]
+        shown = http.post(
+            "/redaksi/pratinjau/campaigns/ayo-memilih",
+            data={"fields": nested, "csrf": session["csrf"]},
+        )
+        assert shown.status_code == 400
+        assert "bersarang lebih dari 40 tingkat" in shown.text  # in Indonesian, as a page
