@@ -26,7 +26,15 @@ from site_builder.models import COLLECTIONS, WITA, writable
 from site_builder.render import record_page
 from site_builder.skeletons import localised
 
-from .access import EDITOR_PREFIX, SessionUser, TokenUser, client_address, signed_in, who
+from .access import (
+    EDITOR_PREFIX,
+    SessionUser,
+    TokenUser,
+    client_address,
+    same_site,
+    signed_in,
+    who,
+)
 from .client import fields_of
 from .errors import RequestError, TooLarge
 from .inputs import MAX_RECORD_BYTES, json_body, read_body, record_key, record_text
@@ -77,6 +85,9 @@ async def sign_in_page(request: Request) -> Response:
 async def sign_in(request: Request) -> Response:
     """Trade a token for a session; the token is never kept by the page or the browser."""
     svc = services(request)
+    if not same_site(request):
+        # Another site may not sign a browser in (with its own token, to collect its edits).
+        return _page("masuk.html", status=403, error="Masuk hanya dari halaman ini.")
     token = (await _form(request)).get("token", "").strip()
     address = client_address(request)
     wait = svc.limiter.retry_after(address, token)

@@ -74,6 +74,19 @@ BODIES = {
             }
         },
     },
+    ("post", "/api/records/{collection}/{slug}/merge"): {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["base"],
+                "properties": {
+                    "base": {"type": "integer", "minimum": 1},
+                    "fields": {"type": "object"},
+                    "text": {"type": "string"},
+                },
+            }
+        }
+    },
     ("post", "/api/records/{collection}/{slug}/revert"): {
         "application/json": {
             "schema": {

@@ -73,4 +73,9 @@ def close_session(store: Store, session: Session) -> None:
 
 
 def csrf_matches(session: Session, presented: str | None) -> bool:
-    return presented is not None and hmac.compare_digest(session.csrf, presented)
+    """Whether a request carries the session's CSRF key (compared as bytes: a header or form
+    field may hold any character)."""
+    if presented is None:
+        return False
+    sent = presented.encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(session.csrf.encode("ascii"), sent)

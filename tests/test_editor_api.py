@@ -63,7 +63,13 @@ def test_signing_in_sets_a_strict_http_only_cookie_and_never_shows_the_token(
 
 
 def test_a_wrong_token_gets_a_sentence_and_no_session(server: ServerProcess) -> None:
+    token = make_token(server.data, "lintas-situs", "admin")
     with httpx.Client(base_url=server.url, follow_redirects=False) as http:
+        # Another site's form may not sign this browser in, even with a valid token.
+        for header in ({"Origin": "https://penyerang.example"}, {"Sec-Fetch-Site": "cross-site"}):
+            answer = http.post("/redaksi/masuk", data={"token": token}, headers=header)
+            assert answer.status_code == 403
+            assert "set-cookie" not in answer.headers
         answer = http.post("/redaksi/masuk", data={"token": "pantau_salah"})
         assert answer.status_code == 401
         assert "Token tidak dikenal" in answer.text
@@ -79,6 +85,7 @@ def test_every_change_needs_the_csrf_key_and_this_site(server: ServerProcess) ->
         refused = [
             {},  # a cross-site form or script: no key
             {"X-CSRF-Token": "bukan-kuncinya"},
+            {"X-CSRF-Token": b"kunci-\xe9"},  # not ASCII: refused, not a server error
             {"X-CSRF-Token": session["csrf"], "Origin": "https://penyerang.example"},
             {"X-CSRF-Token": session["csrf"], "Sec-Fetch-Site": "cross-site"},
         ]
@@ -119,7 +126,7 @@ def test_the_campaign_role_cannot_save_a_stage_through_its_session(server: Serve
 def test_a_session_ends_with_signing_out_and_with_its_token(server: ServerProcess) -> None:
     with signed_in(server, "editor", "keluar-uji") as (http, session):
         key = http.cookies[COOKIE]
-        refused = http.post("/redaksi/keluar", data={"csrf": "salah"})
+        refused = http.post("/redaksi/keluar", data={"csrf": "salah-\u00e9\U0001f600"})
         assert refused.status_code == 403
         assert http.get("/api/session").status_code == 200
         answer = http.post("/redaksi/keluar", data={"csrf": session["csrf"]})

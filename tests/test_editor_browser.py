@@ -210,12 +210,14 @@ def test_a_new_campaign_with_a_poster_starts_from_the_skeleton_and_is_published(
     page = context.new_page()
     sign_in(page, server, "campaign", "tim-poster")
     page.goto("/redaksi/#/campaigns/+baru")
+    page.get_by_label("Slug", exact=False).wait_for()
+    assert no_serious_violations(page, "baru") == []
     page.get_by_label("Slug", exact=False).fill("poster-uji")
     page.get_by_role("button", name="Lanjut").click()
     title = page.get_by_label("Judul *", exact=True)
     title.wait_for()
     assert title.input_value() == "Judul kampanye"  # the skeleton of `pantau new`
-    assert page.get_by_label("Draf").is_checked()
+    page.get_by_text("Keadaan: draf").wait_for()
     title.fill("Poster uji")
     page.get_by_label("Ringkasan *", exact=True).fill("Kampanye dengan poster.")
     page.get_by_label("Penyelenggara *", exact=True).fill("Tim Uji")

@@ -97,21 +97,22 @@ async function send(change) {
   const url = recordUrl(change.collection, change.slug);
   const headers = change.base ? { "If-Match": `"${change.base}"` } : { "If-None-Match": "*" };
   try {
-    await api(url, { method: "PUT", headers, body: change.body });
+    try {
+      await api(url, { method: "PUT", headers, body: change.body });
+    } catch (error) {
+      if (error.status !== 409 || !change.base) throw error;
+      const merged = await api(`${url}/merge`, { method: "POST", body: { base: change.base, ...change.body } });
+      if (merged.conflicts.length) {
+        await enqueue({ ...change, conflict: merged });
+        return true;
+      }
+      await api(url, { method: "PUT", headers: { "If-Match": `"${merged.revision}"` }, body: { fields: merged.merged } });
+    }
     await dequeue(change.id);
     return true;
   } catch (error) {
     if (error.status === undefined) return false;
-    if (error.status === 409 && change.base) {
-      const merged = await api(`${url}/merge`, { method: "POST", body: { base: change.base, ...change.body } });
-      if (merged.conflicts.length === 0) {
-        await api(url, { method: "PUT", headers: { "If-Match": `"${merged.revision}"` }, body: { fields: merged.merged } });
-        await dequeue(change.id);
-      } else {
-        await enqueue({ ...change, conflict: merged });
-      }
-      return true;
-    }
+    if (error.status === 409 && change.base) return true; // changed again meanwhile: merged next time
     const details = ((error.body && error.body.details) || []).map((d) => (d.field ? `${d.field}: ${d.message}` : d.message));
     await enqueue({ ...change, problem: [error.message, ...details].join("\n") });
     return true;
@@ -224,9 +225,9 @@ async function listView(collection) {
   const more = el("button", { type: "button", text: "Tampilkan lebih banyak", hidden: true });
   let shown = 0;
   let asked = 0;
-  const load = async (fresh) => {
+  const load = async (restart) => {
     const ask = ++asked;
-    if (fresh) shown = 0;
+    if (restart) shown = 0;
     const query = new URLSearchParams({ brief: "1", limit: String(PAGE), offset: String(shown), q: search.value.trim() });
     let page;
     try {
@@ -246,7 +247,7 @@ async function listView(collection) {
         el("td", { text: String(r.revision) }),
       ),
     );
-    if (fresh) body.replaceChildren(...rows);
+    if (restart) body.replaceChildren(...rows);
     else body.append(...rows);
     shown += rows.length;
     count.textContent = shown < page.total ? `${shown} dari ${page.total} rekaman` : `${page.total} rekaman`;
@@ -494,7 +495,9 @@ async function editView(collection, slug) {
   let data = record ? record.data : shape.skeleton.data;
   if (pending && pending.body.fields) data = pending.body.fields;
   const errors = new Map();
-  const parts = shape.fields.map((field) => [field.name, ...input(field, data[field.name], errors)]);
+  // Whether it is a draft is decided by the button pressed, not by a box to tick.
+  const shownFields = shape.fields.filter((field) => field.name !== "draft");
+  const parts = shownFields.map((field) => [field.name, ...input(field, data[field.name], errors)]);
   const summary = el("div", { role: "alert", className: "summary" });
   const rawText = pending && pending.body.text !== undefined ? pending.body.text : record ? record.text : shape.skeleton.text;
   const raw = el("textarea", { id: fresh("mentah"), rows: 24, value: rawText, className: "body" });
@@ -514,7 +517,7 @@ async function editView(collection, slug) {
 
   const fields = (draft) => {
     const found = {};
-    for (const [key, value] of Object.entries(data)) if (!shape.fields.some((f) => f.name === key)) found[key] = value;
+    for (const [key, value] of Object.entries(data)) if (!shownFields.some((f) => f.name === key)) found[key] = value;
     for (const [name, , read] of parts) {
       const value = read();
       if (value !== undefined) found[name] = value;
@@ -611,6 +614,7 @@ async function editView(collection, slug) {
   show(
     el("p", {}, el("a", { href: `#/${collection}`, text: `← ${shape.label}` })),
     el("h1", { text: record ? titleOf(record.fields, slug) : `Rekaman baru: ${slug}` }),
+    el("p", { text: `Keadaan: ${data.draft ? "draf (belum tampil di situs)" : "terbit"}` }),
     pending ? el("p", { className: "summary", text: "Yang tampil adalah perubahan Anda yang masih menunggu dikirim." }) : null,
     el("p", {}, record ? `Revisi ${record.revision}. ` : "", record ? el("a", { href: `#/${collection}/${encodeURIComponent(slug)}/riwayat`, text: "Riwayat" }) : null),
     summary,
