@@ -44,6 +44,9 @@ from .sessions import COOKIE, CSRF_FIELD, DAYS, close_session, csrf_matches, ope
 
 HERE = Path(__file__).parent / "editor"
 SIGN_IN = EDITOR_PREFIX + "masuk"
+#: Above this many records a reference field's choices are not sent with the form (a site of
+#: thousands of stages would make it hundreds of kilobytes): the editor searches them.
+MAX_OPTIONS = 100
 #: A sign-in or sign-out form is a few hundred bytes.
 MAX_FORM_BYTES = 4096
 
@@ -212,7 +215,8 @@ async def record_form(request: Request) -> JSONResponse:
     responses:
       200:
         description: "{collection, label, url, fields, skeleton: {text, data}}; see
-          site_builder.forms for a field's shape"
+          site_builder.forms for a field's shape. A reference to a collection of over 100
+          records has search (the collection to look up) instead of options."
       404:
         description: No such collection.
     """
@@ -226,9 +230,10 @@ async def record_form(request: Request) -> JSONResponse:
             source = field.pop("source", None)
             if source == "regions":
                 field["options"] = [[r.slug, r.name] for r in content.regions.values()]
+            elif len(entries := content.entries.get(source or "", {})) > MAX_OPTIONS:
+                field["search"] = source  # the editor looks them up as the member types
             elif source is not None:
-                entries = content.entries.get(source, {}).values()
-                field["options"] = [[e.slug, _title(e.record)] for e in entries]
+                field["options"] = [[e.slug, _title(e.record)] for e in entries.values()]
         spec = COLLECTIONS[collection]
         with using("id"):
             text = localised(spec.skeleton)  # a new record starts as `pantau new` starts it

@@ -179,19 +179,22 @@ class ListQuery:
     offset: int = 0
     limit: int | None = None
     brief: bool = False
+    drafts: bool | None = None  # only drafts, only the others, or both
 
 
 def list_query(query: dict[str, str]) -> ListQuery:
-    """The list parameters q, offset, limit (at most 1000) and brief (0 or 1)."""
-    brief = query.get("brief", "0")
-    if brief not in ("0", "1"):
-        raise Malformed(_("brief must be 0 or 1"))
+    """The list parameters q, offset, limit (at most 1000), brief (0 or 1) and draft (1: only
+    drafts, 0: only the others)."""
+    brief, draft = query.get("brief", "0"), query.get("draft")
+    if brief not in ("0", "1") or draft not in (None, "0", "1"):
+        raise Malformed(_("brief and draft must be 0 or 1"))
     limit = query.get("limit")
     return ListQuery(
         words=query.get("q", "")[:200].strip().lower(),
         offset=whole_number(query.get("offset", "0"), "offset"),
         limit=None if limit is None else min(max(whole_number(limit, "limit"), 1), 1000),
         brief=brief == "1",
+        drafts=None if draft is None else draft == "1",
     )
 
 

@@ -124,7 +124,8 @@ def pin_json(pin: Pin | None) -> dict[str, Any] | None:
 async def list_records(request: Request) -> JSONResponse:
     """
     summary: The current records of a collection, with their revisions; all of them, or a
-      page of those whose title or slug holds the words of q.
+      page of those whose title or slug holds the words of q (only drafts with draft=1,
+      only the others with draft=0).
     parameters:
       - name: q
         in: query
@@ -136,6 +137,9 @@ async def list_records(request: Request) -> JSONResponse:
         in: query
         schema: {type: integer}
       - name: brief
+        in: query
+        schema: {type: integer, enum: [0, 1]}
+      - name: draft
         in: query
         schema: {type: integer, enum: [0, 1]}
     responses:
@@ -158,6 +162,9 @@ async def list_records(request: Request) -> JSONResponse:
             record = entry.data if entry is not None else None
             title = str(getattr(record, "title", None) or getattr(record, "name", "") or "")
             if current.deleted or wanted.words not in f"{title} {current.slug}".lower():
+                continue
+            draft = bool(getattr(record, "draft", False))
+            if wanted.drafts is not None and draft != wanted.drafts:
                 continue
             matching.append((current, record, title))
         end = None if wanted.limit is None else wanted.offset + wanted.limit

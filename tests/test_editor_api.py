@@ -293,7 +293,13 @@ def test_a_list_is_searched_and_paged_on_the_server(server: ServerProcess) -> No
         ]
         rest = http.get("/api/records/pages", params={"q": "daftar", "brief": 1, "offset": 2})
         assert [r["slug"] for r in rest.json()["records"]] == ["daftar-2"]
-        for bad in ({"limit": "x"}, {"offset": "-1"}, {"brief": "yes"}):
+        drafts = http.get("/api/records/pages", params={"draft": 1, "brief": 1}).json()
+        others = http.get("/api/records/pages", params={"draft": 0, "brief": 1}).json()
+        assert {r["slug"] for r in drafts["records"]} >= {"daftar-0", "daftar-1", "daftar-2"}
+        assert all(r["draft"] for r in drafts["records"])
+        assert not any(r["draft"] for r in others["records"])
+        assert drafts["total"] + others["total"] == whole["total"]
+        for bad in ({"limit": "x"}, {"offset": "-1"}, {"brief": "yes"}, {"draft": "2"}):
             answer = http.get("/api/records/pages", params=bad)
             assert answer.status_code == 400, bad
 

@@ -5,6 +5,7 @@ accessibility (axe-core) and screenshots at 360 and 1280 px."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from PIL import Image
 
 from site_builder.i18n import _, using
 
+from .conftest import TEAM
 from .server import ServerProcess, make_token, scratch_server
 from .test_browser import AXE
 
@@ -343,3 +345,67 @@ def test_two_editors_merge_and_choose_and_nothing_typed_is_lost(
     finally:
         first.close()
         second.close()
+
+
+def test_a_reference_to_a_large_collection_is_searched_as_the_member_types(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    teams = {
+        f"teams/divisi-{n:03}.yaml": TEAM.replace("Keamanan dan Ketertiban", f"Divisi Uji {n:03}")
+        for n in range(120)
+    }
+    server = scratch_server(tmp_path_factory, teams)
+    context = browser.new_context(base_url=server.url)
+    try:
+        token = make_token(server.data, "besar", "editor")
+        with server.client(token) as http:
+            form = http.get("/api/forms/stages").json()
+            divisions = next(f for f in form["fields"] if f["name"] == "divisions")
+            assert divisions["search"] == "teams" and "options" not in divisions
+            assert len(json.dumps(form)) < 20_000  # not 121 teams' names
+        page = context.new_page()
+        sign_in(page, server, "editor", "besar-2")
+        open_record(page, "stages/pemungutan-suara")
+        search = page.get_by_label("Divisi", exact=True)
+        search.fill("Uji 117")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('datalist option')].some("
+            "o => o.value === 'divisi-117')"
+        )
+        search.fill("divisi-117")
+        page.get_by_role("button", name="Tambah divisi").click()
+        page.get_by_role("button", name="Terbitkan").click()
+        page.wait_for_selector("text=Tersimpan sebagai revisi 2")
+        with server.client(token) as http:
+            data = http.get("/api/records/stages/pemungutan-suara").json()["data"]
+            assert data["divisions"] == ["keamanan", "divisi-117"]
+    finally:
+        context.close()
+        server.stop()
+
+
+def test_an_admin_sees_the_history_and_reverts_to_an_earlier_revision(
+    browser: Any, context: Any, server: ServerProcess
+) -> None:
+    token = make_token(server.data, "pemeriksa-riwayat", "admin")
+    with server.client(token) as http:
+        first = http.get("/api/records/campaigns/ayo-memilih/history").json()["revisions"][0]
+    page = context.new_page()
+    sign_in(page, server, "admin", "admin-riwayat")
+    page.goto("/redaksi/#/campaigns/ayo-memilih/riwayat")
+    revert = page.get_by_role("button", name="Kembalikan ke revisi 1")
+    revert.click()
+    page.wait_for_selector("text=sama dengan revisi 1")
+    with server.client(token) as http:
+        now = http.get("/api/records/campaigns/ayo-memilih").json()
+    assert now["text"] == first["text"]
+    # Only an admin is offered the revert.
+    campaign = browser.new_context(base_url=server.url)
+    try:
+        other = campaign.new_page()
+        sign_in(other, server, "campaign", "tanpa-kembalikan")
+        other.goto("/redaksi/#/campaigns/ayo-memilih/riwayat")
+        other.wait_for_selector("text=Riwayat ayo-memilih")
+        assert other.get_by_role("button", name="Kembalikan ke revisi 1").count() == 0
+    finally:
+        campaign.close()

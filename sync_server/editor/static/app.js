@@ -220,6 +220,14 @@ async function listView(collection) {
   // small download.
   const searchId = fresh("cari");
   const search = el("input", { id: searchId, type: "search", autocomplete: "off" });
+  const stateId = fresh("keadaan");
+  const state = el(
+    "select",
+    { id: stateId, onchange: () => load(true) },
+    el("option", { value: "", text: "Semua" }),
+    el("option", { value: "1", text: "Draf" }),
+    el("option", { value: "0", text: "Terbit" }),
+  );
   const body = el("tbody");
   const count = el("p", { role: "status" });
   const more = el("button", { type: "button", text: "Tampilkan lebih banyak", hidden: true });
@@ -229,6 +237,7 @@ async function listView(collection) {
     const ask = ++asked;
     if (restart) shown = 0;
     const query = new URLSearchParams({ brief: "1", limit: String(PAGE), offset: String(shown), q: search.value.trim() });
+    if (state.value) query.set("draft", state.value);
     let page;
     try {
       page = await api(`/api/records/${collection}?${query}`);
@@ -264,6 +273,8 @@ async function listView(collection) {
     el("p", {}, el("a", { href: `#/${collection}/+baru`, className: "button", text: "Rekaman baru" })),
     el("label", { htmlFor: searchId, text: "Cari judul atau slug" }),
     search,
+    el("label", { htmlFor: stateId, text: "Keadaan" }),
+    state,
     count,
     el(
       "table",
@@ -327,6 +338,7 @@ function input(field, value, errors) {
     const box = el("input", { id, type: "checkbox", checked: Boolean(value) });
     return [labelled(field, id, box, errors), () => (box.checked ? true : undefined)];
   }
+  if (field.search) return searched(field, value, errors, id);
   if (kind === "select") {
     const choice = el("select", { id, required: field.required }, el("option", { value: "", text: "—" }));
     const offered = [...(field.options || [])];
@@ -393,6 +405,52 @@ function input(field, value, errors) {
     if (kind === "number") return Number(box.value);
     if (kind === "datetime" && box.value === witaLocal(value)) return value;
     return box.value;
+  }];
+}
+
+function searched(field, value, errors, id) {
+  // A reference to a large collection: its records are looked up as the member types (a
+  // list of thousands is not sent with the form).
+  const many = field.kind === "choices";
+  const listId = fresh("pilihan");
+  const options = el("datalist", { id: listId });
+  const box = el("input", { id, type: "text", autocomplete: "off", spellcheck: false, value: many ? "" : value ?? "" });
+  box.setAttribute("list", listId);
+  let typing;
+  box.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(async () => {
+      const query = new URLSearchParams({ brief: "1", limit: "20", q: box.value.trim() });
+      try {
+        const found = await api(`/api/records/${field.search}?${query}`);
+        options.replaceChildren(...found.records.map((r) => el("option", { value: r.slug, label: r.title || r.slug })));
+      } catch {
+        // offline: the member types the slug
+      }
+    }, 250);
+  });
+  const node = labelled(field, id, box, errors);
+  box.after(options);
+  if (!many) return [node, () => box.value.trim() || undefined];
+  const chosen = el("div", {});
+  const addChoice = (slug) => {
+    const boxId = fresh(field.name);
+    chosen.append(el("div", { className: "choice" }, el("input", { id: boxId, type: "checkbox", value: slug, checked: true }), el("label", { htmlFor: boxId, text: slug })));
+  };
+  for (const slug of Array.isArray(value) ? value : []) addChoice(slug);
+  const add = el("button", {
+    type: "button",
+    text: `Tambah ${field.label.toLowerCase()}`,
+    onclick: () => {
+      if (box.value.trim()) addChoice(box.value.trim());
+      box.value = "";
+    },
+  });
+  box.before(chosen);
+  options.after(add);
+  return [node, () => {
+    const picked = [...chosen.querySelectorAll("input:checked")].map((b) => b.value);
+    return picked.length ? picked : undefined;
   }];
 }
 
