@@ -157,25 +157,25 @@ async def list_records(request: Request) -> JSONResponse:
         content = svc.workspace.snapshot()
         entries = content.entries.get(collection, {})
         matching = []
-        for current in svc.store.all_current(collection):
-            entry = entries.get(current.slug)
+        for slug, revision, text_hash in svc.store.heads(collection):
+            entry = entries.get(slug)
             record = entry.data if entry is not None else None
             title = str(getattr(record, "title", None) or getattr(record, "name", "") or "")
-            if current.deleted or wanted.words not in f"{title} {current.slug}".lower():
-                continue
             draft = bool(getattr(record, "draft", False))
+            if wanted.words not in f"{title} {slug}".lower():
+                continue
             if wanted.drafts is not None and draft != wanted.drafts:
                 continue
-            matching.append((current, record, title))
+            matching.append((slug, revision, text_hash, record, title, draft))
         end = None if wanted.limit is None else wanted.offset + wanted.limit
         found = []
-        for current, record, title in matching[wanted.offset : end]:
-            item: dict[str, Any] = {"slug": current.slug, "revision": current.revision}
+        for slug, revision, text_hash, record, title, draft in matching[wanted.offset : end]:
+            item: dict[str, Any] = {"slug": slug, "revision": revision}
             if wanted.brief:
-                item |= {"title": title, "draft": bool(getattr(record, "draft", False))}
+                item |= {"title": title, "draft": draft}
             else:
                 fields = record.model_dump(mode="json", exclude={"body"}) if record else {}
-                item |= {"hash": current.hash, "fields": fields}
+                item |= {"hash": text_hash, "fields": fields}
             found.append(item)
         return len(matching), found
 

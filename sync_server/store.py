@@ -233,6 +233,16 @@ class Store:
             params.append(SETTINGS)
         return [_current(row) for row in self._rows(sql + " ORDER BY r.slug", params)]
 
+    def heads(self, collection: str) -> list[tuple[str, int, str]]:
+        """(slug, revision, hash) of a collection's live records, by slug: what a list shows,
+        without reading every record's text."""
+        with self.lock:
+            return self.db.conn.execute(
+                "SELECT r.slug, r.revision, r.hash FROM records c JOIN revisions r "
+                "ON r.seq = c.seq WHERE c.collection = ? AND NOT r.deleted ORDER BY r.slug",
+                [collection],
+            ).fetchall()
+
     def add_revision(
         self,
         *,
