@@ -254,7 +254,8 @@ def record_page(
 ) -> bytes:
     """A record's page as the builder renders it, with ``entry`` in place of the record's
     current text, for a preview sent from another address (so it carries a base, as the 404
-    page does). A draft, or a record scheduled for later or expired, is shown as published."""
+    page does) and a note that it is a preview. A draft, or a record scheduled for later or
+    expired, is shown as published."""
     shown = replace(
         entry,
         data=entry.data.model_copy(update={"draft": False, "publish_at": None, "expire_at": None}),
@@ -262,7 +263,7 @@ def record_page(
     plan = make_plan(content.with_entry(shown), today, history)
     try:
         output = plan.by_path()[href(shown)]
-        return render_output(plan, output, served_anywhere=True)[0]
+        return render_output(plan, output, served_anywhere=True, preview=True)[0]
     finally:
         plan.context = {}  # its template helpers name the plan: a cycle, broken at once
 

@@ -112,6 +112,7 @@ def test_a_campaign_is_edited_in_its_form_and_published(
     shown.wait_for_load_state()
     # The real page as the builder renders it, with the site's own style sheet.
     assert "Ajakan memilih dari ruang redaksi." in shown.content()
+    assert shown.get_by_role("note").inner_text().startswith("Pratinjau dari ruang redaksi")
     assert shown.evaluate("getComputedStyle(document.body).margin") == "0px"
     assert "dari ruang redaksi" not in httpx.get(f"{server.url}/kampanye/ayo-memilih/").text
     shoot(shown, "pratinjau")
@@ -289,6 +290,17 @@ def test_edits_made_offline_survive_a_closed_tab_and_reach_the_site(
         wait_for_live(
             server, "tahapan/pemungutan-suara/index.html", "Hari pemungutan suara, diubah tanpa"
         )
+        # Signing out leaves none of the records the editor kept for offline use.
+        kept = """async () => {
+            const urls = [];
+            for (const key of await caches.keys())
+                for (const request of await (await caches.open(key)).keys()) urls.push(request.url);
+            return urls;
+        }"""
+        assert any("/api/records/" in url for url in page.evaluate(kept))
+        page.get_by_role("button", name="Keluar").click()
+        page.wait_for_url("**/redaksi/masuk")
+        assert not any("/api/" in url for url in page.evaluate(kept))
     finally:
         context.close()
 

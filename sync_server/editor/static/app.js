@@ -174,7 +174,16 @@ async function start() {
     return;
   }
   document.getElementById("who").textContent = `${session.name} (${session.role})`;
-  document.querySelector('#keluar input[name="csrf"]').value = session.csrf || "";
+  const signOut = document.getElementById("keluar");
+  signOut.querySelector('input[name="csrf"]').value = session.csrf || "";
+  signOut.addEventListener("submit", async (event) => {
+    // On a shared computer nothing of this session stays readable: the cached records go.
+    event.preventDefault();
+    if ("caches" in window) {
+      for (const key of await caches.keys()) if (key.startsWith("redaksi-")) await caches.delete(key);
+    }
+    signOut.submit();
+  });
   const nav = document.getElementById("koleksi");
   nav.replaceChildren(collectionLinks(), el("p", {}, el("a", { id: "antrean", href: "#/antrean", text: "Menunggu dikirim" })));
   addEventListener("hashchange", route);
