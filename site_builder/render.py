@@ -29,7 +29,15 @@ from .exports import data_outputs, feed_entries
 from .graph import History, SiteGraph, build_graph, href
 from .i18n import _
 from .load import Content, Entry, outside_link_problem
-from .pages import PHONE_FOLDER, PHONE_WIDTH, Output, plan_pages, render_context
+from .pages import (
+    PHONE_FOLDER,
+    PHONE_WIDTH,
+    Output,
+    folder_of,
+    plan_pages,
+    relative_link,
+    render_context,
+)
 from .themes import make_environment, static_dirs, template_dirs, theme_dir
 
 
@@ -250,12 +258,17 @@ def render_output(plan: SitePlan, output: Output, **extra: Any) -> tuple[bytes, 
 
 
 def record_page(
-    content: Content, entry: Entry, today: dt.date, history: History | None = None
+    content: Content,
+    entry: Entry,
+    today: dt.date,
+    history: History | None = None,
+    media_url: str | None = None,
 ) -> bytes:
     """A record's page as the builder renders it, with ``entry`` in place of the record's
     current text, for a preview sent from another address (so it carries a base, as the 404
     page does) and a note that it is a preview. A draft, or a record scheduled for later or
-    expired, is shown as published."""
+    expired, is shown as published. With ``media_url``, the record's poster is linked there
+    (where the preview's server sends the content's media files)."""
     shown = replace(
         entry,
         data=entry.data.model_copy(update={"draft": False, "publish_at": None, "expire_at": None}),
@@ -263,9 +276,19 @@ def record_page(
     plan = make_plan(content.with_entry(shown), today, history)
     try:
         output = plan.by_path()[href(shown)]
-        return render_output(plan, output, served_anywhere=True, preview=True)[0]
+        page = render_output(plan, output, served_anywhere=True, preview=True)[0]
     finally:
         plan.context = {}  # its template helpers name the plan: a cycle, broken at once
+    image = getattr(shown.data, "image", None)
+    if media_url is None or image is None:
+        return page
+    # A poster uploaded a moment ago is not on the live site yet: the preview shows the
+    # uploaded file, from media_url.
+    here = folder_of(output.path)
+    for site_path in (f"media/{image.src}", f"{PHONE_FOLDER}{image.src}"):
+        link = f'"{relative_link(here, site_path)}"'.encode()
+        page = page.replace(link, f'"{media_url}{image.src}"'.encode())
+    return page
 
 
 #: Pages also sent for addresses they do not live at, so the site gives them a base; the copies

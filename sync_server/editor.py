@@ -15,16 +15,23 @@ from typing import Any
 import jinja2
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from site_builder.errors import ContentError
+from site_builder.errors import BuildError, ContentError
 from site_builder.forms import form
 from site_builder.i18n import using
 from site_builder.models import COLLECTIONS, WITA, writable
-from site_builder.render import record_page
+from site_builder.render import IMAGE_SUFFIXES, record_page
 from site_builder.skeletons import localised
+from site_builder.write import safe_join
 
 from .access import (
     EDITOR_PREFIX,
@@ -168,7 +175,8 @@ async def _preview(request: Request, user: SessionUser) -> Response:
         moment = dt.datetime.now(WITA)
         entry = svc.workspace.prepare(collection, slug, text, given or ext)
         history = history_of(svc.store, moment=moment)
-        return record_page(svc.workspace.snapshot(), entry, moment, history)
+        content = svc.workspace.snapshot()
+        return record_page(content, entry, moment, history, media_url=EDITOR_PREFIX + "media/")
 
     try:
         html = await run_in_threadpool(render)
@@ -178,6 +186,22 @@ async def _preview(request: Request, user: SessionUser) -> Response:
         problems = [f"{p.field}: {p.message}" if p.field else p.message for p in exc.problems]
         return _page("masalah.html", status=422, problems=problems)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+async def media_file(request: Request) -> Response:
+    """A file of the content's media folder, for previews of records whose poster is not
+    published yet (signed-in sessions only)."""
+    if not isinstance(request.user, SessionUser):
+        return Response(status_code=404)
+    name = request.path_params["name"]
+    folder = services(request).workspace.root / "media"
+    try:
+        path = safe_join(folder, name)
+    except (BuildError, ValueError):  # outside the folder, or a NUL in the name
+        return Response(status_code=404)
+    if not name.lower().endswith(IMAGE_SUFFIXES) or not path.is_file():
+        return Response(status_code=404)
+    return FileResponse(path, headers={"Cache-Control": "no-store"})
 
 
 @signed_in
@@ -306,5 +330,8 @@ EDITOR_ROUTES = [
         include_in_schema=False,
     ),
     Route(EDITOR_PREFIX + "sw.js", service_worker, methods=["GET"], include_in_schema=False),
+    Route(
+        EDITOR_PREFIX + "media/{name:path}", media_file, methods=["GET"], include_in_schema=False
+    ),
     Mount(EDITOR_PREFIX + "aset", StaticFiles(directory=HERE / "static"), name="editor-files"),
 ]

@@ -5,10 +5,12 @@ writes the editor makes."""
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from PIL import Image
 
 from sync_server.auth import revoke_token
 from sync_server.server import open_store
@@ -20,6 +22,7 @@ from .server import ServerProcess, make_token, scratch_server
 pytestmark = pytest.mark.slow
 
 CAMPAIGN_URL = "/api/records/campaigns/ayo-memilih"
+STAGE_URL = "/api/records/stages/pemungutan-suara"
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +152,25 @@ def test_a_session_ends_with_signing_out_and_with_its_token(server: ServerProces
         answer = http.get("/api/session")
         assert answer.status_code == 401
         assert "session has ended" in answer.json()["error"]
+
+
+def test_a_change_of_role_takes_effect_at_once(server: ServerProcess) -> None:
+    with signed_in(server, "editor", "berganti-peran") as (http, session):
+        stage = http.get("/api/records/stages/pemungutan-suara").json()
+        headers = {"If-Match": f'"{stage["revision"]}"', "X-CSRF-Token": session["csrf"]}
+        fields = {**stage["data"], "summary": "Diubah sebelum perannya berganti."}
+        assert http.put(STAGE_URL, json={"fields": fields}, headers=headers).status_code == 200
+        store = open_store(server.data)
+        try:
+            store.update_token("berganti-peran", role="campaign")
+        finally:
+            store.close()
+        assert http.get("/api/session").json()["collections"] == ["campaigns"]
+        stage = http.get(STAGE_URL).json()
+        headers["If-Match"] = f'"{stage["revision"]}"'
+        fields["summary"] = "Diubah sesudahnya."
+        answer = http.put(STAGE_URL, json={"fields": fields}, headers=headers)
+        assert answer.status_code == 403
 
 
 def test_the_form_of_a_collection_comes_with_its_choices(server: ServerProcess) -> None:
@@ -325,3 +347,23 @@ def test_fields_nested_too_deeply_are_refused_with_a_sentence(server: ServerProc
         )
         assert shown.status_code == 400
         assert "bersarang lebih dari 40 tingkat" in shown.text  # in Indonesian, as a page
+
+
+def test_unpublished_posters_reach_previews_of_signed_in_sessions_only(
+    server: ServerProcess,
+) -> None:
+    image = io.BytesIO()
+    Image.new("RGB", (30, 20), (200, 30, 30)).save(image, "PNG")
+    with signed_in(server, "campaign", "media-uji") as (http, session):
+        uploaded = http.post(
+            "/api/assets",
+            content=image.getvalue(),
+            headers={"Content-Type": "image/png", "X-CSRF-Token": session["csrf"]},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        src = uploaded.json()["src"]
+        assert http.get(f"/redaksi/media/{src}").content == image.getvalue()
+        for bad in ("../pantau.db", "..%2F..%2Fpantau.db", "tidak-ada.png", "%00.png"):
+            assert http.get(f"/redaksi/media/{bad}").status_code == 404, bad
+    with httpx.Client(base_url=server.url) as anonymous:
+        assert anonymous.get(f"/redaksi/media/{src}").status_code == 404

@@ -92,6 +92,7 @@ def test_a_campaign_is_edited_in_its_form_and_published(
     page.goto("/redaksi/masuk")
     problems = no_serious_violations(page, "masuk")
     sign_in(page, server, "campaign", "tim-partisipasi")
+    problems += no_serious_violations(page, "beranda")
     nav = page.get_by_role("navigation", name="Koleksi")
     assert nav.get_by_role("link").all_inner_texts() == ["Kampanye Partisipasi", "Menunggu dikirim"]
     nav.get_by_role("link", name="Kampanye Partisipasi").click()
@@ -172,6 +173,7 @@ def test_script_typed_into_every_field_never_runs(context: Any, server: ServerPr
     refused = opened.value
     refused.wait_for_load_state()
     assert refused.evaluate("window.__xss") is None  # the problems page, values as text
+    assert no_serious_violations(refused, "masalah") == []
     refused.close()
     page.get_by_role("button", name="Terbitkan").click()
     page.wait_for_selector("text=Periksa isian yang ditandai")
@@ -237,6 +239,13 @@ def test_a_new_campaign_with_a_poster_starts_from_the_skeleton_and_is_published(
     row = sources.get_by_role("group", name="Sumber 1")
     row.get_by_label("Judul *").fill("Sumber poster")
     row.get_by_label("Alamat (URL) *").fill("https://example.org/poster")
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name="Pratinjau").click()
+    preview = opened.value
+    poster_shown = preview.get_by_role("img", name="Poster biru uji")
+    poster_shown.wait_for()
+    assert poster_shown.evaluate("i => i.complete && i.naturalWidth") == 64
+    preview.close()
     page.get_by_role("button", name="Terbitkan").click()
     page.wait_for_selector("text=Tersimpan sebagai revisi 1")
     live = wait_for_live(server, "kampanye/poster-uji/index.html", "Poster biru uji")
