@@ -19,7 +19,7 @@ from site_builder.i18n import _, using
 
 from .conftest import TEAM
 from .server import ServerProcess, make_token, scratch_server
-from .test_browser import AXE
+from .test_browser import AXE, CHROMIUM, CHROMIUM_ARGS
 
 # Real servers, real browsers or crash rounds: left out of the quick run (-m 'not slow').
 pytestmark = pytest.mark.slow
@@ -430,3 +430,46 @@ def test_an_admin_sees_the_history_and_reverts_to_an_earlier_revision(
         assert other.get_by_role("button", name="Kembalikan ke revisi 1").count() == 0
     finally:
         campaign.close()
+
+
+def test_a_waiting_change_survives_a_restart_of_the_browser(
+    browser: Any, server: ServerProcess, tmp_path: Path
+) -> None:
+    """The browser itself is closed and started again (as a phone restarts), on the same
+    profile: the change typed offline is still waiting, and is sent once online."""
+    profile = tmp_path / "profil"
+
+    def start() -> Any:
+        return browser.browser_type.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            base_url=server.url,
+            service_workers="allow",
+        )
+
+    first = start()
+    try:
+        page = first.new_page()
+        sign_in(page, server, "editor", "mulai-ulang")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        open_record(page, "teams/keamanan")
+        first.set_offline(True)
+        open_record(page, "teams/keamanan").fill("Diubah sebelum ponsel dimatikan.")
+        page.get_by_role("button", name="Terbitkan").click()
+        page.wait_for_selector("text=Tidak tersambung: perubahan disimpan di perangkat ini")
+    finally:
+        first.close()
+    again = start()
+    try:
+        again.set_offline(True)
+        page = again.new_page()
+        page.goto("/redaksi/#/antrean")
+        page.get_by_text("Menunggu koneksi.").wait_for()
+        again.set_offline(False)
+        wait_for_live(server, "tim/keamanan/index.html", "Diubah sebelum ponsel dimatikan.")
+        page.wait_for_function(
+            "() => !document.getElementById('antrean').textContent.includes('(')"
+        )
+    finally:
+        again.close()
