@@ -24,7 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from .i18n import translations
-from .models import COLLECTIONS, Region, Site
+from .models import COLLECTIONS, Region, Site, unwrap
 
 EXPORTED = tuple(name for name, spec in COLLECTIONS.items() if spec.exported)
 
@@ -132,18 +132,10 @@ def indonesian(text: str) -> str:
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    """The type inside Optional/Annotated, and whether None is allowed."""
-    optional = False
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(annotation) if a is not type(None)]
-            optional = optional or len(args) < len(typing.get_args(annotation))
-            annotation = args[0] if len(args) == 1 else str
-        else:
-            return annotation, optional
+    """``models.unwrap``, with a union of several types read as text."""
+    inner, optional = unwrap(annotation)
+    several = typing.get_origin(inner) in (typing.Union, types.UnionType)
+    return (str if several else inner), optional
 
 
 def _scalar(annotation: Any) -> tuple[str, tuple[str, ...]] | None:

@@ -11,7 +11,6 @@ mappings), and raw (anything else: kept as it is, edited in the raw text view)."
 
 from __future__ import annotations
 
-import types
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +19,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from .datapackage import indonesian
-from .models import COLLECTIONS, Record
+from .models import COLLECTIONS, Record, unwrap
 
 #: Fields the server keeps (the time of a change is the revision's own): not in the form.
 HIDDEN = frozenset({"updated"})
@@ -67,7 +66,7 @@ def _field(
 def _kind(
     path: str, annotation: Any, references: dict[str, str], translate: Callable[[str], str]
 ) -> dict[str, Any]:
-    inner, _optional = _unwrap(annotation)
+    inner, _optional = unwrap(annotation)
     if path in references:
         many = typing.get_origin(inner) in (list, tuple)
         return {"kind": "choices" if many else "select", "source": references[path]}
@@ -85,7 +84,7 @@ def _kind(
         return {"kind": _PLAIN[inner.__name__]}
     if origin in (list, tuple):
         (item,) = typing.get_args(inner)[:1] or (Any,)
-        item, _ = _unwrap(item)
+        item, _ = unwrap(item)
         if item is str:
             return {"kind": "lines"}
         if _is_plain_model(item):
@@ -109,28 +108,11 @@ def _is_plain_model(value: Any) -> bool:
     if not (isinstance(value, type) and issubclass(value, BaseModel)):
         return False
     for info in value.model_fields.values():
-        inner, _ = _unwrap(info.annotation)
+        inner, _ = unwrap(info.annotation)
         plain = inner in (str, bool) or typing.get_origin(inner) is typing.Literal
         if not plain and not (isinstance(inner, type) and inner.__name__ in _PLAIN):
             return False
     return True
-
-
-def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    """The type inside Optional and Annotated, and whether None is allowed."""
-    optional = False
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(annotation) if a is not type(None)]
-            optional = optional or len(args) < len(typing.get_args(annotation))
-            if len(args) != 1:
-                return annotation, optional
-            annotation = args[0]
-        else:
-            return annotation, optional
 
 
 def form_texts() -> list[str]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -954,6 +956,24 @@ class Site(Strict):
     @classmethod
     def _trailing_slash(cls, value: str | None) -> str | None:
         return value if value is None or value.endswith("/") else value + "/"
+
+
+def unwrap(annotation: Any) -> tuple[Any, bool]:
+    """The type inside Optional and Annotated, and whether None is allowed (a union of
+    several other types is returned as it is)."""
+    optional = False
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            optional = optional or len(args) < len(typing.get_args(annotation))
+            if len(args) != 1:
+                return annotation, optional
+            annotation = args[0]
+        else:
+            return annotation, optional
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

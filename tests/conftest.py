@@ -7,11 +7,14 @@ import os
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from site_builder.build import BuildResult, build
+
+if TYPE_CHECKING:
+    from .server import ServerProcess
 
 # Messages in English, whatever the machine's locale: tests compare them, and commands run in
 # subprocesses inherit this. The Indonesian messages are tested with --lang and
@@ -157,3 +160,13 @@ def browser() -> Iterator[Any]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A real sync server on the scratch content, one per test module."""
+    from .server import scratch_server
+
+    process = scratch_server(tmp_path_factory)
+    yield process
+    process.stop()

@@ -4,7 +4,6 @@ answer's status code and content type are the ones the document gives."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,16 +17,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from .server import ServerProcess, make_token, scratch_server
+from .server import ServerProcess, make_token
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = scratch_server(tmp_path_factory)
-    yield process
-    process.stop()
 
 
 @pytest.fixture(scope="module")

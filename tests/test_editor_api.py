@@ -16,20 +16,13 @@ from sync_server.auth import revoke_token
 from sync_server.server import open_store
 from sync_server.sessions import COOKIE
 
-from .server import ServerProcess, make_token, scratch_server
+from .server import ServerProcess, make_token
 
 # Real servers, real browsers or crash rounds: left out of the quick run (-m 'not slow').
 pytestmark = pytest.mark.slow
 
 CAMPAIGN_URL = "/api/records/campaigns/ayo-memilih"
 STAGE_URL = "/api/records/stages/pemungutan-suara"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = scratch_server(tmp_path_factory)
-    yield process
-    process.stop()
 
 
 @contextlib.contextmanager

@@ -28,13 +28,6 @@ SHOTS = Path(__file__).parent.parent / "test-artifacts" / "editor"
 XSS = '<img src=x onerror="window.__xss=1">"><script>window.__xss=1</script>'
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = scratch_server(tmp_path_factory)
-    yield process
-    process.stop()
-
-
 @pytest.fixture
 def context(browser: Any, server: ServerProcess) -> Iterator[Any]:
     ctx = browser.new_context(base_url=server.url)
@@ -323,14 +316,21 @@ def test_two_editors_merge_and_choose_and_nothing_typed_is_lost(
         one, two = first.new_page(), second.new_page()
         sign_in(one, server, "campaign", "pertama")
         sign_in(two, server, "admin", "kedua")
-        open_record(one, "campaigns/ayo-memilih")
-        open_record(two, "campaigns/ayo-memilih")
+
+        def both_edit(page: Any, change: tuple[str, str]) -> None:
+            """Both pages open the campaign as it is now; then ``page`` changes one field
+            and publishes (the first to do so saves; the other's base is then stale)."""
+            if page is one:
+                open_record(one, "campaigns/ayo-memilih")
+                open_record(two, "campaigns/ayo-memilih")
+            page.get_by_label(change[0], exact=True).fill(change[1])
+            page.get_by_role("button", name="Terbitkan").click()
+            if page is one:
+                one.wait_for_selector("text=Tersimpan sebagai revisi")
+
         # Different fields: merged without asking.
-        one.get_by_label("Ringkasan *", exact=True).fill("Ringkasan dari editor pertama.")
-        one.get_by_role("button", name="Terbitkan").click()
-        one.wait_for_selector("text=Tersimpan sebagai revisi")
-        two.get_by_label("Penyelenggara *", exact=True).fill("Penyelenggara dari editor kedua")
-        two.get_by_role("button", name="Terbitkan").click()
+        both_edit(one, ("Ringkasan *", "Ringkasan dari editor pertama."))
+        both_edit(two, ("Penyelenggara *", "Penyelenggara dari editor kedua"))
         two.wait_for_selector("text=Perubahan Anda sudah digabungkan")
         with httpx.Client(base_url=server.url) as http:
             token = make_token(server.data, "pemeriksa", "admin")
@@ -339,13 +339,8 @@ def test_two_editors_merge_and_choose_and_nothing_typed_is_lost(
             assert data["summary"] == "Ringkasan dari editor pertama."
             assert data["organiser"] == "Penyelenggara dari editor kedua"
         # The same field: both values side by side, and the member chooses.
-        open_record(one, "campaigns/ayo-memilih")
-        open_record(two, "campaigns/ayo-memilih")
-        one.get_by_label("Ajakan *", exact=True).fill("Datang pagi ke TPS.")
-        one.get_by_role("button", name="Terbitkan").click()
-        one.wait_for_selector("text=Tersimpan sebagai revisi")
-        two.get_by_label("Ajakan *", exact=True).fill("Datang siang ke TPS.")
-        two.get_by_role("button", name="Terbitkan").click()
+        both_edit(one, ("Ajakan *", "Datang pagi ke TPS."))
+        both_edit(two, ("Ajakan *", "Datang siang ke TPS."))
         two.wait_for_url("**/redaksi/#/antrean")
         conflict = two.get_by_role("group", name="Ajakan: diubah di dua tempat")
         conflict.wait_for()

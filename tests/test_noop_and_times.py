@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +16,13 @@ from site_builder.dates import tanggal_jam
 from site_builder.graph import History
 from site_builder.models import WITA
 
-from .server import ServerProcess, make_token, scratch_server
+from .server import ServerProcess, make_token
 
 # Real servers: left out of the quick run (-m 'not slow').
 slow = pytest.mark.slow
 
 STAGE_URL = "/api/records/stages/pemungutan-suara"
 CAMPAIGN_URL = "/api/records/campaigns/ayo-memilih"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = scratch_server(tmp_path_factory)
-    yield process
-    process.stop()
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from PIL import Image
 
 from sync_server.client import SyncClient, with_image_src
 
-from .server import ServerProcess, make_token, scratch_server
+from .server import ServerProcess, make_token
 from .test_sync_client import loopback
 
 
@@ -80,13 +80,6 @@ def test_a_value_that_cannot_be_replaced_alone_is_refused(image: str) -> None:
 
 
 # against a real server ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = scratch_server(tmp_path_factory)
-    yield process
-    process.stop()
 
 
 @pytest.fixture(scope="module")

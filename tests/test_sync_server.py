@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -13,19 +12,12 @@ from PIL import Image
 
 from sync_server.server import open_store
 
-from .server import ServerProcess, make_token, scratch_server
+from .server import ServerProcess, make_token
 
 # Real servers, real browsers or crash rounds: left out of the quick run (-m 'not slow').
 pytestmark = pytest.mark.slow
 
 STAGE_URL = "/api/records/stages/pemungutan-suara"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = scratch_server(tmp_path_factory)
-    yield process
-    process.stop()
 
 
 @pytest.fixture(scope="module")

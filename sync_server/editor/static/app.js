@@ -368,16 +368,8 @@ function input(field, value, errors) {
       const box = el("input", { id: boxId, type: "checkbox", value: optionValue, checked: chosen.has(optionValue) });
       return [box, el("div", { className: "choice" }, box, el("label", { htmlFor: boxId, text: label }))];
     });
-    const group = el(
-      "fieldset",
-      { id, className: "field field-choices" },
-      el("legend", { text: field.label + (field.required ? " *" : "") }),
-      field.help ? el("p", { className: "help", text: field.help }) : null,
-      boxes.map(([, row]) => row),
-    );
-    const error = el("p", { className: "field-error", role: "alert" });
-    errors.set(field.name, error);
-    group.append(error);
+    const group = fieldset(field, errors, boxes.map(([, row]) => row));
+    group.id = id;
     return [group, () => {
       const picked = boxes.filter(([box]) => box.checked).map(([box]) => box.value);
       return picked.length ? picked : undefined;
@@ -463,19 +455,24 @@ function searched(field, value, errors, id) {
   }];
 }
 
+function fieldset(field, errors, content) {
+  // A field made of several inputs: its label as a legend, its help, and its error below.
+  const error = el("p", { className: "field-error", role: "alert" });
+  errors.set(field.name, error);
+  return el(
+    "fieldset",
+    { className: `field field-${field.kind}` },
+    el("legend", { text: field.label + (field.required ? " *" : "") }),
+    field.help ? el("p", { className: "help", text: field.help }) : null,
+    content,
+    error,
+  );
+}
+
 function group(field, value, errors) {
   const current = value && typeof value === "object" ? value : {};
   const parts = field.fields.map((sub) => [sub.name, ...input(sub, current[sub.name], errors)]);
-  const set = el(
-    "fieldset",
-    { className: "field field-group" },
-    el("legend", { text: field.label }),
-    field.help ? el("p", { className: "help", text: field.help }) : null,
-    parts.map(([, node]) => node),
-  );
-  const error = el("p", { className: "field-error", role: "alert" });
-  errors.set(field.name, error);
-  set.append(error);
+  const set = fieldset(field, errors, parts.map(([, node]) => node));
   return [set, () => {
     const found = {};
     for (const [name, , read] of parts) {
@@ -529,17 +526,8 @@ function rowsOf(field, value, errors) {
     list.append(node);
   };
   for (const item of Array.isArray(value) ? value : []) add(item);
-  const set = el(
-    "fieldset",
-    { className: "field field-rows" },
-    el("legend", { text: field.label }),
-    field.help ? el("p", { className: "help", text: field.help }) : null,
-    list,
-    el("button", { type: "button", text: `Tambah ${field.label.toLowerCase()}`, onclick: () => add({}) }),
-  );
-  const error = el("p", { className: "field-error", role: "alert" });
-  errors.set(field.name, error);
-  set.append(error);
+  const more = el("button", { type: "button", text: `Tambah ${field.label.toLowerCase()}`, onclick: () => add({}) });
+  const set = fieldset(field, errors, [list, more]);
   return [set, () => {
     const items = readers.map((r) => r.read()).filter((x) => x !== undefined);
     return items.length ? items : undefined;
