@@ -332,6 +332,9 @@ def test_two_editors_merge_and_choose_and_nothing_typed_is_lost(
         both_edit(one, ("Ringkasan *", "Ringkasan dari editor pertama."))
         both_edit(two, ("Penyelenggara *", "Penyelenggara dari editor kedua"))
         two.wait_for_selector("text=Perubahan Anda sudah digabungkan")
+        # The form now shows both changes, so a next save cannot undo the other one.
+        summary = two.get_by_label("Ringkasan *", exact=True)
+        assert summary.input_value() == "Ringkasan dari editor pertama."
         with httpx.Client(base_url=server.url) as http:
             token = make_token(server.data, "pemeriksa", "admin")
             headers = {"Authorization": f"Bearer {token}"}

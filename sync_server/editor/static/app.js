@@ -556,12 +556,13 @@ async function editView(collection, slug) {
   const summary = el("div", { role: "alert", className: "summary" });
   const rawText = pending && pending.body.text !== undefined ? pending.body.text : record ? record.text : shape.skeleton.text;
   const raw = el("textarea", { id: fresh("mentah"), rows: 24, value: rawText, className: "body" });
-  let useRaw = false;
-  const formBox = el("div", {}, parts.map(([, node]) => node));
-  const rawBox = el("div", { hidden: true }, el("label", { htmlFor: raw.id, text: "Teks berkas (YAML dan Markdown)" }), raw);
+  // A waiting change typed as raw text opens in the raw view, where it was typed.
+  let useRaw = Boolean(pending && pending.body.text !== undefined);
+  const formBox = el("div", { hidden: useRaw }, parts.map(([, node]) => node));
+  const rawBox = el("div", { hidden: !useRaw }, el("label", { htmlFor: raw.id, text: "Teks berkas (YAML dan Markdown)" }), raw);
   const toggle = el("button", {
     type: "button",
-    text: "Tampilan teks mentah",
+    text: useRaw ? "Tampilan formulir" : "Tampilan teks mentah",
     onclick: () => {
       useRaw = !useRaw;
       formBox.hidden = useRaw;
@@ -632,8 +633,13 @@ async function editView(collection, slug) {
         await keepIt("Rekaman ini sudah diubah orang lain sejak Anda membukanya; perubahan Anda digabungkan.");
         await flush();
         const left = (await mine()).find((c) => c.id === change.id);
-        if (left) location.hash = "#/antrean";
-        else summary.replaceChildren(el("p", { text: "Perubahan Anda sudah digabungkan dengan versi terbaru dan tersimpan." }));
+        if (left) {
+          location.hash = "#/antrean";
+        } else {
+          // The form shows the merged record, so a next save starts from both changes.
+          await editView(collection, slug);
+          say("Perubahan Anda sudah digabungkan dengan versi terbaru dan tersimpan.");
+        }
       } else if (error.status === 422) {
         summary.append(el("p", { text: "Periksa isian yang ditandai:" }));
         for (const detail of error.body.details || []) {
