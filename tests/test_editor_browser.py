@@ -471,3 +471,42 @@ def test_a_waiting_change_survives_a_restart_of_the_browser(
         )
     finally:
         again.close()
+
+
+def test_a_raw_text_merged_with_another_change_stays_on_screen_as_typed(
+    browser: Any, server: ServerProcess
+) -> None:
+    first = browser.new_context(base_url=server.url)
+    second = browser.new_context(base_url=server.url)
+    try:
+        one, two = first.new_page(), second.new_page()
+        sign_in(one, server, "editor", "teks-pertama")
+        sign_in(two, server, "editor", "teks-kedua")
+        open_record(one, "teams/keamanan")
+        open_record(two, "teams/keamanan")
+        one.get_by_label("Ringkasan *", exact=True).fill("Ringkasan dari formulir.")
+        one.get_by_role("button", name="Terbitkan").click()
+        one.wait_for_selector("text=Tersimpan sebagai revisi")
+        two.get_by_role("button", name="Tampilan teks mentah").click()
+        raw = two.get_by_label("Teks berkas (YAML dan Markdown)")
+        typed = (
+            raw.input_value()
+            .replace("role: divisi", "role: divisi  # catatan saya: dicek ulang besok")
+            .replace("Mengamankan TPS.", "Mengamankan TPS dan logistik.")
+        )
+        raw.fill(typed)
+        two.get_by_role("button", name="Terbitkan").click()
+        two.wait_for_url("**/redaksi/#/antrean")
+        kept = two.locator(".waiting")
+        kept.get_by_text("catatan saya: dicek ulang besok").wait_for()
+        assert "Mengamankan TPS dan logistik." in kept.inner_text()
+        token = make_token(server.data, "pemeriksa-teks", "admin")
+        with server.client(token) as http:
+            data = http.get("/api/records/teams/keamanan").json()["data"]
+        assert data["summary"] == "Ringkasan dari formulir."
+        assert data["tupoksi"] == ["Mengamankan TPS dan logistik."]
+        two.get_by_role("button", name="Tutup").click()
+        two.get_by_text("Tidak ada perubahan yang menunggu.").wait_for()
+    finally:
+        first.close()
+        second.close()

@@ -107,6 +107,12 @@ async function send(change) {
         return true;
       }
       await api(url, { method: "PUT", headers: { "If-Match": `"${merged.revision}"` }, body: { fields: merged.merged } });
+      if (change.body.text !== undefined) {
+        // Merged field by field, a raw text loses its comments and layout: the text as typed
+        // stays on screen until the member dismisses it.
+        await enqueue({ ...change, done: true, unchosen: change.body.text, note: "raw" });
+        return true;
+      }
     }
     await dequeue(change.id);
     return true;
@@ -733,7 +739,10 @@ async function queueView() {
       },
     });
     if (change.done) {
-      item.append(el("p", { text: "Terkirim. Nilai Anda yang tidak dipilih:" }), el("pre", { text: shown(change.unchosen) }), discard);
+      const what = change.note === "raw"
+        ? "Terkirim, digabungkan per kolom dengan versi terbaru. Teks yang Anda ketik (komentar dan tata letaknya tidak ikut tersimpan):"
+        : "Terkirim. Nilai Anda yang tidak dipilih:";
+      item.append(el("p", { text: what }), el("pre", { text: shown(change.unchosen) }), discard);
     } else if (change.conflict) {
       item.append(conflictForm(change, labels[change.collection]), discard);
     } else if (change.problem) {
