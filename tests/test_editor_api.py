@@ -360,3 +360,24 @@ def test_unpublished_posters_reach_previews_of_signed_in_sessions_only(
             assert http.get(f"/redaksi/media/{bad}").status_code == 404, bad
     with httpx.Client(base_url=server.url) as anonymous:
         assert anonymous.get(f"/redaksi/media/{src}").status_code == 404
+
+
+def test_behind_an_https_proxy_the_cookie_is_secure(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from .conftest import write_scratch
+
+    seed = write_scratch(tmp_path_factory.mktemp("seed-https") / "content")
+    data = tmp_path_factory.mktemp("data-https") / "data"
+    proxied = ServerProcess(data, seed, extra_args=("--forwarded-allow-ips", "127.0.0.1"))
+    proxied.start()
+    try:
+        token = make_token(data, "lewat-proxy", "campaign")
+        with httpx.Client(base_url=proxied.url, follow_redirects=False) as http:
+            answer = http.post(
+                "/redaksi/masuk", data={"token": token}, headers={"X-Forwarded-Proto": "https"}
+            )
+            assert answer.status_code == 303
+            assert "Secure" in answer.headers["set-cookie"]
+    finally:
+        proxied.stop()
