@@ -91,6 +91,7 @@ def test_a_campaign_is_edited_in_its_form_and_published(
     nav.get_by_role("link", name="Kampanye Partisipasi").click()
     page.get_by_label("Cari").fill("ayo")
     page.wait_for_selector("text=1 rekaman")
+    assert page.get_by_role("button", name="Tampilkan lebih banyak").is_hidden()
     problems += no_serious_violations(page, "daftar")
     shoot(page, "daftar")
     page.get_by_role("link", name="Ayo memilih").click()

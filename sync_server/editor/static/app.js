@@ -886,7 +886,7 @@ async function historyView(collection, slug) {
     return el(
       "li",
       {},
-      el("p", { text: `Revisi ${r.revision} · ${r.author} (${r.role}) · ${r.time}${r.deleted ? " · dihapus" : ""}` }),
+      el("p", { text: `Revisi ${r.revision} · ${r.author} (${r.role}) · ${when(r.time)}${r.deleted ? " · dihapus" : ""}` }),
       el("details", {}, el("summary", { text: "Teks" }), el("pre", { text: r.text })),
       revert,
     );
@@ -894,7 +894,7 @@ async function historyView(collection, slug) {
   show(
     el("p", {}, el("a", { href: `#/${collection}/${encodeURIComponent(slug)}`, text: `← ${slug}` })),
     el("h1", { text: `Riwayat ${slug}` }),
-    el("ol", { reversed: true }, items),
+    el("ul", { className: "history" }, items),
   );
 }
 
