@@ -5,6 +5,7 @@ accessibility (axe-core) and screenshots at 360 and 1280 px."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -308,15 +309,28 @@ def test_edits_made_offline_survive_a_closed_tab_and_reach_the_site(
         context.close()
 
 
+@contextlib.contextmanager
+def two_editors(
+    browser: Any, server: ServerProcess, *people: tuple[str, str]
+) -> Iterator[tuple[Any, Any]]:
+    """Two browsers (contexts of their own), each signed in with a new token: (role, name)."""
+    contexts = [browser.new_context(base_url=server.url) for _ in people]
+    try:
+        pages = []
+        for context, (role, name) in zip(contexts, people, strict=True):
+            page = context.new_page()
+            sign_in(page, server, role, name)
+            pages.append(page)
+        yield pages[0], pages[1]
+    finally:
+        for context in contexts:
+            context.close()
+
+
 def test_two_editors_merge_and_choose_and_nothing_typed_is_lost(
     browser: Any, server: ServerProcess
 ) -> None:
-    first = browser.new_context(base_url=server.url)
-    second = browser.new_context(base_url=server.url)
-    try:
-        one, two = first.new_page(), second.new_page()
-        sign_in(one, server, "campaign", "pertama")
-        sign_in(two, server, "admin", "kedua")
+    with two_editors(browser, server, ("campaign", "pertama"), ("admin", "kedua")) as (one, two):
 
         def both_edit(page: Any, change: tuple[str, str]) -> None:
             """Both pages open the campaign as it is now; then ``page`` changes one field
@@ -362,9 +376,6 @@ def test_two_editors_merge_and_choose_and_nothing_typed_is_lost(
             texts = [r["text"] for r in history["revisions"]]
             assert any("Datang pagi ke TPS." in t for t in texts)
             assert "Datang pagi ke TPS." in texts[-1]
-    finally:
-        first.close()
-        second.close()
 
 
 def test_a_reference_to_a_large_collection_is_searched_as_the_member_types(
@@ -477,12 +488,8 @@ def test_a_waiting_change_survives_a_restart_of_the_browser(
 def test_a_raw_text_merged_with_another_change_stays_on_screen_as_typed(
     browser: Any, server: ServerProcess
 ) -> None:
-    first = browser.new_context(base_url=server.url)
-    second = browser.new_context(base_url=server.url)
-    try:
-        one, two = first.new_page(), second.new_page()
-        sign_in(one, server, "editor", "teks-pertama")
-        sign_in(two, server, "editor", "teks-kedua")
+    people = (("editor", "teks-pertama"), ("editor", "teks-kedua"))
+    with two_editors(browser, server, *people) as (one, two):
         open_record(one, "teams/keamanan")
         open_record(two, "teams/keamanan")
         one.get_by_label("Ringkasan *", exact=True).fill("Ringkasan dari formulir.")
@@ -508,6 +515,3 @@ def test_a_raw_text_merged_with_another_change_stays_on_screen_as_typed(
         assert data["tupoksi"] == ["Mengamankan TPS dan logistik."]
         two.get_by_role("button", name="Tutup").click()
         two.get_by_text("Tidak ada perubahan yang menunggu.").wait_for()
-    finally:
-        first.close()
-        second.close()
