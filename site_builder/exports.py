@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import textwrap
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from .datapackage import EXPORTED, STATUSES, Table, all_tables, package, rows
@@ -143,29 +144,23 @@ def table_csv(graph: SiteGraph, table: Table) -> bytes:
 
 def _collection_lines(graph: SiteGraph, root: Table) -> list[list[str]]:
     """For each table of ``root`` (in walk order), the lines of every record in list order."""
+    items: list[tuple[Hashable, Callable[[], str]]]
     if root.name == "regions":
         # The region is looked up again inside the fragment, so that the fragment itself
         # records that it read the regions (a captured object would read nothing).
-        made = _merge_lines(
-            [
-                graph.fragments.get(
-                    ("csv", "regions/" + region.slug),
-                    lambda i=index: _record_lines(root, region_row(graph, graph.regions[i])),
-                )
-                for index, region in enumerate(graph.regions)
-            ]
-        )
+        items = [
+            (
+                ("csv", "regions/" + region.slug),
+                lambda i=index: _record_lines(root, region_row(graph, graph.regions[i])),
+            )
+            for index, region in enumerate(graph.regions)
+        ]
     else:
-        made = graph.fragments.combined(
-            [
-                (
-                    ("csv", e.key),
-                    lambda e=e: _record_lines(root, record_row(graph, e, body=False)),
-                )
-                for e in graph.listed(root.name)
-            ],
-            _merge_lines,
-        )
+        items = [
+            (("csv", e.key), lambda e=e: _record_lines(root, record_row(graph, e, body=False)))
+            for e in graph.listed(root.name)
+        ]
+    made = graph.fragments.combined(items, _merge_lines)
     if not made:
         return [[] for _ in root.walk()]
     return [[part] for part in made.split(TABLE_SEPARATOR)]
