@@ -6,6 +6,7 @@ no silent overwrite) holds for it too."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import urllib.parse
@@ -293,9 +294,11 @@ def _title(record: Any) -> str:
     return str(getattr(record, "title", None) or getattr(record, "name", ""))
 
 
+@functools.cache
 def _worker_script() -> bytes:
     """The service worker, its cache named by a digest of the editor's files (so a new
-    version of the editor replaces the old one in the browser)."""
+    version of the editor replaces the old one in the browser). The files come with the
+    program: read once per process, not at every page's update check."""
     files = [*sorted((HERE / "static").iterdir()), HERE / "templates" / "index.html"]
     digest = hashlib.blake2b(digest_size=8)
     for path in files:
